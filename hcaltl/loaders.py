@@ -1,0 +1,250 @@
+"""Loaders for the real HCAL occupancy formats, into :class:`~hcaltl.data.OccupancyData`.
+
+Users with CMS data can run every chapter on it through these:
+
+* :func:`load_dqm_hdf5` — the HCAL DQM HDF5 layout: datasets
+  ``DigiTask_Occupancy_depth_depthN`` (N = 1…7), each ``(LS, 72 iphi, 84 ieta)``,
+  with ieta bins 0–12 → −41…−29 (HF), 13–41 → −29…−1, 42–70 → +1…+29,
+  71–83 → +29…+41 (HF).  These files carry no event counts, which must be
+  given.
+* :func:`load_hcalanalyzer_root` — ROOT files of the ``Hcal4DQMAnalyzer``
+  (TH3 ``hist3D_depth1..7`` with axes LS [0, 2000) × ieta [−32, 32) × iphi
+  [0, 72), one bin per unit, plus the ``evttree`` TTree with one entry per
+  event and branches ``RunNum`` and ``LumiSec``), read with uproot.  The
+  analyzer fills iphi 72 into the z overflow bin; we read it back from there
+  (the authors' converter drops it).
+* :func:`load_hcalanalyzer_npy` — that converter's numpy export
+  ``[LS, 64, 72, D, 1]`` with event counts given separately.
+
+Cells outside the chosen subdetector (other subdetectors share the histograms)
+are zeroed; how many hits that removed is recorded in ``meta["hits_outside_geometry"]``.
+
+Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .data import OccupancyData
+from .geometry import MAP_SHAPE, N_DEPTH, N_IPHI, Geometry
+
+DQM_DATASET = "DigiTask_Occupancy_depth_depth{depth}"
+DQM_N_IETA_BINS = 84
+ROOT_DIRECTORY = "Hcal4DQMAnalyzer"
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty")
+    return path
+
+
+def _container(
+    geometry: Geometry,
+    maps: np.ndarray,
+    n_events: Sequence[int] | np.ndarray | None,
+    run: int | Sequence[int] | np.ndarray,
+    ls: Sequence[int] | np.ndarray | None,
+    luminosity: Sequence[float] | np.ndarray | None,
+    meta: dict,
+) -> OccupancyData:
+    n_ls = maps.shape[0]
+    if n_events is None:
+        raise ValueError(
+            f"{meta.get('source_file', 'this file')} carries no per-LS event counts; pass n_events= "
+            "(one count per LS) so the maps can be renormalised"
+        )
+    n_events = np.asarray(n_events)
+    if n_events.shape != (n_ls,):
+        raise ValueError(f"n_events must have one entry per LS ({n_ls}), got shape {n_events.shape}")
+    if np.any(~np.isfinite(maps)):
+        raise ValueError(f"{meta.get('source_file')}: occupancy contains NaN or inf")
+    inside = np.where(geometry.mask, maps, 0).astype(np.float32)
+    meta = {**meta, "hits_outside_geometry": float(maps.sum(dtype=np.float64) - inside.sum(dtype=np.float64))}
+    run_arr = np.full(n_ls, run) if np.ndim(run) == 0 else np.asarray(run)
+    return OccupancyData(
+        geometry=geometry,
+        occupancy=inside,
+        n_events=n_events,
+        luminosity=np.zeros(n_ls) if luminosity is None else np.asarray(luminosity, dtype=np.float64),
+        run=run_arr,
+        ls=np.arange(1, n_ls + 1) if ls is None else np.asarray(ls),
+        meta=meta,
+    )
+
+
+def dqm_ieta_bin(ieta: np.ndarray | int) -> np.ndarray:
+    """HDF5 ieta bin (0…83) of an HB/HE ieta in ±1…29 (the HE/HB bins, not HF's)."""
+    ieta = np.asarray(ieta)
+    if np.any((ieta == 0) | (np.abs(ieta) > 29)):
+        raise ValueError("ieta must be in ±1…29 for HB/HE")
+    return np.where(ieta < 0, ieta + 42, ieta + 41)
+
+
+def load_dqm_hdf5(
+    path: str | Path,
+    geometry: Geometry,
+    n_events: Sequence[int] | np.ndarray | None = None,
+    *,
+    run: int | Sequence[int] = 0,
+    ls: Sequence[int] | None = None,
+    luminosity: Sequence[float] | None = None,
+) -> OccupancyData:
+    """Load an HCAL DQM HDF5 file (``DigiTask_Occupancy_depth_depthN`` datasets).
+
+    Args:
+        path: the ``.hdf5`` file.
+        geometry: the subdetector to keep (cells outside it are zeroed and counted in meta).
+        n_events: events per LS; if None, a dataset ``NumEvents`` in the file is used.
+        run, ls, luminosity: per-LS run number(s), LS numbers and luminosity, if known.
+
+    Shapes:
+        each dataset: (LS, 72, 84) → occupancy [LS, 64, 72, 7].
+    """
+    import h5py
+
+    path = _existing(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path} is not a readable HDF5 file (truncated or damaged?): {exc}") from exc
+    with f:
+        depths = sorted({d for table in geometry.depth_table.values() for d in table})
+        missing = [DQM_DATASET.format(depth=d) for d in depths if DQM_DATASET.format(depth=d) not in f]
+        if missing:
+            raise ValueError(f"{path} lacks datasets needed for {geometry.name}: {missing}")
+        first = f[DQM_DATASET.format(depth=depths[0])]
+        n_ls = first.shape[0]
+        maps = np.zeros((n_ls, *MAP_SHAPE), dtype=np.float32)
+        ieta = np.concatenate([np.arange(-29, 0), np.arange(1, 30)])
+        rows = np.where(ieta < 0, ieta + 32, ieta + 31)
+        bins = dqm_ieta_bin(ieta)
+        for d in range(1, N_DEPTH + 1):
+            name = DQM_DATASET.format(depth=d)
+            if name not in f:
+                continue
+            ds = f[name]
+            if ds.shape != (n_ls, N_IPHI, DQM_N_IETA_BINS):
+                raise ValueError(f"{path}:{name} has shape {ds.shape}, expected ({n_ls}, 72, 84)")
+            try:
+                block = np.asarray(ds[()], dtype=np.float32)  # (LS, iphi, ieta bin)
+            except OSError as exc:
+                raise ValueError(f"{path}:{name} cannot be read (truncated file?): {exc}") from exc
+            maps[..., d - 1][:, rows, :] = np.transpose(block[:, :, bins], (0, 2, 1))
+        if n_events is None and "NumEvents" in f:
+            n_events = np.asarray(f["NumEvents"][()])
+    return _container(geometry, maps, n_events, run, ls, luminosity, {"source": "dqm_hdf5", "source_file": str(path)})
+
+
+def load_hcalanalyzer_root(path: str | Path, geometry: Geometry, *, directory: str = ROOT_DIRECTORY) -> OccupancyData:
+    """Load a ``Hcal4DQMAnalyzer`` ROOT file: TH3 ``hist3D_depthN`` plus ``evttree``.
+
+    The event count of each LS is the number of ``evttree`` entries with that
+    ``LumiSec``; the run number comes from ``RunNum``.  Only LS with events are kept.
+    """
+    import uproot
+
+    path = _existing(path)
+    try:
+        f = uproot.open(path)
+    except Exception as exc:  # uproot raises several types for damaged files
+        raise ValueError(f"{path} is not a readable ROOT file (truncated or damaged?): {exc}") from exc
+    with f:
+        prefix = f"{directory}/" if directory else ""
+        tree_key = f"{prefix}evttree"
+        if tree_key not in f:
+            raise ValueError(f"{path} has no TTree '{tree_key}' (needed for event counts per LS)")
+        tree = f[tree_key]
+        for branch in ("RunNum", "LumiSec"):
+            if branch not in tree.keys():
+                raise ValueError(f"{path}:{tree_key} has no branch {branch!r}")
+        lumisec = np.asarray(tree["LumiSec"].array(library="np"))
+        runs = np.unique(np.asarray(tree["RunNum"].array(library="np")))
+        if len(lumisec) == 0:
+            raise ValueError(f"{path}:{tree_key} holds no events")
+        if len(runs) != 1:
+            raise ValueError(f"{path} mixes runs {runs.tolist()}; the analyzer writes one run per file")
+        ls_numbers, n_events = np.unique(lumisec, return_counts=True)
+        maps = np.zeros((len(ls_numbers), *MAP_SHAPE), dtype=np.float32)
+        depths_present = [d for d in range(1, N_DEPTH + 1) if f"{prefix}hist3D_depth{d}" in f]
+        needed = sorted({d for table in geometry.depth_table.values() for d in table})
+        missing = [d for d in needed if d not in depths_present]
+        if missing:
+            raise ValueError(f"{path} lacks hist3D_depth{missing} needed for {geometry.name}")
+        for d in depths_present:
+            hist = f[f"{prefix}hist3D_depth{d}"]
+            values = np.asarray(hist.values(flow=True))  # (LS+2, ieta+2, iphi+2) with flow bins
+            x_edges = hist.axis("x").edges()
+            y_edges = hist.axis("y").edges()
+            z_edges = hist.axis("z").edges()
+            if not (np.allclose(np.diff(x_edges), 1) and np.allclose(y_edges[[0, -1]], [-32, 32]) and len(y_edges) == 65
+                    and np.allclose(z_edges[[0, -1]], [0, 72]) and len(z_edges) == 73):
+                raise ValueError(f"{path}:hist3D_depth{d} does not have the analyzer's binning (LS×[-32,32)×[0,72), unit bins)")
+            x_bin = (ls_numbers - x_edges[0]).astype(int) + 1  # +1: underflow bin first
+            if np.any((x_bin < 1) | (x_bin > len(x_edges) - 1)):
+                raise ValueError(f"{path}: LS numbers outside the histogram's LS axis [{x_edges[0]}, {x_edges[-1]})")
+            sel = values[x_bin]  # (n_ls, 66, 74)
+            ieta_vals = np.arange(-32, 32)
+            keep = ieta_vals != 0
+            rows = np.where(ieta_vals[keep] < 0, ieta_vals[keep] + 32, ieta_vals[keep] + 31)
+            # y: flow index 1 + (ieta + 32); z: iphi 1…71 at flow index 1 + iphi, iphi 72 in the overflow (73)
+            y_index = 1 + (ieta_vals[keep] + 32)
+            z_index = np.concatenate([1 + np.arange(1, 72), [73]])
+            block = sel[:, y_index][:, :, z_index]  # (n_ls, 63, 72)
+            maps[..., d - 1][:, rows, :] = block
+    return _container(
+        geometry, maps, n_events, int(runs[0]), ls_numbers, None,
+        {"source": "hcalanalyzer_root", "source_file": str(path)},
+    )
+
+
+def load_hcalanalyzer_npy(
+    path: str | Path,
+    geometry: Geometry,
+    n_events: Sequence[int] | np.ndarray,
+    *,
+    run: int | Sequence[int] = 0,
+    ls: Sequence[int] | None = None,
+    luminosity: Sequence[float] | None = None,
+) -> OccupancyData:
+    """Load the authors' numpy export ``[LS, 64, 72, D, 1]`` (D ≤ 7) with its event counts."""
+    path = _existing(path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable .npy file (truncated or damaged?): {exc}") from exc
+    if arr.ndim == 5 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 4 or arr.shape[1:3] != (64, 72) or not 1 <= arr.shape[3] <= N_DEPTH:
+        raise ValueError(f"{path} has shape {arr.shape}; expected [LS, 64, 72, D, 1] with D <= 7")
+    maps = np.zeros((arr.shape[0], *MAP_SHAPE), dtype=np.float32)
+    maps[..., : arr.shape[3]] = arr
+    return _container(geometry, maps, n_events, run, ls, luminosity, {"source": "hcalanalyzer_npy", "source_file": str(path)})
+
+
+def load(path: str | Path, geometry: Geometry | None = None, **kwargs) -> OccupancyData:
+    """Load any supported file by its suffix: ``.npz`` (hcaltl), ``.hdf5``/``.h5`` (DQM), ``.root``, ``.npy``.
+
+    ``geometry`` is required for the real formats (which hold several
+    subdetectors); ``kwargs`` go to the format's loader (e.g. ``n_events=``).
+    """
+    path = _existing(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        data = OccupancyData.load(path)
+        if geometry is not None and geometry.name != data.subdetector:
+            raise ValueError(f"{path} holds {data.subdetector}, but {geometry.name} was asked for")
+        return data
+    loaders = {".hdf5": load_dqm_hdf5, ".h5": load_dqm_hdf5, ".root": load_hcalanalyzer_root, ".npy": load_hcalanalyzer_npy}
+    if suffix not in loaders:
+        raise ValueError(f"unsupported file type {suffix!r} for {path}; supported: .npz, {', '.join(loaders)}")
+    if geometry is None:
+        raise ValueError(f"loading {path} needs geometry= (HB or HE): the file holds several subdetectors")
+    return loaders[suffix](path, geometry, **kwargs)

@@ -1,0 +1,191 @@
+"""Figures of the book, with fixed colours and names across every chapter.
+
+Every function takes ``ax=`` (a new figure is made when it is None) and returns
+the axes it drew on.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+
+from .data import OccupancyData
+from .geometry import N_IPHI, WIDE_TOWER_IETA, Geometry, row_to_ieta
+
+#: One colour per subdetector, everywhere in the book.
+SUBDETECTOR_COLORS = {"HE": "#d95f02", "HB": "#1b9e77"}
+SUBDETECTOR_LABELS = {"HE": "HE (SiPM, source)", "HB": "HB (HPD, target)"}
+
+#: One colour per transfer-learning configuration, everywhere in the book.
+CONFIG_COLORS = {
+    "RANDOM": "#4d4d4d",
+    "TL-1": "#1f77b4",
+    "TL-2": "#ff7f0e",
+    "TL-2d": "#e377c2",
+    "TL-3": "#2ca02c",
+    "TL-4": "#17becf",
+    "TL-5": "#9467bd",
+    "TL-6": "#8c564b",
+    "TL-7": "#bcbd22",
+}
+
+
+def _ax(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _rows_of(geometry: Geometry) -> np.ndarray:
+    return np.flatnonzero(geometry.mask.any(axis=(1, 2)))
+
+
+def _ieta_ticks(ax: Axes, rows: np.ndarray, axis: str = "x") -> None:
+    """Label a few ieta values on the row axis, never two neighbours (no overlapping labels)."""
+    ieta = row_to_ieta(rows)
+    wanted = {1, 4, 8, 12, 16, 20, 24, 29}
+    pos, lab, last = [], [], -10
+    for i, e in enumerate(ieta):
+        if abs(int(e)) in wanted and i - last >= 3:
+            pos.append(i)
+            lab.append(str(int(e)))
+            last = i
+    if axis == "x":
+        ax.set_xticks(pos, lab)
+        ax.set_xlabel("ieta")
+    else:
+        ax.set_yticks(pos, lab)
+        ax.set_ylabel("ieta")
+
+
+def _spread_wide_towers(img: np.ndarray, mask: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For display, let a 10° tower (odd iphi only, |ieta| >= 21) also cover the even iphi after it.
+
+    Shapes:
+        img, mask: [len(rows), 72] → same shapes.
+    """
+    img, mask = img.copy(), mask.copy()
+    wide = np.abs(row_to_ieta(rows)) >= WIDE_TOWER_IETA
+    img[wide, 1::2] = img[wide, 0::2]
+    mask[wide, 1::2] = mask[wide, 0::2]
+    return img, mask
+
+
+def plot_map(
+    values: np.ndarray,
+    geometry: Geometry,
+    depth: int,
+    *,
+    ax: Axes | None = None,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
+    label: str = "",
+) -> Axes:
+    """ieta–iphi picture of one depth of a map ``[64, 72, 7]``; inactive cells blank.
+
+    Only the ieta rows of the subdetector are shown (no gap at ieta 0).
+    """
+    values = np.asarray(values)
+    if values.shape != geometry.mask.shape:
+        raise ValueError(f"values must have shape {geometry.mask.shape}, got {values.shape}")
+    if not 1 <= depth <= 7:
+        raise ValueError(f"depth must be in 1…7, got {depth}")
+    ax = _ax(ax)
+    rows = _rows_of(geometry)
+    img, active = _spread_wide_towers(values[rows, :, depth - 1], geometry.mask[rows, :, depth - 1], rows)
+    img = np.ma.masked_where(~active, img)
+    mesh = ax.pcolormesh(np.arange(len(rows) + 1) - 0.5, np.arange(N_IPHI + 1) + 0.5, img.T, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat")
+    _ieta_ticks(ax, rows)
+    ax.set_ylabel("iphi")
+    ax.set_title(f"{geometry.name} depth {depth}")
+    if colorbar:
+        plt.colorbar(mesh, ax=ax, label=label, fraction=0.046, pad=0.02)
+    return ax
+
+
+def plot_rbx_wedges(geometry: Geometry, depth: int | None = None, *, ax: Axes | None = None) -> Axes:
+    """Channels coloured by their RBX (readout box) on the ieta–iphi plane.
+
+    With ``depth=None`` every (ieta, iphi) tower with at least one active depth is shown.
+    """
+    ax = _ax(ax)
+    rbx_map = np.full(geometry.mask.shape, np.nan)
+    ch = geometry.channels
+    rbx_map[ch["row"], ch["col"], ch["dep"]] = (ch["rbx"] - 1) % 6 + 6 * (ch["side"] > 0)  # alternate shades per side
+    rows = _rows_of(geometry)
+    if depth is None:
+        img = np.nanmax(np.where(geometry.mask, rbx_map, -np.inf)[rows], axis=2)
+        active = geometry.mask[rows].any(axis=2)
+    else:
+        img, active = rbx_map[rows, :, depth - 1], geometry.mask[rows, :, depth - 1]
+    img, active = _spread_wide_towers(img, active, rows)
+    img = np.ma.masked_where(~active, img)
+    cmap = ListedColormap(plt.get_cmap("Blues")(np.linspace(0.35, 0.9, 6)).tolist() + plt.get_cmap("Oranges")(np.linspace(0.35, 0.9, 6)).tolist())
+    ax.pcolormesh(np.arange(len(rows) + 1) - 0.5, np.arange(N_IPHI + 1) + 0.5, img.T, cmap=cmap, vmin=-0.5, vmax=11.5, shading="flat")
+    for k in range(1, 19):  # RBX boundaries: RBX k starts at iphi 4k-5
+        ax.axhline((4 * k - 5 - 1) % N_IPHI + 0.5, color="k", lw=0.4)
+    _ieta_ticks(ax, rows)
+    ax.set_ylabel("iphi")
+    ax.set_title(f"{geometry.name}: 36 RBX wedges" + ("" if depth is None else f" (depth {depth})"))
+    return ax
+
+
+def plot_depth_profile(geometry: Geometry, *, ax: Axes | None = None) -> Axes:
+    """Side view of the segmentation: active depths per ieta (plus side), marker size ∝ iphi count."""
+    ax = _ax(ax)
+    color = SUBDETECTOR_COLORS[geometry.name]
+    for abs_ieta, depths in geometry.depth_table.items():
+        n_iphi = 36 if abs_ieta >= 21 else 72
+        ax.scatter([abs_ieta] * len(depths), depths, s=n_iphi * 1.5, marker="s", color=color, label=None)
+    ax.scatter([], [], marker="s", color=color, label=SUBDETECTOR_LABELS[geometry.name])
+    ax.set_xlabel("|ieta|")
+    ax.set_ylabel("depth")
+    ax.set_yticks(range(1, 8))
+    ax.set_xlim(0, 30)
+    ax.set_ylim(0.3, 7.7)
+    ax.invert_yaxis()
+    return ax
+
+
+def plot_lumi_timeline(data: OccupancyData, *, ax: Axes | None = None) -> Axes:
+    """Instantaneous luminosity and events per LS along the data set, run boundaries dashed."""
+    ax = _ax(ax, (8, 3))
+    color = SUBDETECTOR_COLORS[data.subdetector]
+    ax.plot(data.luminosity, color=color, lw=1)
+    ax.set_xlabel("LS index in data set")
+    ax.set_ylabel(r"$L$ [$10^{34}$ cm$^{-2}$ s$^{-1}$]", color=color)
+    for b in np.flatnonzero(np.diff(data.run)) + 1:
+        ax.axvline(b, color="0.6", ls="--", lw=0.6)
+    twin = ax.twinx()
+    twin.plot(data.n_events, color="0.3", lw=0.5, alpha=0.6)
+    twin.set_ylabel("events per LS", color="0.3")
+    ax.set_title(f"{data.subdetector}: {len(data.runs())} runs, {data.n_ls} LS")
+    return ax
+
+
+def plot_occupancy_vs_lumi(data: OccupancyData, *, ax: Axes | None = None, label: str | None = None) -> Axes:
+    """Mean occupancy per LS (over active channels) against instantaneous luminosity."""
+    ax = _ax(ax)
+    mean = data.node_values().mean(axis=1)
+    ax.scatter(data.luminosity, mean, s=3, alpha=0.4, color=SUBDETECTOR_COLORS[data.subdetector],
+               label=label or SUBDETECTOR_LABELS[data.subdetector])
+    ax.set_xlabel(r"$L$ [$10^{34}$ cm$^{-2}$ s$^{-1}$]")
+    ax.set_ylabel("mean occupancy" + (" (fraction of events)" if data.normalised == "events" else " (counts)" if data.normalised is None else ""))
+    return ax
+
+
+def plot_channel_distribution(data: OccupancyData, *, ax: Axes | None = None, bins: int = 60, log: bool = True) -> Axes:
+    """Histogram of per-channel mean occupancy over the data set."""
+    ax = _ax(ax)
+    mean = data.node_values().mean(axis=0)
+    ax.hist(mean, bins=bins, histtype="stepfilled", alpha=0.5, color=SUBDETECTOR_COLORS[data.subdetector],
+            label=SUBDETECTOR_LABELS[data.subdetector])
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("mean occupancy of a channel")
+    ax.set_ylabel("channels")
+    return ax

@@ -1,0 +1,38 @@
+"""Run every chapter once through papermill with small, non-default parameters.
+
+nbval (``pytest --nbval-lax notebooks``) checks the chapters at their defaults; this test
+checks that the ``parameters`` cell really drives them, at sizes that still exercise
+every code path.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+papermill = pytest.importorskip("papermill")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# Small parameters per chapter: fewer LS and another seed than the defaults.
+SMALL = {
+    "01_detector_and_data.ipynb": {"n_ls_he": 700, "n_ls_hb": 1100, "seed": 7},
+}
+
+
+def test_every_chapter_has_small_parameters():
+    assert NOTEBOOKS, "no chapters found"
+    assert {nb.name for nb in NOTEBOOKS} == set(SMALL)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapter_runs_with_small_parameters(nb, tmp_path):
+    params = papermill.inspect_notebook(str(nb))
+    assert set(SMALL[nb.name]) <= set(params), f"{nb.name}: parameters cell lacks {set(SMALL[nb.name]) - set(params)}"
+    out = tmp_path / nb.name
+    papermill.execute_notebook(
+        str(nb), str(out), parameters=SMALL[nb.name], cwd=str(nb.parent), kernel_name="python3", progress_bar=False
+    )
+    assert out.exists()

@@ -1,0 +1,70 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from hcaltl import plotting  # noqa: E402
+from hcaltl.diagnostics import group_deviation, ls_summary  # noqa: E402
+from hcaltl.preprocess import renormalise  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda ax, d: plotting.plot_map(d.occupancy[0], d.geometry, 1, ax=ax),
+        lambda ax, d: plotting.plot_rbx_wedges(d.geometry, ax=ax),
+        lambda ax, d: plotting.plot_rbx_wedges(d.geometry, depth=2, ax=ax),
+        lambda ax, d: plotting.plot_depth_profile(d.geometry, ax=ax),
+        lambda ax, d: plotting.plot_lumi_timeline(d, ax=ax),
+        lambda ax, d: plotting.plot_occupancy_vs_lumi(d, ax=ax),
+        lambda ax, d: plotting.plot_channel_distribution(d, ax=ax),
+    ],
+)
+def test_every_plot_takes_and_returns_ax(draw, hb_data):
+    fig, ax = plt.subplots()
+    assert draw(ax, hb_data) is ax
+    assert ax.has_data()
+    plt.close(fig)
+
+
+def test_plot_makes_axes_when_none_given(hb_data):
+    ax = plotting.plot_depth_profile(hb_data.geometry)
+    assert ax is not None
+    plt.close("all")
+
+
+def test_plot_map_shows_only_active_cells(he_data):
+    values = renormalise(he_data).occupancy[0]
+    ax = plotting.plot_map(values, he_data.geometry, 1, colorbar=False)
+    shown = ax.collections[0].get_array()
+    # 14 ieta rows per side at depth 1 minus the rows without depth 1 (ieta 16, 17): 24 rows × 72 cells
+    assert shown.count() == 24 * 72
+    with pytest.raises(ValueError, match="depth"):
+        plotting.plot_map(values, he_data.geometry, 8)
+    with pytest.raises(ValueError, match="shape"):
+        plotting.plot_map(values[:10], he_data.geometry, 1)
+    plt.close("all")
+
+
+def test_fixed_colours_cover_names():
+    assert set(plotting.SUBDETECTOR_COLORS) == {"HB", "HE"}
+    assert {"RANDOM", "TL-1", "TL-2", "TL-2d", "TL-3", "TL-4", "TL-5", "TL-6", "TL-7"} <= set(plotting.CONFIG_COLORS)
+    assert len(set(plotting.CONFIG_COLORS.values())) == len(plotting.CONFIG_COLORS)
+
+
+def test_group_deviation_sees_an_injected_rm_burst(hb_data):
+    data = hb_data.select(slice(0, 200))
+    occ = data.occupancy.copy()
+    ch = data.geometry.channels
+    sel = ch[(ch["rbx_name"] == "HBP05") & (ch["rm"] == 2)]
+    occ[100, sel["row"], sel["col"], sel["dep"]] *= 1.5
+    from dataclasses import replace
+
+    dev = group_deviation(replace(data, occupancy=np.minimum(occ, data.n_events[:, None, None, None])), by="rm")
+    assert dev.shape == (200, 144)
+    assert dev.abs().stack().idxmax() == (100, "HBP05-RM2")
+    with pytest.raises(ValueError, match="by must be"):
+        group_deviation(data, by="qie")
+    assert list(ls_summary(data).columns) == ["run", "ls", "luminosity", "n_events", "mean_occupancy"]

@@ -1,0 +1,33 @@
+import pytest
+
+from hcaltl.cli import main
+from hcaltl.presets import PRESETS, get_preset
+
+
+def test_presets_shrink_time_not_geometry():
+    fast, paper = get_preset("fast"), get_preset("paper")
+    assert paper.n_ls_he == 20000 and paper.n_ls_hb == 7000 and paper.window == 5
+    assert fast.n_ls_he < paper.n_ls_he and fast.n_ls_hb < paper.n_ls_hb
+    assert set(vars(fast)) == set(vars(paper))
+    assert get_preset("fast", n_ls_hb=100).n_ls_hb == 100
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        get_preset("huge")
+    with pytest.raises(ValueError, match="unknown preset field"):
+        get_preset("fast", n_channels=10)
+    assert set(PRESETS) == {"fast", "paper"}
+
+
+def test_cli_simulate_and_info(tmp_path, capsys):
+    out = tmp_path / "hb.npz"
+    assert main(["simulate", "HB", "--n-ls", "20", "--seed", "1", "--out", str(out), "--quiet"]) == 0
+    assert main(["info", str(out)]) == 0
+    assert main(["geometry", "HE"]) == 0
+    text = capsys.readouterr().out
+    assert "20 LS of HB (2592 channels" in text and "6912" in text
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    assert main(["info", str(tmp_path / "none.npz")]) == 2
+    assert "no occupancy file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "HF", "--n-ls", "2", "--out", "x"])
