@@ -12,6 +12,10 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from . import data, geometry, loaders, preprocess, presets, report, simulate  # noqa: E402
+from . import data, diagnostics, geometry, loaders, preprocess, presets, report, simulate  # noqa: E402
 
-__all__ = ["data", "geometry", "loaders", "preprocess", "presets", "report", "simulate", "__version__"]
+__all__ = [
+    "data", "diagnostics", "geometry", "graph", "loaders", "models", "preprocess", "presets", "report",
+    "simulate", "train", "__version__",
+]
+# graph, models and train import torch: load them on first use (``import hcaltl.models``)

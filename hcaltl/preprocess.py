@@ -219,3 +219,35 @@ def make_windows(
     view = np.lib.stride_tricks.sliding_window_view(maps, length, axis=0)  # [n_ls-T+1, ..., T]
     windows = np.moveaxis(view[starts], -1, 1)
     return windows, starts
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Model-ready windows of one data set, with the split and the fitted scaler.
+
+    Attributes:
+        windows: ``{"train", "val", "test"}`` → ``[n, T, 64, 72, 7]`` float32, min–max scaled.
+        starts: the same keys → index (into ``data``) of each window's first LS.
+        split: the :class:`Split` used.
+        scaler: the :class:`ChannelScaler` fitted on the training LS.
+    """
+
+    windows: dict[str, np.ndarray]
+    starts: dict[str, np.ndarray]
+    split: Split
+    scaler: ChannelScaler
+
+
+def prepare_windows(data: OccupancyData, window: int = 5, **split_kwargs) -> Prepared:
+    """Renormalise (if raw), split, scale on training LS only, and cut windows — the whole chapter-1 pipeline."""
+    if data.normalised is None:
+        data = renormalise(data)
+    parts = split(data, **split_kwargs)
+    scaler = ChannelScaler(data.geometry).fit(data.occupancy[parts.train])
+    windows, starts = {}, {}
+    for name, idx in vars(parts).items():
+        if len(idx) == 0:
+            raise ValueError(f"the {name} part of the split is empty; use more LS or change the split")
+        w, s = make_windows(scaler.transform(data.occupancy[idx]), data.run[idx], data.ls[idx], length=window)
+        windows[name], starts[name] = w, idx[s]
+    return Prepared(windows=windows, starts=starts, split=parts, scaler=scaler)

@@ -100,3 +100,18 @@ def test_make_windows_shapes_and_content(hb_data):
         make_windows(norm.occupancy, norm.run, norm.ls, length=0)
     with pytest.raises(ValueError, match="no window"):
         make_windows(norm.occupancy[:3], norm.run[:3], norm.ls[:3], length=5)
+
+
+def test_prepare_windows_runs_the_whole_pipeline(hb_data):
+    from hcaltl.preprocess import prepare_windows
+
+    prep = prepare_windows(hb_data, window=5)
+    assert set(prep.windows) == {"train", "val", "test"}
+    train_nodes = hb_data.geometry.map_to_nodes(prep.windows["train"])
+    assert train_nodes.min() >= 0 and train_nodes.max() <= 1 + 1e-6
+    for name, w in prep.windows.items():
+        assert w.shape[1:] == (5, 64, 72, 7) and len(prep.starts[name]) == len(w)
+        # every window starts at an LS of its own part of the split
+        assert set(prep.starts[name]) <= set(getattr(prep.split, name))
+    with pytest.raises(ValueError, match="empty"):
+        prepare_windows(hb_data.select(hb_data.ls <= 400), window=5)

@@ -1,0 +1,393 @@
+"""GraphSTAD: the CNN + GNN + LSTM autoencoder of Asres et al., at full detector scale.
+
+Per lumisection (LS) of a window:
+
+* ``enc_cnn`` — four blocks Conv3d → BatchNorm3d → LeakyReLU(0.5) → MaxPool3d over
+  (ieta, iphi, depth), kernel (3, 3, 1) clipped to the current size and rounded
+  down to odd: the depth axis is never convolved across;
+* ``enc_gnn`` — four graph convolutions (symmetric-normalised, as DGL's
+  ``GraphConv(norm="both")``) over the channel graph of :mod:`hcaltl.graph`, then
+  attention pooling to one vector per detector half.
+
+Their outputs are concatenated and read over the window by ``enc_rnn`` (two
+LSTMs, last step → latent of size L; optional VAE head ``latent_head``); ``dec_rnn``
+(two LSTMs) unrolls the latent back to T feature maps, which ``dec_cnn`` (four
+MaxUnpool3d → ConvTranspose3d → BatchNorm3d → LeakyReLU blocks using the encoder's
+pooling indices, and a final 1×1×1 transposed convolution with bias) turns back
+into maps.
+
+**Why HE and HB blocks have identical shapes.** Inputs are row-normalised along
+iphi (RIN: each (ieta, depth) row divided by its mean over active cells, and
+multiplied back at the end), then the two detector halves are cut, the minus half
+flipped in ieta so both run from small to large |ieta|, and stacked on the batch
+axis.  HE halves (14 × 72 × 7) and HB halves (16 × 72 × 2) both pool down to
+1 × 5 × 1 with the same kernels, graph-convolution weights do not depend on the
+number of nodes, so every parameter tensor of an HE model has the shape of its
+HB counterpart and can be transferred.
+
+**Speed.** The channel graph is the same for every LS, so each graph convolution is
+one sparse–dense product of the normalised adjacency ``[N, N]`` with the features
+of all B·T LS side by side ``[N, B·T·C]`` — no Python loop over LS.
+
+Explained in chapter 3 (``notebooks/03_graphstad_on_he.ipynb``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch_geometric.nn.aggr import AttentionalAggregation
+
+from .geometry import MAP_SHAPE, Geometry, get_geometry, ieta_to_row
+from .graph import build_edge_index, normalized_adjacency
+
+BLOCKS = ("enc_cnn", "enc_gnn", "enc_rnn", "latent_head", "dec_rnn", "dec_cnn")
+
+
+@dataclass(frozen=True)
+class GraphSTADConfig:
+    """Hyper-parameters of :class:`GraphSTAD` (stored in checkpoints).
+
+    Attributes:
+        subdetector: ``"HB"`` or ``"HE"``; depth_table: its depth-table name.
+        latent: latent size L; the block width is C = 4L (authors' rule).
+        window: LS per window T.
+        use_gnn: include the GNN branch (False: the CNN + LSTM ablation).
+        temporal: include the LSTMs (False: the CNN-only ablation with a dense bottleneck per LS).
+        variational: VAE head (mu, log-variance) on the latent.
+        rin: reversible row normalisation along iphi.
+        readout, spatial: edge rules of the channel graph (:func:`hcaltl.graph.build_edge_index`).
+    """
+
+    subdetector: str
+    depth_table: str | None = None
+    latent: int = 8
+    window: int = 5
+    use_gnn: bool = True
+    temporal: bool = True
+    variational: bool = True
+    rin: bool = True
+    readout: str | None = "rm_depth"
+    spatial: bool = True
+
+    @property
+    def width(self) -> int:
+        return 4 * self.latent
+
+
+def _odd_floor(n: int) -> int:
+    return n if n % 2 == 1 else n - 1
+
+
+def _cnn_plan(size: tuple[int, int, int], n_layers: int = 4) -> list[dict]:
+    """Kernel, pool and in/out sizes of each encoder layer for an input (H, W, D)."""
+    plan = []
+    for _ in range(n_layers):
+        h, w, d = size
+        kernel = (_odd_floor(min(3, h)), _odd_floor(min(3, w)), 1)
+        pool = (min(2, h), min(2, w), min(2, d))
+        out = tuple(int(np.ceil(s / p)) for s, p in zip(size, pool))
+        plan.append({"kernel": kernel, "pool": pool, "in": size, "out": out})
+        size = out
+    return plan
+
+
+class StaticGCN(nn.Module):
+    """Graph convolution on a fixed graph for many graphs-worth of features at once.
+
+    ``forward(adj, h)``: h ``[N, S, C_in]`` (S = samples, e.g. B·T LS) → ``[N, S, C_out]``,
+    computing Â (h W) + b with one sparse–dense product.
+    """
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.lin = nn.Linear(c_in, c_out, bias=False)
+        self.bias = nn.Parameter(torch.zeros(c_out))
+
+    def forward(self, adj: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        n, s, _ = h.shape
+        if self.lin.in_features < self.lin.out_features:  # propagate the narrow side: (Â h) W
+            h = torch.sparse.mm(adj, h.reshape(n, -1)).reshape(n, s, -1)
+            return self.lin(h) + self.bias
+        h = self.lin(h)
+        return torch.sparse.mm(adj, h.reshape(n, -1)).reshape(n, s, -1) + self.bias
+
+
+class GraphEncoder(nn.Module):
+    """Four graph convolutions + ReLU, then attention pooling to one vector per detector half."""
+
+    def __init__(self, width: int, n_layers: int = 4) -> None:
+        super().__init__()
+        chans = [1] + [width] * n_layers
+        self.convs = nn.ModuleList(StaticGCN(a, b) for a, b in zip(chans[:-1], chans[1:]))
+        self.pool = AttentionalAggregation(gate_nn=nn.Linear(width, 1))
+
+    def forward(self, adj: torch.Tensor, nodes: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
+        """nodes ``[S, N]`` (one scalar per channel) → pooled ``[S, 2, C]``."""
+        s, n = nodes.shape
+        h = nodes.t().unsqueeze(-1)  # [N, S, 1]
+        for conv in self.convs:
+            h = torch.relu(conv(adj, h))
+        flat = h.transpose(0, 1).reshape(s * n, -1)  # [S·N, C], sample-major
+        index = (torch.arange(s, device=nodes.device).repeat_interleave(n) * 2 + half.repeat(s))
+        return self.pool(flat, index, dim_size=2 * s).reshape(s, 2, -1)
+
+
+class CNNEncoder(nn.Module):
+    """Four Conv3d → BatchNorm3d → LeakyReLU(0.5) → MaxPool3d blocks (indices kept for unpooling)."""
+
+    def __init__(self, plan: list[dict], width: int) -> None:
+        super().__init__()
+        chans = [1] + [width] * len(plan)
+        self.blocks = nn.ModuleList()
+        for p, a, b in zip(plan, chans[:-1], chans[1:]):
+            self.blocks.append(nn.ModuleDict({
+                "conv": nn.Conv3d(a, b, p["kernel"], padding=tuple(k // 2 for k in p["kernel"]), bias=False),
+                "bn": nn.BatchNorm3d(b),
+            }))
+        self.plan = plan
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        indices = []
+        for block, p in zip(self.blocks, self.plan):
+            x = nn.functional.leaky_relu(block["bn"](block["conv"](x)), 0.5)
+            x, idx = nn.functional.max_pool3d(x, p["pool"], p["pool"], ceil_mode=True, return_indices=True)
+            indices.append(idx)
+        return x, indices
+
+
+class CNNDecoder(nn.Module):
+    """Mirror of :class:`CNNEncoder`: MaxUnpool3d → ConvTranspose3d → BatchNorm3d → LeakyReLU, then a 1×1×1 output layer."""
+
+    def __init__(self, plan: list[dict], width: int) -> None:
+        super().__init__()
+        rev = plan[::-1]
+        chans = [width] * len(plan) + [1]
+        self.blocks = nn.ModuleList()
+        for p, a, b in zip(rev, chans[:-1], chans[1:]):
+            self.blocks.append(nn.ModuleDict({
+                "deconv": nn.ConvTranspose3d(a, b, p["kernel"], padding=tuple(k // 2 for k in p["kernel"]), bias=False),
+                "bn": nn.BatchNorm3d(b),
+            }))
+        self.out = nn.ConvTranspose3d(1, 1, 1, bias=True)
+        self.plan = rev
+
+    def forward(self, x: torch.Tensor, indices: list[torch.Tensor]) -> torch.Tensor:
+        for block, p, idx in zip(self.blocks, self.plan, indices[::-1]):
+            x = nn.functional.max_unpool3d(x, idx, p["pool"], p["pool"], output_size=p["in"])
+            x = nn.functional.leaky_relu(block["bn"](block["deconv"](x)), 0.5)
+        return self.out(x)
+
+
+class LSTMStack(nn.Module):
+    """Two single-layer LSTMs in sequence (sizes ``[in → hidden → out]``), batch-first."""
+
+    def __init__(self, sizes: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for lstm in self.layers:
+            x, _ = lstm(x)
+        return x
+
+
+class LatentHead(nn.Module):
+    """VAE head: mean and log-variance of the latent."""
+
+    def __init__(self, latent: int) -> None:
+        super().__init__()
+        self.mu = nn.Linear(latent, latent)
+        self.logvar = nn.Linear(latent, latent)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.mu(h), self.logvar(h)
+
+
+class GraphSTAD(nn.Module):
+    """The GraphSTAD autoencoder for one subdetector.
+
+    Args:
+        geometry: :class:`~hcaltl.geometry.Geometry` (or a subdetector name).
+        latent, window, use_gnn, temporal, variational, rin, readout, spatial:
+            see :class:`GraphSTADConfig`.
+
+    Shapes:
+        input: ``[B, T, 64, 72, 7]`` min–max-scaled maps (inactive cells are ignored);
+        output: reconstruction of the same shape (inactive cells 0);
+        ``encode``: latent ``[B, 2, L]`` (one per detector half).
+
+    Named blocks (addressed by :mod:`hcaltl.transfer`): ``enc_cnn``, ``enc_gnn``
+    (absent without GNN), ``enc_rnn``, ``latent_head`` (VAE only), ``dec_rnn``, ``dec_cnn``.
+    """
+
+    def __init__(self, geometry: Geometry | str, latent: int = 8, window: int = 5, *, use_gnn: bool = True,
+                 temporal: bool = True, variational: bool = True, rin: bool = True,
+                 readout: str | None = "rm_depth", spatial: bool = True) -> None:
+        super().__init__()
+        if isinstance(geometry, str):
+            geometry = get_geometry(geometry)
+        if latent < 1 or window < 1:
+            raise ValueError(f"latent and window must be positive, got latent={latent}, window={window}")
+        self.geometry = geometry
+        self.config = GraphSTADConfig(geometry.name, geometry.depth_table_name if geometry.depth_table_name != "custom" else None,
+                                      latent, window, use_gnn, temporal, variational, rin, readout, spatial)
+        c, lat = self.config.width, latent
+
+        # layout: the two halves, minus side flipped, each [H, 72, D]
+        lo, hi = geometry.ieta_range
+        ieta = np.arange(lo, hi + 1)
+        self.depth = max(max(d) for d in geometry.depth_table.values())
+        rows = np.stack([ieta_to_row(-ieta), ieta_to_row(ieta)])  # [2, H], small → large |ieta|
+        self.register_buffer("rows", torch.as_tensor(rows, dtype=torch.long), persistent=False)
+        self.register_buffer("mask", torch.as_tensor(np.array(geometry.mask)), persistent=False)
+        r, col, d = geometry.node_index
+        self.register_buffer("node_flat", torch.as_tensor((r * MAP_SHAPE[1] + col) * MAP_SHAPE[2] + d, dtype=torch.long), persistent=False)
+        self.register_buffer("node_half", torch.as_tensor((geometry.channels["side"].to_numpy() > 0).astype(np.int64)), persistent=False)
+
+        plan = _cnn_plan((rows.shape[1], MAP_SHAPE[1], self.depth))
+        self.cells = int(np.prod(plan[-1]["out"]))
+        self.enc_cnn = CNNEncoder(plan, c)
+        feat = self.cells * c
+        if use_gnn:
+            self.enc_gnn = GraphEncoder(c)
+            edge_index = build_edge_index(geometry, readout=readout, spatial=spatial)
+            self.register_buffer("adj", normalized_adjacency(edge_index, geometry.n_channels), persistent=False)
+            self.n_edges = int(edge_index.shape[1])
+            feat += c
+        if temporal:
+            self.enc_rnn = LSTMStack((feat, c, lat))
+            self.dec_rnn = LSTMStack((lat, c, self.cells * c))
+        else:
+            self.enc_dense = nn.Linear(feat, lat)
+            self.dec_dense = nn.Linear(lat, self.cells * c)
+        if variational:
+            self.latent_head = LatentHead(lat)
+        self.dec_cnn = CNNDecoder(plan, c)
+        self.plan = plan
+        self.reset_parameters()
+        # channels-last layout: ~1.4x faster encoder convolutions on CPU (oneDNN); slower for the decoder
+        self.enc_cnn.to(memory_format=torch.channels_last_3d)
+
+    # -- initialisation -------------------------------------------------------------------
+    def reset_parameters(self) -> None:
+        """Paper A's RANDOM initialisation for every block: Kaiming-uniform weights, zero biases.
+
+        BatchNorm layers keep weight 1 and bias 0.
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.BatchNorm3d,)):
+                module.reset_parameters()
+                continue
+            for name, p in module.named_parameters(recurse=False):
+                if "bias" in name:
+                    nn.init.zeros_(p)
+                elif p.dim() >= 2:
+                    nn.init.kaiming_uniform_(p, nonlinearity="leaky_relu", a=0.5 if isinstance(module, (nn.Conv3d, nn.ConvTranspose3d)) else 0.0)
+
+    # -- layout helpers -------------------------------------------------------------------
+    def _check(self, x: torch.Tensor) -> None:
+        if x.dim() != 5 or tuple(x.shape[2:]) != MAP_SHAPE:
+            raise ValueError(f"GraphSTAD expects windows [B, T, 64, 72, 7], got {tuple(x.shape)}")
+        if x.shape[1] != self.config.window:
+            raise ValueError(f"window length {x.shape[1]} does not match the model's T = {self.config.window}")
+        if not torch.isfinite(x).all():
+            raise ValueError("input windows contain NaN or inf")
+
+    def _rin_factor(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean over active cells of each (ieta, depth) row along iphi: [B, T, 64, 1, 7] (1 where empty)."""
+        m = self.mask.to(x.dtype)
+        count = m.sum(dim=1, keepdim=True)  # [64, 1, 7]
+        mean = (x * m).sum(dim=-2, keepdim=True) / count.clamp(min=1)
+        return torch.where(mean.abs() > 1e-6, mean, torch.ones_like(mean))
+
+    def _halves(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T, 64, 72, 7] → [B·2·T, 1, H, 72, D] (minus half flipped, halves stacked per window)."""
+        b, t = x.shape[:2]
+        h = x[:, :, self.rows, :, : self.depth]  # [B, T, 2, H, 72, D]
+        h = h.permute(0, 2, 1, 3, 4, 5).reshape(b * 2 * t, 1, *h.shape[3:])
+        return h.contiguous(memory_format=torch.channels_last_3d)  # oneDNN's fast layout on CPU
+
+    def _merge(self, h: torch.Tensor, b: int, t: int) -> torch.Tensor:
+        """Inverse of :meth:`_halves`: [B·2·T, 1, H, 72, D] → [B, T, 64, 72, 7]."""
+        h = h.reshape(b, 2, t, *h.shape[2:]).permute(0, 2, 1, 3, 4, 5)  # [B, T, 2, H, 72, D]
+        out = h.new_zeros(b, t, *MAP_SHAPE)
+        out[:, :, self.rows, :, : self.depth] = h
+        return out
+
+    # -- forward --------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Encoder pass; returns latent ``z`` [B, 2, L] (and ``mu``, ``logvar`` for the VAE) plus internals."""
+        self._check(x)
+        b, t = x.shape[:2]
+        x = x * self.mask.to(x.dtype)
+        factor = self._rin_factor(x) if self.config.rin else torch.ones_like(x[..., :1, :])
+        xn = x / factor
+        feats, indices = self.enc_cnn(self._halves(xn))  # [B·2·T, C, 1, 5, 1]
+        seq = feats.reshape(b, 2, t, -1)
+        if self.config.use_gnn:
+            nodes = xn.reshape(b * t, -1)[:, self.node_flat]  # [B·T, N]
+            pooled = self.enc_gnn(self.adj, nodes, self.node_half)  # [B·T, 2, C]
+            seq = torch.cat([seq, pooled.reshape(b, t, 2, -1).transpose(1, 2)], dim=-1)
+        seq = seq.reshape(b * 2, t, -1)
+        if self.config.temporal:
+            h = self.enc_rnn(seq)[:, -1]  # [B·2, L]
+        else:
+            h = self.enc_dense(seq)  # [B·2, T, L]
+        out = {"h": h, "indices": indices, "factor": factor}
+        if self.config.variational:
+            mu, logvar = self.latent_head(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+            out.update(mu=mu, logvar=logvar, z=z)
+        else:
+            out["z"] = h
+        return out
+
+    def decode(self, enc: dict[str, torch.Tensor], b: int, t: int) -> torch.Tensor:
+        z = enc["z"]
+        if self.config.temporal:
+            seq = self.dec_rnn(z.unsqueeze(1).expand(-1, t, -1))  # [B·2, T, cells·C]
+        else:
+            seq = self.dec_dense(z)
+        c = self.config.width
+        feats = seq.reshape(b * 2 * t, c, *self.plan[-1]["out"])
+        maps = self._merge(self.dec_cnn(feats, enc["indices"]), b, t)
+        return maps * enc["factor"] * self.mask.to(maps.dtype)
+
+    def forward(self, x: torch.Tensor, return_latent: bool = False):
+        """Reconstruct windows ``[B, T, 64, 72, 7]``; with ``return_latent`` also the encoder outputs."""
+        b, t = x.shape[:2] if x.dim() >= 2 else (0, 0)
+        enc = self.encode(x)
+        recon = self.decode(enc, b, t)
+        if return_latent:
+            return recon, enc
+        return recon
+
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic latent (mu for the VAE) per window, halves concatenated: [B, 2·L]."""
+        was = self.training
+        self.eval()
+        with torch.no_grad():
+            enc = self.encode(x)
+        self.train(was)
+        return enc.get("mu", enc["z"]).reshape(x.shape[0], -1)
+
+    # -- introspection --------------------------------------------------------------------
+    def block_parameters(self) -> dict[str, int]:
+        """Number of parameters in each named block."""
+        counts = {}
+        for name, module in self.named_children():
+            counts[name] = sum(p.numel() for p in module.parameters())
+        return counts
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "GraphSTAD":
+        cfg = dict(config)
+        name, table = cfg.pop("subdetector"), cfg.pop("depth_table")
+        return cls(get_geometry(name, table), **cfg)

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import torch
+from torch_geometric.nn import GCNConv
+
+from hcaltl.models import BLOCKS, GraphSTAD
+from hcaltl.train import masked_mse
+
+
+@pytest.fixture(scope="module")
+def he_model():
+    torch.manual_seed(0)
+    return GraphSTAD("HE", latent=4)
+
+
+@pytest.fixture(scope="module")
+def hb_model():
+    torch.manual_seed(0)
+    return GraphSTAD("HB", latent=4)
+
+
+def test_shapes_end_to_end_at_full_geometry(he_model, hb_model):
+    for m, g in ((he_model, "HE"), (hb_model, "HB")):
+        x = torch.rand(2, 5, 64, 72, 7)
+        recon, enc = m(x, return_latent=True)
+        assert recon.shape == x.shape
+        assert enc["z"].shape == (4, 4)  # two halves per window, latent 4
+        assert torch.all(recon[:, :, ~m.mask] == 0)
+        assert m.latent(x).shape == (2, 8)
+        assert m.geometry.name == g
+
+
+def test_he_and_hb_blocks_have_identical_shapes(he_model, hb_model):
+    he_shapes = {k: tuple(v.shape) for k, v in he_model.state_dict().items()}
+    hb_shapes = {k: tuple(v.shape) for k, v in hb_model.state_dict().items()}
+    assert he_shapes == hb_shapes
+    for block in BLOCKS:
+        assert hasattr(he_model, block) and hasattr(hb_model, block), block
+
+
+def test_parameter_count_matches_the_authors_model():
+    # 207,253 parameters for L = 8 with the two halves stacked (reference analysis of the public code)
+    m = GraphSTAD("HE", latent=8)
+    assert sum(p.numel() for p in m.parameters()) == 207_253
+    assert m.block_parameters()["dec_rnn"] > m.block_parameters()["enc_rnn"]
+
+
+def test_inactive_cells_never_matter(hb_model):
+    hb_model.eval()
+    x = torch.rand(2, 5, 64, 72, 7)
+    y = x.clone()
+    y[:, :, ~hb_model.mask] = 123.0
+    with torch.no_grad():
+        assert torch.allclose(hb_model(x), hb_model(y))
+    x.requires_grad_(True)
+    loss = masked_mse(hb_model(x), x.detach(), hb_model.mask)
+    loss.backward()
+    assert torch.all(x.grad[:, :, ~hb_model.mask] == 0)
+    assert x.grad[:, :, hb_model.mask].abs().sum() > 0
+    target = x.detach().clone()
+    target[:, :, ~hb_model.mask] = 99.0
+    assert torch.isclose(masked_mse(hb_model(x.detach()), target, hb_model.mask), loss)
+
+
+def test_static_gcn_equals_pyg_per_ls_loop(hb_model):
+    """The vectorised graph convolution gives what PyG's GCNConv gives, LS by LS."""
+    conv = hb_model.enc_gnn.convs[1]
+    ref = GCNConv(conv.lin.in_features, conv.lin.out_features, add_self_loops=False, normalize=True)
+    ref.lin.weight.data.copy_(conv.lin.weight.data)
+    ref.bias.data.copy_(conv.bias.data)
+    from hcaltl.graph import build_edge_index
+
+    ei = build_edge_index(hb_model.geometry)
+    h = torch.randn(hb_model.geometry.n_channels, 3, conv.lin.in_features)
+    ours = conv(hb_model.adj, h)
+    for s in range(3):
+        assert torch.allclose(ours[:, s], ref(h[:, s], ei), atol=1e-5)
+
+
+def test_deterministic_from_seed():
+    torch.manual_seed(5)
+    a = GraphSTAD("HB", latent=2)
+    torch.manual_seed(5)
+    b = GraphSTAD("HB", latent=2)
+    x = torch.rand(1, 5, 64, 72, 7)
+    a.eval(), b.eval()
+    with torch.no_grad():
+        assert torch.equal(a(x), b(x))
+
+
+def test_random_init_is_kaiming_with_zero_biases(hb_model):
+    for name, p in hb_model.named_parameters():
+        if name.endswith("bias") or "bias_" in name:
+            if ".bn." not in name:
+                assert torch.all(p == 0), name
+
+
+def test_ablations():
+    cnn_lstm = GraphSTAD("HB", latent=2, use_gnn=False)
+    cnn_only = GraphSTAD("HB", latent=2, use_gnn=False, temporal=False, variational=False)
+    assert not hasattr(cnn_lstm, "enc_gnn") and hasattr(cnn_lstm, "enc_rnn")
+    assert not hasattr(cnn_only, "enc_rnn") and hasattr(cnn_only, "enc_dense")
+    x = torch.rand(1, 5, 64, 72, 7)
+    for m in (cnn_lstm, cnn_only):
+        assert m(x).shape == x.shape
+
+
+def test_bad_input_is_named(hb_model):
+    with pytest.raises(ValueError, match=r"\[B, T, 64, 72, 7\]"):
+        hb_model(torch.rand(2, 5, 64, 72, 4))
+    with pytest.raises(ValueError, match="window length 3"):
+        hb_model(torch.rand(2, 3, 64, 72, 7))
+    x = torch.rand(1, 5, 64, 72, 7)
+    x[0, 0, 40, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        hb_model(x)
+    with pytest.raises(ValueError, match="unknown subdetector"):
+        GraphSTAD("HO")

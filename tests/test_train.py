@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+
+from hcaltl.models import GraphSTAD
+from hcaltl.preprocess import prepare_windows
+from hcaltl.simulate import simulate
+from hcaltl.train import TrainConfig, evaluate, fit, load_checkpoint, masked_mse, reconstruct, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def hb_windows(hb):
+    return prepare_windows(simulate(hb, 1400, seed=1)).windows
+
+
+@pytest.fixture(scope="module")
+def trained(hb_windows):
+    torch.manual_seed(0)
+    model = GraphSTAD("HB", latent=8)
+    history = fit(model, hb_windows["train"], hb_windows["val"], TrainConfig(epochs=6, progress=False))
+    return model, history
+
+
+def test_training_lowers_the_loss(trained):
+    _, history = trained
+    assert len(history.train_loss) == 6
+    assert history.train_loss[-1] < 0.2 * history.train_loss[0]
+    assert history.val_loss[history.best_epoch] == min(history.val_loss)
+    assert history.ls_per_second > 0
+
+
+def test_trained_model_beats_per_channel_mean_on_held_out_ls(trained, hb_windows, hb):
+    model, _ = trained
+    test = hb_windows["test"]
+    mean_map = hb_windows["train"].mean(axis=(0, 1))
+    baseline = float(masked_mse(torch.as_tensor(np.broadcast_to(mean_map, test.shape).copy()), torch.as_tensor(test),
+                                torch.as_tensor(np.array(hb.mask))))
+    ours = evaluate(model, test)
+    assert ours < 0.5 * baseline, f"GraphSTAD {ours:.4g} vs per-channel mean {baseline:.4g}"
+    recon = reconstruct(model, test[:3])
+    assert recon.shape == test[:3].shape
+
+
+def test_checkpoint_round_trip(trained, hb_windows, tmp_path):
+    model, history = trained
+    path = save_checkpoint(model, tmp_path / "hb.pt", train_config=TrainConfig(), history=history)
+    back, record = load_checkpoint(path)
+    x = torch.as_tensor(hb_windows["test"][:2])
+    model.eval(), back.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x), back(x))
+    assert record["model_config"]["subdetector"] == "HB" and record["history"]["best_epoch"] == history.best_epoch
+    with pytest.raises(ValueError, match="trained on HB, but a HE model"):
+        load_checkpoint(path, expect_subdetector="HE")
+    raw = path.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match="truncated or damaged"):
+        load_checkpoint(tmp_path / "cut.pt")
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "none.pt")
+
+
+def test_frozen_parameters_stay_bit_identical(hb_windows):
+    torch.manual_seed(1)
+    model = GraphSTAD("HB", latent=2)
+    for p in model.enc_cnn.parameters():
+        p.requires_grad_(False)
+    before = {k: v.clone() for k, v in model.enc_cnn.state_dict().items() if "running" not in k and "num_batches" not in k}
+    fit(model, hb_windows["train"][:8], hb_windows["val"][:4], TrainConfig(epochs=1, progress=False))
+    after = model.enc_cnn.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_one_cycle_schedule_and_bad_input(hb_windows):
+    model = GraphSTAD("HB", latent=2)
+    h = fit(model, hb_windows["train"][:8], hb_windows["val"][:4], TrainConfig(epochs=2, one_cycle=True, lr=1e-2, progress=False))
+    assert h.lr[0] != h.lr[1]
+    with pytest.raises(ValueError, match=r"training windows must be \[n, 5, 64, 72, 7\]"):
+        fit(model, hb_windows["train"][:, :3], hb_windows["val"], TrainConfig(epochs=1, progress=False))
+    bad = hb_windows["val"][:2].copy()
+    bad[0, 0, 40, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="validation windows contain NaN"):
+        fit(model, hb_windows["train"][:4], bad, TrainConfig(epochs=1, progress=False))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ValueError, match="every parameter is frozen"):
+        fit(model, hb_windows["train"][:4], hb_windows["val"][:2], TrainConfig(epochs=1, progress=False))
+    with pytest.raises(ValueError, match="device must be"):
+        fit(GraphSTAD("HB", latent=2), hb_windows["train"][:4], hb_windows["val"][:2], TrainConfig(epochs=1, device="tpu"))
