@@ -35,6 +35,7 @@ test: $(VENV)/.installed chromium
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_simulate.py
+	$(PY) benchmarks/bench_graphstad.py
 
 clean:
 	rm -rf _build

@@ -56,7 +56,8 @@ class GraphSTADConfig:
         latent: latent size L; the block width is C = 4L (authors' rule).
         window: LS per window T.
         use_gnn: include the GNN branch (False: the CNN + LSTM ablation).
-        temporal: include the LSTMs (False: the CNN-only ablation with a dense bottleneck per LS).
+        temporal: include the LSTMs (False: the CNN-only ablation with a dense tanh bottleneck per LS,
+            bounded like the LSTM outputs it replaces).
         variational: VAE head (mu, log-variance) on the latent.
         rin: reversible row normalisation along iphi.
         readout, spatial: edge rules of the channel graph (:func:`hcaltl.graph.build_edge_index`).
@@ -335,8 +336,8 @@ class GraphSTAD(nn.Module):
         seq = seq.reshape(b * 2, t, -1)
         if self.config.temporal:
             h = self.enc_rnn(seq)[:, -1]  # [B·2, L]
-        else:
-            h = self.enc_dense(seq)  # [B·2, T, L]
+        else:  # tanh bounds the bottleneck as an LSTM's output is bounded
+            h = torch.tanh(self.enc_dense(seq))  # [B·2, T, L]
         out = {"h": h, "indices": indices, "factor": factor}
         if self.config.variational:
             mu, logvar = self.latent_head(h)
@@ -351,7 +352,7 @@ class GraphSTAD(nn.Module):
         if self.config.temporal:
             seq = self.dec_rnn(z.unsqueeze(1).expand(-1, t, -1))  # [B·2, T, cells·C]
         else:
-            seq = self.dec_dense(z)
+            seq = torch.tanh(self.dec_dense(z))
         c = self.config.width
         feats = seq.reshape(b * 2 * t, c, *self.plan[-1]["out"])
         maps = self._merge(self.dec_cnn(feats, enc["indices"]), b, t)
@@ -391,3 +392,47 @@ class GraphSTAD(nn.Module):
         cfg = dict(config)
         name, table = cfg.pop("subdetector"), cfg.pop("depth_table")
         return cls(get_geometry(name, table), **cfg)
+
+
+def shape_walkthrough(model: GraphSTAD, batch: int = 1) -> "pd.DataFrame":
+    """The tensor shape after every stage of a forward pass (for the architecture walk-through).
+
+    Returns a table with one row per stage: name, shape, and the parameters of the block used there.
+    """
+    was = model.training
+    model.eval()  # no BatchNorm statistics are touched
+    with torch.no_grad():
+        table = _walk(model, batch)
+    model.train(was)
+    return table
+
+
+def _walk(model: GraphSTAD, batch: int) -> "pd.DataFrame":
+    import pandas as pd
+
+    t = model.config.window
+    x = torch.zeros(batch, t, *MAP_SHAPE)
+    rows = [("input windows", tuple(x.shape), 0)]
+    halves = model._halves(x)
+    rows.append(("two halves stacked, minus side flipped", tuple(halves.shape), 0))
+    h = halves
+    for i, (block, p) in enumerate(zip(model.enc_cnn.blocks, model.plan), 1):
+        h = torch.nn.functional.max_pool3d(block["bn"](block["conv"](h)), p["pool"], p["pool"], ceil_mode=True)
+        rows.append((f"enc_cnn block {i}: conv {p['kernel']}, pool {p['pool']}", tuple(h.shape), sum(q.numel() for q in block.parameters())))
+    enc = model.encode(x)
+    if model.config.use_gnn:
+        rows.append(("enc_gnn: 4 graph convolutions + attention pooling per half",
+                     (batch * t, 2, model.config.width), sum(q.numel() for q in model.enc_gnn.parameters())))
+    feat = model.cells * model.config.width + (model.config.width if model.config.use_gnn else 0)
+    rows.append(("per-LS features, concatenated", (batch * 2, t, feat), 0))
+    rnn = model.enc_rnn if model.config.temporal else model.enc_dense
+    rows.append(("enc_rnn: LSTM → LSTM, last step", tuple(enc["h"].shape), sum(q.numel() for q in rnn.parameters())))
+    if model.config.variational:
+        rows.append(("latent_head: mu, log-variance", tuple(enc["mu"].shape), sum(q.numel() for q in model.latent_head.parameters())))
+    dec = model.dec_rnn if model.config.temporal else model.dec_dense
+    rows.append(("dec_rnn: latent repeated T times → LSTM → LSTM", (batch * 2, t, model.cells * model.config.width),
+                 sum(q.numel() for q in dec.parameters())))
+    rows.append(("dec_cnn: 4 unpool + transposed-conv blocks, 1×1×1 output", tuple(halves.shape),
+                 sum(q.numel() for q in model.dec_cnn.parameters())))
+    rows.append(("reconstruction, halves put back, RIN undone", tuple(model(x).shape), 0))
+    return pd.DataFrame(rows, columns=["stage", "shape", "parameters"])

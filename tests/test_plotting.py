@@ -68,3 +68,15 @@ def test_group_deviation_sees_an_injected_rm_burst(hb_data):
     with pytest.raises(ValueError, match="by must be"):
         group_deviation(data, by="qie")
     assert list(ls_summary(data).columns) == ["run", "ls", "luminosity", "n_events", "mean_occupancy"]
+
+
+def test_graph_plots_take_and_return_ax(hb, he):
+    from hcaltl.graph import build_edge_index
+
+    fig, axes = plt.subplots(1, 2)
+    edges = {"spatial": build_edge_index(he, readout=None), "readout": build_edge_index(he, spatial=False)}
+    assert plotting.plot_graph(he, edges, depth=1, iphi_range=(1, 8), ax=axes[0]) is axes[0]
+    assert len(axes[0].collections) >= 3  # two edge sets and the nodes
+    deg = {"spatial": np.bincount(edges["spatial"][0].numpy())}
+    assert plotting.plot_degree_hist(deg, ax=axes[1]) is axes[1]
+    plt.close(fig)

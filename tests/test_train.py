@@ -5,7 +5,9 @@ import torch
 from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.simulate import simulate
-from hcaltl.train import TrainConfig, evaluate, fit, load_checkpoint, masked_mse, reconstruct, save_checkpoint
+from hcaltl.train import (
+    TrainConfig, evaluate, fit, load_checkpoint, per_channel_mean_mse, reconstruct, save_checkpoint, train_and_evaluate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +34,10 @@ def test_training_lowers_the_loss(trained):
 def test_trained_model_beats_per_channel_mean_on_held_out_ls(trained, hb_windows, hb):
     model, _ = trained
     test = hb_windows["test"]
+    baseline = per_channel_mean_mse(hb_windows["train"], test, hb.mask)
     mean_map = hb_windows["train"].mean(axis=(0, 1))
-    baseline = float(masked_mse(torch.as_tensor(np.broadcast_to(mean_map, test.shape).copy()), torch.as_tensor(test),
-                                torch.as_tensor(np.array(hb.mask))))
+    by_hand = float(((mean_map - test) ** 2)[..., hb.mask].mean())
+    assert baseline == pytest.approx(by_hand, rel=1e-4)
     ours = evaluate(model, test)
     assert ours < 0.5 * baseline, f"GraphSTAD {ours:.4g} vs per-channel mean {baseline:.4g}"
     recon = reconstruct(model, test[:3])
@@ -87,3 +90,10 @@ def test_one_cycle_schedule_and_bad_input(hb_windows):
         fit(model, hb_windows["train"][:4], hb_windows["val"][:2], TrainConfig(epochs=1, progress=False))
     with pytest.raises(ValueError, match="device must be"):
         fit(GraphSTAD("HB", latent=2), hb_windows["train"][:4], hb_windows["val"][:2], TrainConfig(epochs=1, device="tpu"))
+
+
+def test_train_and_evaluate_row(hb_windows):
+    small = {k: v[:8] for k, v in hb_windows.items()}
+    row = train_and_evaluate(GraphSTAD("HB", latent=2), small, TrainConfig(epochs=1, progress=False))
+    assert {"test_mse", "best_val_mse", "epochs", "parameters", "train_seconds", "history"} <= set(row)
+    assert row["epochs"] == 1 and row["test_mse"] > 0
