@@ -121,31 +121,27 @@ def _as_windows(windows: np.ndarray | torch.Tensor, name: str, model: GraphSTAD)
 
 
 @torch.no_grad()
+def _per_batch(model: GraphSTAD, windows, name: str, batch_size: int, fn) -> list:
+    """Apply ``fn(batch)`` to windows in batches, in eval mode (training mode restored afterwards)."""
+    w = _as_windows(windows, name, model)
+    device = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    try:
+        return [fn(w[i : i + batch_size].to(device)) for i in range(0, len(w), batch_size)]
+    finally:
+        model.train(was)
+
+
 def evaluate(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8, beta_kl: float = 0.0) -> float:
     """Mean masked MSE of the model on windows (eval mode, deterministic latent)."""
-    w = _as_windows(windows, "evaluation", model)
-    device = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    total, n = 0.0, 0
-    for i in range(0, len(w), batch_size):
-        batch = w[i : i + batch_size].to(device)
-        total += float(loss_fn(model, batch, beta_kl)) * len(batch)
-        n += len(batch)
-    model.train(was)
-    return total / n
+    parts = _per_batch(model, windows, "evaluation", batch_size, lambda b: (float(loss_fn(model, b, beta_kl)), len(b)))
+    return sum(loss * n for loss, n in parts) / sum(n for _, n in parts)
 
 
-@torch.no_grad()
 def reconstruct(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8) -> np.ndarray:
     """Reconstructions of windows (eval mode): numpy ``[n, T, 64, 72, 7]``."""
-    w = _as_windows(windows, "input", model)
-    device = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    out = [model(w[i : i + batch_size].to(device)).cpu().numpy() for i in range(0, len(w), batch_size)]
-    model.train(was)
-    return np.concatenate(out)
+    return np.concatenate(_per_batch(model, windows, "input", batch_size, lambda b: model(b).cpu().numpy()))
 
 
 def fit(
@@ -276,7 +272,6 @@ def train_and_evaluate(model: GraphSTAD, windows: dict[str, np.ndarray], config:
     }
 
 
-@torch.no_grad()
 def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8) -> np.ndarray:
     """Absolute reconstruction error of every channel, averaged over each window's T LS.
 
@@ -285,14 +280,8 @@ def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, b
     Shapes:
         windows [n, T, 64, 72, 7] → errors [n, n_channels].
     """
-    w = _as_windows(windows, "input", model)
-    device = next(model.parameters()).device
-    was = model.training
-    model.eval()
-    out = []
-    for i in range(0, len(w), batch_size):
-        batch = w[i : i + batch_size].to(device)
+    def channel_error(batch: torch.Tensor) -> np.ndarray:
         err = (model(batch) - batch).abs().mean(dim=1)  # [b, 64, 72, 7]
-        out.append(err.reshape(len(batch), -1)[:, model.node_flat].cpu().numpy())
-    model.train(was)
-    return np.concatenate(out)
+        return err.reshape(len(batch), -1)[:, model.node_flat].cpu().numpy()
+
+    return np.concatenate(_per_batch(model, windows, "input", batch_size, channel_error))
