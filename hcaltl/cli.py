@@ -3,6 +3,8 @@
     hcaltl geometry HE                      # channel counts of a subdetector
     hcaltl simulate HB --n-ls 7000 --seed 1 --out hb.npz
     hcaltl info hb.npz                      # what a saved data set holds
+    hcaltl configs                          # the transfer-learning configurations
+    hcaltl sweep --preset paper --jobs 2 --out results/transfer_paper.csv
 """
 
 from __future__ import annotations
@@ -42,6 +44,25 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configs(args: argparse.Namespace) -> int:
+    from .transfer import configs_table
+
+    print(configs_table().to_string())
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .sweep import PAPER_FRACTIONS, sweep
+    from .transfer import PAPER_PAIRS
+
+    extra = {"epochs": args.epochs} if args.epochs else {}
+    schedules = {"constant": (False,), "one-cycle": (True,), "both": (False, True)}[args.schedule]
+    table = sweep(args.out, pairs=args.pairs or PAPER_PAIRS, fractions=args.fractions or PAPER_FRACTIONS, seeds=args.seeds,
+                  schedules=schedules, preset=args.preset, jobs=args.jobs, extra_parameters=extra, progress=not args.quiet)
+    print(f"wrote {len(table)} rows to {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hcaltl", description=__doc__.split("\n")[0])
     parser.add_argument("--version", action="version", version=f"hcaltl {__version__}")
@@ -65,10 +86,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("path")
     p.set_defaults(func=_info)
 
+    p = sub.add_parser("configs", help="list the transfer-learning configurations")
+    p.set_defaults(func=_configs)
+
+    p = sub.add_parser("sweep", help="run the transfer chapter over pairs x fractions x seeds with papermill")
+    p.add_argument("--out", required=True, help="collected CSV (per-cell files go beside it; reruns resume)")
+    p.add_argument("--preset", default="fast", choices=["fast", "paper"])
+    p.add_argument("--pairs", nargs="+", default=None, help="INIT/TRAIN names, e.g. RANDOM/No-TL TL-7/TL-6 (default: the paper's)")
+    p.add_argument("--fractions", nargs="+", type=float, default=None, help="shares of the HB training windows")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 1..preset seeds")
+    p.add_argument("--schedule", default="constant", choices=["constant", "one-cycle", "both"])
+    p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_sweep)
+
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
         print(f"hcaltl: error: {exc}", file=sys.stderr)
         return 2
 

@@ -274,3 +274,113 @@ def plot_embedding(points: np.ndarray, color: np.ndarray, *, ax: Axes | None = N
     ax.set_xticks([])
     ax.set_yticks([])
     return ax
+
+
+# -- transfer learning (chapter 4) --------------------------------------------------------------------
+def pair_style(pair: str) -> dict:
+    """Colour and line style of an ``"INIT/TRAIN"`` pair: the train mode's colour (the init mode's for No-TL);
+    dotted for [BN], dash-dotted for [BN,BIAS]."""
+    init, _, train = pair.partition("/")
+    base = train.split("[")[0]
+    color = CONFIG_COLORS.get(init if base == "No-TL" else base, "black")
+    ls = "-." if "BIAS" in train else (":" if "[BN" in train else "-")
+    return {"color": color, "ls": ls}
+
+
+def _legend(ax: Axes, **kwargs) -> None:
+    """A legend only when something is labelled (an empty sweep cell draws nothing, and warns about nothing)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
+def plot_learning_curves(curves: dict[str, list[float]], *, ax: Axes | None = None) -> Axes:
+    """Validation MSE per epoch for each pair (``{pair: [loss per epoch]}``)."""
+    ax = _ax(ax, (6.5, 4))
+    for pair, values in curves.items():
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=pair, **pair_style(pair))
+    ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("HB validation MSE")
+    _legend(ax, fontsize=7, ncol=2)
+    return ax
+
+
+def _loglog(ax: Axes, xlabel: str, ylabel: str) -> Axes:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    _legend(ax, fontsize=7, ncol=2)
+    return ax
+
+
+def plot_mse_vs_fraction(summary, *, ax: Axes | None = None, pairs: list[str] | None = None) -> Axes:
+    """Mean test MSE (over seeds) against the share of HB training data, per pair."""
+    ax = _ax(ax, (6.5, 4))
+    for pair, part in summary.groupby("pair", sort=False):
+        if pairs is not None and pair not in pairs:
+            continue
+        part = part.sort_values("fraction")
+        ax.plot(part["fraction"], part["mean_mse"], marker="o", ms=4, label=pair, **pair_style(pair))
+    return _loglog(ax, "share of the HB training windows", "HB test MSE (mean over seeds)")
+
+
+def plot_trainable_vs_mse(summary, *, ax: Axes | None = None) -> Axes:
+    """Trainable parameters (% change vs RANDOM) against the test MSE, one point per pair."""
+    ax = _ax(ax, (6.5, 4))
+    for row in summary.itertuples():
+        style = pair_style(row.pair)
+        ax.scatter(100 + row.trainable_change_pct, row.mean_mse, color=style["color"], marker="o" if style["ls"] == "-" else "s",
+                   s=40, label=row.pair, edgecolor="black", linewidth=0.5)
+    return _loglog(ax, "trainable parameters (% of the model)", "HB test MSE")
+
+
+# -- anomaly detection (chapter 5) --------------------------------------------------------------------
+def plot_region_map(values: np.ndarray, labels: np.ndarray, geometry: Geometry, depth: int, *, ax: Axes | None = None,
+                    vmin: float | None = 0.0, vmax: float | None = None, title: str = "") -> Axes:
+    """One depth of a map with the labelled channels (``labels``: bool per channel) outlined in red.
+
+    The colour scale starts at ``vmin`` (0), so maps with and without a dead region share their colours."""
+    ax = plot_map(values, geometry, depth, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
+    ch = geometry.channels
+    pick = labels & (ch["depth"].to_numpy() == depth)
+    x = np.searchsorted(_rows_of(geometry), ch["row"].to_numpy()[pick])  # plot_map's x is the position among active rows
+    ax.scatter(x, ch["iphi"].to_numpy()[pick], s=18, facecolors="none", edgecolors="red", linewidths=0.8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None, colors: dict | None = None) -> Axes:
+    """ROC curves (log false-positive rate) of ``{name: (labels, scores)}``."""
+    from sklearn.metrics import roc_curve
+
+    ax = _ax(ax, (5.5, 4.5))
+    for name, (y, s) in curves.items():
+        fpr, tpr, _ = roc_curve(y, s)
+        ax.plot(np.maximum(fpr, 1e-6), tpr, label=name, color=(colors or {}).get(name))
+    ax.set_xscale("log")
+    ax.set_xlim(1e-6, 1)
+    ax.set_xlabel("false-positive rate (channels)")
+    ax.set_ylabel("true-positive rate")
+    _legend(ax, fontsize=7, loc="lower right")
+    return ax
+
+
+def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None) -> Axes:
+    """Histograms of σ scores: all normal channels, and the anomalous channels of each case."""
+    ax = _ax(ax, (6.5, 4))
+    first = next(iter(curves.values()))
+    normal = first[1][first[0] == 0]
+    hi = max(float(np.percentile(s[y == 1], 99)) for y, s in curves.values())
+    bins = np.logspace(-2, np.log10(max(hi, 10.0) * 1.5), 60)
+    ax.hist(np.clip(normal, bins[0], None), bins=bins, density=True, histtype="stepfilled", color="lightgray", label="normal channels")
+    for name, (y, s) in curves.items():
+        ax.hist(np.clip(s[y == 1], bins[0], None), bins=bins, density=True, histtype="step", label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("anomaly score [σ]")
+    ax.set_ylabel("density")
+    _legend(ax, fontsize=7)
+    return ax

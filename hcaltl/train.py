@@ -151,6 +151,7 @@ def fit(
     config: TrainConfig | None = None,
     *,
     checkpoint: str | Path | None = None,
+    resume: bool = False,
 ) -> History:
     """Train ``model`` in place on windows ``[n, T, 64, 72, 7]`` and restore its best validation weights.
 
@@ -161,7 +162,11 @@ def fit(
         model: a :class:`~hcaltl.models.GraphSTAD`.
         train_windows, val_windows: min–max-scaled windows.
         config: :class:`TrainConfig` (defaults if None).
-        checkpoint: if given, the best model is saved there (see :func:`save_checkpoint`).
+        checkpoint: if given, the best model is saved there (see :func:`save_checkpoint`) after every
+            epoch, together with the full training state (last weights, optimiser, scheduler, random
+            generators, history) needed to resume.
+        resume: continue an interrupted run from ``checkpoint`` (same model and settings; ``epochs``
+            may be raised unless one-cycle is on). The result is identical to an uninterrupted run.
     """
     config = config or TrainConfig()
     train = _as_windows(train_windows, "training", model)
@@ -177,8 +182,23 @@ def fit(
     sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
              if config.one_cycle else None)
     history = History(n_train_ls=steps_per_epoch * config.batch_size * model.config.window)
-    best, best_state, waited = float("inf"), copy.deepcopy(model.state_dict()), 0
-    bar = tqdm(range(config.epochs), desc=f"training {model.geometry.name}", unit="epoch", disable=not config.progress)
+    best, best_state, waited, start = float("inf"), copy.deepcopy(model.state_dict()), 0, 0
+    if resume:
+        if checkpoint is None:
+            raise ValueError("resume=True needs the checkpoint path of the interrupted run")
+        state = _load_resume_state(checkpoint, model, config)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(state["scheduler"])
+        gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        history = History(**state["history"])
+        best, best_state, waited, start = state["best"], state["best_state"], state["waited"], state["epoch"] + 1
+        if waited >= config.patience:
+            start = config.epochs  # the interrupted run had already stopped early
+    bar = tqdm(range(start, config.epochs), desc=f"training {model.geometry.name}", unit="epoch",
+               disable=not config.progress, initial=start, total=config.epochs)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(train), generator=gen)
@@ -203,19 +223,54 @@ def fit(
             best, best_state, waited, history.best_epoch = history.val_loss[-1], copy.deepcopy(model.state_dict()), 0, epoch
         else:
             waited += 1
-            if waited >= config.patience:
-                break
+        if checkpoint is not None:
+            resume_state = {"epoch": epoch, "model": copy.deepcopy(model.state_dict()), "optimizer": opt.state_dict(),
+                            "scheduler": sched.state_dict() if sched is not None else None,
+                            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                            "history": asdict(history), "best": best, "best_state": best_state, "waited": waited}
+            _save_with_best(model, best_state, checkpoint, config, history, resume_state)
+        if waited >= config.patience:
+            break
     model.load_state_dict(best_state)
-    if checkpoint is not None:
-        save_checkpoint(model, checkpoint, train_config=config, history=history)
     return history
 
 
+def _save_with_best(model: GraphSTAD, best_state: dict, path: str | Path, config: TrainConfig, history: History,
+                    resume_state: dict) -> None:
+    """Save the best weights as the checkpoint's model and the running state under ``"resume"``."""
+    current = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    try:
+        save_checkpoint(model, path, train_config=config, history=history, resume=resume_state)
+    finally:
+        model.load_state_dict(current)
+
+
+_RESUMABLE_CHANGES = {"epochs", "patience", "progress", "device"}
+
+
+def _load_resume_state(path: str | Path, model: GraphSTAD, config: TrainConfig) -> dict:
+    """The ``"resume"`` record of a checkpoint, after checking it belongs to this model and these settings."""
+    _, record = load_checkpoint(path)
+    if record.get("resume") is None:
+        raise ValueError(f"checkpoint {path} holds no training state to resume from (saved by save_checkpoint, not fit)")
+    if record["model_config"] != model.config_dict():
+        raise ValueError(f"checkpoint {path} was written for another model configuration: {record['model_config']}")
+    stored = record["train_config"] or {}
+    changed = {k for k, v in asdict(config).items() if stored.get(k) != v} - _RESUMABLE_CHANGES
+    if config.one_cycle and stored.get("epochs") != config.epochs:
+        changed.add("epochs (fixed by the one-cycle schedule)")
+    if changed:
+        raise ValueError(f"cannot resume {path} with different training settings: {sorted(changed)}")
+    return record["resume"]
+
+
 def save_checkpoint(model: GraphSTAD, path: str | Path, *, train_config: TrainConfig | None = None,
-                    history: History | None = None, extra: dict | None = None) -> Path:
+                    history: History | None = None, extra: dict | None = None, resume: dict | None = None) -> Path:
     """Save weights with the full model configuration and geometry, so :func:`load_checkpoint` rebuilds it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")  # written then renamed: an interrupted save never leaves a broken file
     torch.save({
         "format": "hcaltl-graphstad-1",
         "model_config": model.config_dict(),
@@ -224,7 +279,9 @@ def save_checkpoint(model: GraphSTAD, path: str | Path, *, train_config: TrainCo
         "train_config": asdict(train_config) if train_config else None,
         "history": asdict(history) if history else None,
         "extra": extra or {},
-    }, path)
+        "resume": resume,
+    }, tmp)
+    tmp.replace(path)
     return path
 
 

@@ -116,3 +116,16 @@ def test_bad_input_is_named(hb_model):
         hb_model(x)
     with pytest.raises(ValueError, match="unknown subdetector"):
         GraphSTAD("HO")
+
+
+def test_symmetric_propagation_gives_the_generic_gradient(hb):
+    from hcaltl.models import is_symmetric, propagate
+
+    model = GraphSTAD(hb, latent=4)
+    assert is_symmetric(model.adj) and all(conv.symmetric for conv in model.enc_gnn.convs)
+    h = torch.rand(hb.n_channels, 6, requires_grad=True)
+    fast = torch.autograd.grad((propagate(model.adj, h, True) ** 2).sum(), h)[0]
+    generic = torch.autograd.grad((torch.sparse.mm(model.adj, h) ** 2).sum(), h)[0]
+    torch.testing.assert_close(fast, generic)
+    lower = torch.sparse_coo_tensor(torch.tensor([[1], [0]]), torch.tensor([1.0]), (2, 2), check_invariants=True)
+    assert not is_symmetric(lower)

@@ -21,6 +21,12 @@ SMALL = {
     "01_detector_and_data.ipynb": {"n_ls_he": 700, "n_ls_hb": 1100, "seed": 7},
     "02_channel_graphs.ipynb": {"n_ls_hb": 1100, "epochs": 1, "latent": 4, "seed": 7},
     "03_graphstad_on_he.ipynb": {"n_ls_he": 1200, "epochs": 1, "latent": 4, "seed": 7, "ablations": False},
+    "04_transfer_he_to_hb.ipynb": {"n_ls_he": 1200, "n_ls_hb": 1100, "epochs": 1, "latent": 4, "seed": 7, "hb_seed": 8,
+                                   "pairs": ["RANDOM/No-TL", "TL-4/TL-2d", "TL-4/TL-2d[BN]", "TL-7/TL-6"], "fractions": [0.2],
+                                   "one_cycle_pairs": ["RANDOM/No-TL", "TL-7/TL-6"], "one_cycle_fractions": [0.2]},
+    "05_anomaly_detection.ipynb": {"n_ls_he": 1200, "n_ls_hb": 1100, "epochs": 1, "latent": 4, "seed": 7, "hb_seed": 8,
+                                   "pairs": ["TL-7/TL-6", "TL-4/TL-3"], "n_anomalies": 30, "anomaly_seed": 5,
+                                   "contamination_rates": [0.0, 0.1], "contamination_pairs": ["TL-7/TL-6"]},
 }
 
 
@@ -47,8 +53,9 @@ def test_chapter_runs_with_small_parameters(nb, tmp_path):
     assert set(SMALL[nb.name]) <= set(params), f"{nb.name}: parameters cell lacks {set(SMALL[nb.name]) - set(params)}"
     out = tmp_path / nb.name
     parameters = dict(SMALL[nb.name])
-    if "checkpoint" in params:  # keep the small run's artefacts out of the repository
-        parameters["checkpoint"] = str(tmp_path / "checkpoint.pt")
+    for name in ("checkpoint", "source_checkpoint"):  # keep the small run's artefacts out of the repository
+        if name in params:
+            parameters[name] = str(tmp_path / f"{name}.pt")
     papermill.execute_notebook(
         str(nb), str(out), parameters=parameters, cwd=str(nb.parent), kernel_name="python3", progress_bar=False
     )

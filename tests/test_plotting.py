@@ -80,3 +80,32 @@ def test_graph_plots_take_and_return_ax(hb, he):
     deg = {"spatial": np.bincount(edges["spatial"][0].numpy())}
     assert plotting.plot_degree_hist(deg, ax=axes[1]) is axes[1]
     plt.close(fig)
+
+
+def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
+    import pandas as pd
+
+    summary = pd.DataFrame({"pair": ["RANDOM/No-TL", "TL-4/TL-2d[BN]", "RANDOM/No-TL"], "fraction": [0.1, 0.1, 1.0],
+                            "mean_mse": [0.1, 0.05, 0.01], "trainable_change_pct": [0.0, -10.0, 0.0]})
+    y = np.array([0, 0, 1, 1] * 10)
+    s = np.arange(40.0) % 7 + y * 5
+    labels = np.zeros(hb_data.geometry.n_channels, dtype=bool)
+    labels[:5] = True
+    draws = [
+        lambda ax: plotting.plot_learning_curves({"RANDOM/No-TL": [1.0, 0.5], "TL-7/TL-6": [0.4, 0.3]}, ax=ax),
+        lambda ax: plotting.plot_mse_vs_fraction(summary, ax=ax),
+        lambda ax: plotting.plot_trainable_vs_mse(summary, ax=ax),
+        lambda ax: plotting.plot_roc({"dead": (y, s)}, ax=ax),
+        lambda ax: plotting.plot_score_distributions({"dead": (y, s)}, ax=ax),
+        lambda ax: plotting.plot_region_map(hb_data.occupancy[0], labels, hb_data.geometry, 1, ax=ax),
+    ]
+    for draw in draws:
+        fig, ax = plt.subplots()
+        assert draw(ax) is ax and ax.has_data()
+        plt.close(fig)
+    assert plotting.pair_style("TL-4/TL-2d[BN,BIAS]") == {"color": plotting.CONFIG_COLORS["TL-2d"], "ls": "-."}
+    assert plotting.pair_style("TL-7/No-TL")["color"] == plotting.CONFIG_COLORS["TL-7"]
+    fig, ax = plt.subplots()
+    plotting.plot_learning_curves({}, ax=ax)  # an empty sweep cell draws nothing and does not warn
+    assert ax.get_legend() is None
+    plt.close(fig)

@@ -97,3 +97,40 @@ def test_train_and_evaluate_row(hb_windows):
     row = train_and_evaluate(GraphSTAD("HB", latent=2), small, TrainConfig(epochs=1, progress=False))
     assert {"test_mse", "best_val_mse", "epochs", "parameters", "train_seconds", "history"} <= set(row)
     assert row["epochs"] == 1 and row["test_mse"] > 0
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(hb_windows, tmp_path):
+    train, val = hb_windows["train"][:24], hb_windows["val"][:8]
+
+    def run(epochs, path, resume=False):
+        torch.manual_seed(5)
+        model = GraphSTAD("HB", latent=4)
+        history = fit(model, train, val, TrainConfig(epochs=epochs, seed=9, progress=False), checkpoint=path, resume=resume)
+        return model, history
+
+    whole, whole_history = run(3, tmp_path / "whole.pt")
+    run(1, tmp_path / "cut.pt")  # "interrupted" after one epoch
+    resumed, resumed_history = run(3, tmp_path / "cut.pt", resume=True)
+    assert resumed_history.train_loss == whole_history.train_loss
+    assert resumed_history.val_loss == whole_history.val_loss
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    stored, record = load_checkpoint(tmp_path / "cut.pt")
+    assert record["resume"]["epoch"] == 2 and record["history"]["best_epoch"] == resumed_history.best_epoch
+    for a, b in zip(stored.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)  # the checkpoint's model is the best (restored) one
+
+
+def test_resume_refuses_a_mismatch(hb_windows, tmp_path):
+    train, val = hb_windows["train"][:8], hb_windows["val"][:4]
+    path = tmp_path / "run.pt"
+    fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=1, progress=False), checkpoint=path)
+    with pytest.raises(ValueError, match="different training settings.*lr"):
+        fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=2, lr=1e-3, progress=False), checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match="another model configuration"):
+        fit(GraphSTAD("HB", latent=2), train, val, TrainConfig(epochs=2, progress=False), checkpoint=path, resume=True)
+    with pytest.raises(ValueError, match="needs the checkpoint"):
+        fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=2, progress=False), resume=True)
+    save_checkpoint(GraphSTAD("HB", latent=4), tmp_path / "plain.pt")
+    with pytest.raises(ValueError, match="no training state"):
+        fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=2, progress=False), checkpoint=tmp_path / "plain.pt", resume=True)

@@ -1,0 +1,209 @@
+"""Synthetic channel faults injected into occupancy maps, with exact per-channel labels.
+
+The anomaly types of Asres et al. (paper A), following the authors' generator:
+
+* ``"degraded"`` — occupancy × ρ, ρ in :data:`DEGRADED_FACTORS` (0.8, 0.6, 0.4, 0.2);
+* ``"dead"`` — occupancy × 0;
+* ``"noisy_hot"`` — occupancy × 2 (capped at every event, the physical ceiling);
+* ``"fully_hot"`` — the channel fires in every event: occupancy = number of events (1 after renormalisation).
+
+Each anomalous sample (LS, or window) gets one region: a box of channels on one detector side spanning at
+least two cells along ieta, iphi and depth (iphi at most six, about one RBX sector; no wrap), or a single
+channel. Boxes are drawn before the anomaly is applied, so the same seed gives the same places for every
+kind and factor. Inactive cells, and cells whose value is 0 or not finite, are never changed or labelled.
+
+Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+
+from .data import OccupancyData
+from .geometry import Geometry, get_geometry
+from .preprocess import ChannelScaler
+
+KINDS = ("degraded", "dead", "noisy_hot", "fully_hot")
+DEGRADED_FACTORS = (0.8, 0.6, 0.4, 0.2)
+FACTORS = {"dead": 0.0, "noisy_hot": 2.0}
+IPHI_SPAN = (1, 5)  # allowed |Δiphi| between box edges (authors: one RBX sector covers 4 iphi)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Channels hit by one anomaly: node indices and the box that selected them."""
+
+    side: int
+    ieta: tuple[int, int]
+    iphi: tuple[int, int]
+    depth: tuple[int, int]
+    nodes: np.ndarray
+
+
+@dataclass
+class Injected:
+    """Result of :func:`inject`.
+
+    Attributes:
+        data: the changed data, of the input's type (:class:`~hcaltl.data.OccupancyData` or windows array).
+        labels: bool ``[n_samples, n_channels]``: the channel was changed (for windows: on the last LS).
+        samples: indices of the samples that carry an anomaly.
+        regions: one :class:`Region` per anomalous sample.
+        kind, factor: what was injected.
+    """
+
+    data: OccupancyData | np.ndarray
+    labels: np.ndarray
+    samples: np.ndarray
+    regions: list[Region]
+    kind: str
+    factor: float | None
+
+    @property
+    def anomalous_fraction(self) -> float:
+        """Share of samples with at least one labelled channel."""
+        return float(self.labels.any(axis=1).mean())
+
+
+def _draw_edges(rng: np.random.Generator, lo: int, hi: int, span: tuple[int, int]) -> tuple[int, int]:
+    """Two edges in [lo, hi] whose distance lies in span (inclusive); the box spans both."""
+    if hi - lo < span[0]:
+        raise ValueError(f"axis range {lo}..{hi} is too short for a box of at least {span[0] + 1} cells")
+    while True:
+        a, b = sorted(rng.integers(lo, hi + 1, size=2))
+        if span[0] <= b - a <= span[1]:
+            return int(a), int(b)
+
+
+def draw_regions(geometry: Geometry, n: int, seed: int | np.random.Generator = 0,
+                 shape: Literal["box", "single", "mixed"] = "box") -> list[Region]:
+    """``n`` random regions of active channels (boxes of ≥ 2 cells per axis, or single channels)."""
+    if shape not in ("box", "single", "mixed"):
+        raise ValueError(f"shape must be 'box', 'single' or 'mixed', got {shape!r}")
+    rng = np.random.default_rng(seed)
+    ch = geometry.channels
+    side, ieta, iphi, depth = (ch[c].to_numpy() for c in ("side", "ieta", "iphi", "depth"))
+    abs_ieta = np.abs(ieta)
+    lo, hi = geometry.ieta_range
+    dmax = int(depth.max())
+    regions = []
+    for _ in range(n):
+        if shape == "single" or (shape == "mixed" and rng.random() < 0.5):
+            node = int(rng.integers(geometry.n_channels))
+            regions.append(Region(int(side[node]), (int(abs_ieta[node]),) * 2, (int(iphi[node]),) * 2,
+                                  (int(depth[node]),) * 2, np.array([node])))
+            continue
+        while True:
+            s = int(rng.choice([-1, 1]))
+            e = _draw_edges(rng, lo, hi, (1, hi - lo))
+            p = _draw_edges(rng, 1, 72, IPHI_SPAN)
+            d = _draw_edges(rng, 1, dmax, (1, dmax - 1)) if dmax > 1 else (1, 1)
+            hit = ((side == s) & (abs_ieta >= e[0]) & (abs_ieta <= e[1]) & (iphi >= p[0]) & (iphi <= p[1])
+                   & (depth >= d[0]) & (depth <= d[1]))
+            if hit.any():
+                regions.append(Region(s, e, p, d, np.flatnonzero(hit)))
+                break
+    return regions
+
+
+def _factor(kind: str, factor: float | None) -> float | None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown anomaly kind {kind!r}; valid kinds are {', '.join(KINDS)}")
+    if kind == "degraded":
+        if factor is None:
+            raise ValueError(f"'degraded' needs a factor, e.g. one of {DEGRADED_FACTORS}")
+        if not 0 < factor < 1:
+            raise ValueError(f"a degradation factor must be in (0, 1), got {factor}")
+        return float(factor)
+    if factor is not None and kind != "degraded":
+        raise ValueError(f"{kind!r} has a fixed definition; do not pass a factor (got {factor})")
+    return FACTORS.get(kind)
+
+
+def _apply(values: np.ndarray, kind: str, factor: float | None, full: np.ndarray) -> np.ndarray:
+    """New values for selected cells (``full``: the every-event value of each, broadcastable)."""
+    if kind == "fully_hot":
+        return np.broadcast_to(full, values.shape).astype(values.dtype)
+    return np.minimum(values * factor, full).astype(values.dtype)
+
+
+def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = None, seed: int = 0, *,
+           fraction: float = 1.0, samples: np.ndarray | None = None, shape: Literal["box", "single", "mixed"] = "box",
+           where: Literal["last", "all"] = "last", geometry: Geometry | str | None = None,
+           scaler: ChannelScaler | None = None) -> Injected:
+    """Inject one kind of channel anomaly into a data set or into windows.
+
+    Args:
+        data: an :class:`~hcaltl.data.OccupancyData` (raw counts or renormalised by events; one sample per LS),
+            or windows ``[n, T, 64, 72, 7]`` of renormalised occupancy (one sample per window; pass ``scaler`` when
+            they are min–max scaled, as from :func:`~hcaltl.preprocess.prepare_windows`).
+        kind: ``"degraded"``, ``"dead"``, ``"noisy_hot"`` or ``"fully_hot"``.
+        factor: ρ for ``"degraded"`` (e.g. 0.8); must be None for the other kinds.
+        seed: seeds the choice of samples and regions (the same for every kind and factor).
+        fraction: share of samples that get an anomaly (ignored when ``samples`` is given).
+        samples: explicit indices of the samples to change.
+        shape: ``"box"``, ``"single"`` channels, or ``"mixed"``.
+        where: windows only: anomaly on the ``"last"`` LS (its T − 1 predecessors stay healthy) or on ``"all"`` T LS.
+        geometry: needed for windows (a Geometry or ``"HB"``/``"HE"``) unless ``scaler`` is given.
+        scaler: the fitted :class:`~hcaltl.preprocess.ChannelScaler` of scaled windows; the anomaly is applied in
+            renormalised units and the result scaled back.
+
+    Returns:
+        :class:`Injected` with the changed copy and the labels ``[n_samples, n_channels]``.
+
+    Shapes:
+        OccupancyData: labels ``[n_ls, n_channels]``; windows: labels ``[n_windows, n_channels]`` (last LS).
+    """
+    factor = _factor(kind, factor)
+    if where not in ("last", "all"):
+        raise ValueError(f"where must be 'last' or 'all', got {where!r}")
+    if isinstance(data, OccupancyData):
+        geom = data.geometry
+        if data.normalised not in (None, "events"):
+            raise ValueError(f"inject needs raw or events-renormalised data, got normalised={data.normalised!r}")
+        nodes = geom.map_to_nodes(data.occupancy).astype(np.float64)[:, None]  # [n, 1, N]
+        full = (data.n_events.astype(np.float64)[:, None, None] if data.normalised is None else np.ones((len(nodes), 1, 1)))
+        counts = data.normalised is None  # raw counts stay whole numbers
+    else:
+        arr = np.asarray(data)
+        if arr.ndim != 5 or arr.shape[2:] != (64, 72, 7):
+            raise ValueError(f"windows must be [n, T, 64, 72, 7], got {arr.shape}")
+        geom = scaler.geometry if scaler is not None else (get_geometry(geometry) if isinstance(geometry, str) else geometry)
+        if geom is None:
+            raise ValueError("injecting into windows needs geometry= (or the scaler of scaled windows)")
+        maps = scaler.inverse_transform(arr) if scaler is not None else arr
+        nodes = geom.map_to_nodes(maps).astype(np.float64)  # [n, T, N]
+        full = np.ones((len(nodes), 1, 1))
+        counts = False
+    if not np.isfinite(nodes).all():
+        raise ValueError("the data contain NaN or inf; clean them before injecting")
+    n = len(nodes)
+    rng = np.random.default_rng(seed)
+    if samples is None:
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+        k = int(round(fraction * n))
+        samples = np.sort(rng.choice(n, size=k, replace=False))
+    else:
+        samples = np.unique(np.asarray(samples, dtype=np.int64))
+        if len(samples) and (samples.min() < 0 or samples.max() >= n):
+            raise ValueError(f"samples must index 0..{n - 1}")
+    regions = draw_regions(geom, len(samples), rng, shape)
+    new = nodes.copy()
+    steps = slice(None) if where == "all" else slice(-1, None)
+    for i, region in zip(samples, regions):
+        cells = new[i, steps][:, region.nodes]
+        ok = cells != 0
+        changed = _apply(cells, kind, factor, full[i])
+        changed = np.round(changed) if counts else changed
+        new[i][steps, region.nodes] = np.where(ok, changed, cells)  # new[i] is a view
+    labels = new[:, -1] != nodes[:, -1]
+    if isinstance(data, OccupancyData):
+        out = replace(data, occupancy=geom.nodes_to_map(new[:, 0].astype(data.occupancy.dtype)))
+    else:
+        out_maps = geom.nodes_to_map(new.astype(np.float32))
+        out = scaler.transform(out_maps) if scaler is not None else out_maps
+    return Injected(out, labels, samples, regions, kind, factor)

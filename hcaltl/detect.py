@@ -1,0 +1,116 @@
+"""Anomaly scores from reconstruction error, their standardisation in σ units, and detection metrics.
+
+* Score of a channel in a window: absolute reconstruction error averaged over the window's T LS
+  (:func:`hcaltl.train.window_channel_error`), standardised per channel by the mean and standard deviation of
+  the same error on training windows — the σ units of the production system (thresholds of 10–30 σ).
+* Metrics from continuous scores (scikit-learn): ROC AUC and the FPR at a fixed TPR (paper A reports 90, 95
+  and 99 %).
+
+Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
+
+from .models import GraphSTAD
+from .train import window_channel_error
+
+TPRS = (0.90, 0.95, 0.99)
+
+
+class ErrorScaler:
+    """Per-channel standardisation of reconstruction errors: σ = |err − mean| / std (training statistics).
+
+    A channel whose training error has zero spread gets the mean spread of all channels.
+
+    Shapes:
+        errors ``[n_windows, n_channels]`` in and out.
+    """
+
+    def __init__(self, ignore_mean: bool = False) -> None:
+        self.ignore_mean = ignore_mean
+        self.mean: np.ndarray | None = None
+        self.std: np.ndarray | None = None
+
+    def fit(self, errors: np.ndarray) -> "ErrorScaler":
+        errors = _as_2d(errors, "errors")
+        self.mean = errors.mean(axis=0)
+        std = errors.std(axis=0)
+        self.std = np.where(std > 0, std, std[std > 0].mean() if (std > 0).any() else 1.0)
+        return self
+
+    def transform(self, errors: np.ndarray) -> np.ndarray:
+        if self.mean is None:
+            raise RuntimeError("ErrorScaler is not fitted; call fit(training_errors) first")
+        errors = _as_2d(errors, "errors")
+        if errors.shape[1] != len(self.mean):
+            raise ValueError(f"errors have {errors.shape[1]} channels, the scaler was fitted on {len(self.mean)}")
+        centred = errors if self.ignore_mean else errors - self.mean
+        return np.abs(centred) / self.std
+
+
+def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be [n_windows, n_channels], got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contain NaN or inf")
+    return x
+
+
+def channel_scores(model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8) -> np.ndarray:
+    """Per-channel anomaly scores of windows: window-mean absolute error, in σ units when ``scaler`` is given.
+
+    Shapes:
+        windows ``[n, T, 64, 72, 7]`` → scores ``[n, n_channels]``.
+    """
+    errors = window_channel_error(model, windows, batch_size=batch_size)
+    return scaler.transform(errors) if scaler is not None else errors
+
+
+def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(labels).ravel()
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if y.shape != s.shape:
+        raise ValueError(f"labels and scores differ in size: {np.asarray(labels).shape} vs {np.asarray(scores).shape}")
+    if not np.isin(y, (0, 1)).all():
+        raise ValueError("labels must be 0/1 (or bool)")
+    if not np.isfinite(s).all():
+        raise ValueError("scores contain NaN or inf")
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == len(y):
+        raise ValueError(f"ROC metrics need both classes; got {n_pos} anomalous of {len(y)} samples")
+    return y.astype(int), s
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve of continuous scores (ties count one half)."""
+    y, s = _check(labels, scores)
+    return float(roc_auc_score(y, s))
+
+
+def fpr_at_tpr(labels: np.ndarray, scores: np.ndarray, tpr: float) -> float:
+    """The smallest false-positive rate of any threshold that reaches at least ``tpr`` true-positive rate.
+
+    Tied scores are one threshold: they are flagged together.
+    """
+    if not 0 < tpr <= 1:
+        raise ValueError(f"tpr must be in (0, 1], got {tpr}")
+    y, s = _check(labels, scores)
+    fpr, tprs, _ = roc_curve(y, s, drop_intermediate=False)
+    return float(fpr[np.searchsorted(tprs, tpr - 1e-12, side="left")])
+
+
+def metrics(labels: np.ndarray, scores: np.ndarray, tprs=TPRS) -> dict[str, float]:
+    """AUC and FPR at each TPR, as one table row."""
+    row = {f"FPR@{round(100 * t)}": fpr_at_tpr(labels, scores, t) for t in tprs}
+    row["AUC"] = roc_auc(labels, scores)
+    return row
+
+
+def metrics_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], tprs=TPRS) -> pd.DataFrame:
+    """One row of :func:`metrics` per named case (``{name: (labels, scores)}``)."""
+    return pd.DataFrame({name: metrics(y, s, tprs) for name, (y, s) in cases.items()}).T

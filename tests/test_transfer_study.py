@@ -1,0 +1,73 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from hcaltl import paper_values, transfer
+from hcaltl import transfer_study as ts
+from hcaltl.models import GraphSTAD
+from hcaltl.preprocess import prepare_windows
+from hcaltl.train import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def hb_windows(hb_data):
+    return prepare_windows(hb_data).windows
+
+
+def test_limit_takes_a_seeded_share_in_time_order():
+    windows = np.arange(100)[:, None]
+    a = ts.limit(windows, 0.1, seed=3)
+    assert len(a) == 10 and np.all(np.diff(a[:, 0]) > 0)
+    assert np.array_equal(a, ts.limit(windows, 0.1, seed=3))
+    assert not np.array_equal(a, ts.limit(windows, 0.1, seed=4))
+    assert len(ts.limit(windows, 0.01, seed=0)) == 4  # never fewer than one batch
+    assert len(ts.limit(windows, 1.0, seed=0)) == 100
+    with pytest.raises(ValueError, match="fraction must be in"):
+        ts.limit(windows, 0.0, seed=0)
+
+
+def test_run_pair_row(hb_windows):
+    torch.manual_seed(0)
+    source = GraphSTAD("HE", latent=4)
+    row = ts.run_pair(source, hb_windows, "TL-7", "TL-6", fraction=0.1, seed=2, config=TrainConfig(epochs=1, progress=False))
+    assert row["pair"] == "TL-7/TL-6" and row["n_train_windows"] == len(ts.limit(hb_windows["train"], 0.1, 2))
+    assert np.isfinite(row["test_mse"]) and row["trainable_change_pct"] < -50
+    assert len(json.loads(row["val_curve"])) == row["epochs"] == 1
+
+
+def fake_results():
+    rows = []
+    for pair, mse in {"RANDOM/No-TL": [1.0, 0.8], "TL-4/No-TL": [0.8, 0.6], "TL-4/TL-2d": [40.0, 30.0], "TL-4/TL-2d[BN]": [20.0, 10.0]}.items():
+        for seed, value in enumerate(mse):
+            rows.append({"pair": pair, "fraction": 0.1, "seed": seed, "one_cycle": False, "test_mse": value,
+                         "trainable_change_pct": 0.0, "val_curve": "[1.0, 0.5]"})
+    return pd.DataFrame(rows)
+
+
+def test_summary_compares_mean_with_mean_and_best_with_best():
+    table = ts.summary(fake_results()).set_index("pair")
+    assert table.at["TL-4/No-TL", "mean_mse"] == pytest.approx(0.7)
+    assert table.at["TL-4/No-TL", "mean_change_%"] == pytest.approx(100 * (0.7 / 0.9 - 1))
+    assert table.at["TL-4/No-TL", "best_change_%"] == pytest.approx(100 * (0.6 / 0.8 - 1))
+    assert table.at["RANDOM/No-TL", "mean_change_%"] == pytest.approx(0.0)
+    comparison = ts.paper_comparison(ts.summary(fake_results()), 0.1)
+    assert comparison.at["TL-4/TL-2d[BN]", "ours_vs_TL-2d"] == pytest.approx(100 * (15 / 35 - 1))
+    assert comparison.at["TL-4/TL-2d", "paper_T3_average"] == paper_values.TABLE3_MSE_CHANGE[("TL-4", "TL-2d")][0]
+    assert np.isnan(comparison.at["TL-7/TL-6", "ours_mean_change"])  # not run: NaN, not dropped
+    assert "TL-4/No-TL" in ts.headline(ts.summary(fake_results()), 0.1)
+    no_ref = ts.summary(fake_results().query("pair != 'RANDOM/No-TL'"))
+    assert no_ref["mean_change_%"].isna().all()
+    with pytest.raises(ValueError, match="lacks columns"):
+        ts.summary(fake_results().drop(columns="test_mse"))
+
+
+def test_trainable_table_matches_apply():
+    source = GraphSTAD("HE", latent=4)
+    table = ts.trainable_table(source, ["RANDOM/No-TL", "TL-7/TL-6"])
+    assert table.at["RANDOM/No-TL", "ours_change_%"] == 0.0
+    model = transfer.apply(GraphSTAD("HB", latent=4), source, "TL-7", "TL-6")
+    assert table.at["TL-7/TL-6", "trainable"] == sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert table.at["TL-7/TL-6", "paper_change_%"] == -97.77
