@@ -46,10 +46,11 @@ def make_test_set(windows: np.ndarray, scaler: ChannelScaler, n: int, seed: int 
     """
     rng = np.random.default_rng(seed)
     healthy = windows[rng.integers(len(windows), size=n)]
+    occupancy = scaler.inverse_transform(healthy)  # once, not once per case
     anomalous, labels, regions = {}, {}, []
     for label, kind, factor in cases:
-        out = inject(healthy, kind, factor, seed=seed, fraction=1.0, shape=shape, where=where, scaler=scaler)
-        anomalous[label], labels[label] = out.data, out.labels
+        out = inject(occupancy, kind, factor, seed=seed, fraction=1.0, shape=shape, where=where, geometry=scaler.geometry)
+        anomalous[label], labels[label] = scaler.transform(out.data), out.labels
         regions = out.regions
     return TestSet(healthy, anomalous, labels, regions)
 
