@@ -14,10 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tqdm.auto import tqdm
+
+from . import transfer
 from .anomalies import DEGRADED_FACTORS, inject
 from .detect import ErrorScaler, channel_scores, metrics
 from .models import GraphSTAD
+from .paper_values import TABLE7_AUC
 from .preprocess import ChannelScaler
+from .train import TrainConfig
 
 #: The rows of paper A's Table 7: (label, kind, factor).
 CASES: tuple[tuple[str, str, float | None], ...] = (
@@ -92,6 +97,69 @@ def contaminate(windows: np.ndarray, scaler: ChannelScaler, rate: float, seed: i
     flag = np.zeros(len(windows), dtype=bool)
     flag[chosen] = True
     return out, flag
+
+
+def contamination_study(source: GraphSTAD | None, windows: dict[str, np.ndarray], scaler: ChannelScaler, test: TestSet,
+                        rates, pairs, *, config: TrainConfig | None = None, trained: dict | None = None,
+                        seed: int = 0, progress: bool = True) -> pd.DataFrame:
+    """Train each pair on training windows with a ``rate`` share contaminated (:func:`contaminate`), fit its σ
+    statistics on the same contaminated windows, and score ``test``.
+
+    Args:
+        source: the HE source model (None only when every pair is RANDOM/No-TL).
+        windows: ``{"train", "val"}`` scaled windows; validation stays clean.
+        trained: ``{pair: (model, ErrorScaler)}`` already trained on clean data, reused at rate 0.
+        seed: seed of the contamination and of the fine-tuning.
+
+    Returns:
+        Tidy rows: rate, pair, case, FPR@90/95/99, AUC.
+    """
+    from .transfer_study import fine_tune  # transfer_study is the heavier module; import on use
+
+    trained = trained or {}
+    rows, dirty = [], {}
+    cells = [(rate, pair) for rate in rates for pair in pairs]
+    for rate, pair in tqdm(cells, desc="contamination", disable=not progress):
+        if rate == 0 and pair in trained:
+            model, error_scaler = trained[pair]
+        else:
+            if rate not in dirty:
+                dirty[rate] = contaminate(windows["train"], scaler, rate, seed=seed)[0]
+            model, _, _ = fine_tune(source, dirty[rate], windows["val"], *transfer.parse_pair(pair), seed=1, config=config)
+            error_scaler = fit_error_scaler(model, dirty[rate])
+        table = detection_table(model, error_scaler, test)[0].drop(columns="anomalous channels")
+        rows += [{"rate": rate, "pair": pair, "case": case, **r} for case, r in table.iterrows()]
+    return pd.DataFrame(rows)
+
+
+def results_frame(tables: dict[str, pd.DataFrame], single: pd.DataFrame, contamination: pd.DataFrame) -> pd.DataFrame:
+    """Every number of chapter 5 as tidy rows (experiment, pair, rate, case, metric columns), for a results file."""
+    parts = [t.drop(columns="anomalous channels").rename_axis("case").reset_index().assign(experiment="boxes", pair=pair, rate=0.0)
+             for pair, t in tables.items()]
+    parts.append(single.rename_axis("case").reset_index().melt(id_vars="case", var_name="pair", value_name="AUC")
+                 .assign(experiment="single channels", rate=0.0))
+    parts.append(contamination.assign(experiment="contamination"))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["experiment", "pair", "rate", "case", *[c for c in out.columns if c not in ("experiment", "pair", "rate", "case")]]]
+
+
+def auc_beside_paper(aucs: pd.DataFrame) -> pd.DataFrame:
+    """AUC per case (rows) and pair (columns) with the paper's Table 7 AUCs added as two columns."""
+    out = aucs.reindex([c[0] for c in CASES if c[0] in aucs.index])
+    out["paper RANDOM/No-TL"] = [TABLE7_AUC[c][0] for c in out.index]
+    out["paper TL-7/TL-6"] = [TABLE7_AUC[c][1] for c in out.index]
+    return out
+
+
+def paper_scale_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """A saved :func:`results_frame` (e.g. a paper-scale run) as the chapter's tables: box AUCs beside Table 7,
+    single-channel AUCs, and AUC against contamination rate."""
+    order = [c[0] for c in CASES]
+    boxes = auc_beside_paper(results[results["experiment"] == "boxes"].pivot_table(index="case", columns="pair", values="AUC"))
+    single = results[results["experiment"] == "single channels"].pivot_table(index="case", columns="pair", values="AUC")
+    contamination = results[results["experiment"] == "contamination"].pivot_table(index="case", columns=["pair", "rate"], values="AUC")
+    return {"boxes": boxes, "single channels": single.reindex([c for c in order if c in single.index]),
+            "contamination": contamination.reindex([c for c in order if c in contamination.index])}
 
 
 def headline(tables: dict[str, pd.DataFrame], single: pd.DataFrame, contamination: pd.DataFrame) -> str:

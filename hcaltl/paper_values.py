@@ -47,3 +47,35 @@ TABLE7_AUC = {
     "degraded ×0.8": (0.993, 0.996), "degraded ×0.6": (1.000, 1.000), "degraded ×0.4": (1.000, 1.000),
     "degraded ×0.2": (1.000, 1.000), "dead": (1.000, 1.000), "noisy hot ×2": (1.000, 1.000), "fully hot": (1.000, 1.000),
 }
+
+# ---------------------------------------------------------------------------------------------------------------
+# Paper C (Borisyak et al., multi-head "Fuzzy AND"; reference notes §5)
+
+#: Input sizes of the four channels' subnetworks.
+PAPER_C_SIZES = {"muons": 267, "photons": 232, "PF": 126, "calo": 266}
+
+#: ROC AUC of the Fuzzy AND output on the test set.
+PAPER_C_GLOBAL_AUC = 0.96
+
+#: Fig. 3: per-branch ROC AUC against expert sub-system labels (read off the colour map, ±0.01).
+PAPER_C_FIG3_AUC = {
+    "muons": {"inclusive": .89, "Muon": .86, "Jets": .79, "e/γ": .79, "Track": .96, "RPC": .81, "CSC": .53, "DT": .82,
+              "HCAL": .81, "ECAL": .70, "ES": .94, "Strip": .98, "Pixel": .98, "HLT": .71, "L1": .71},
+    "photons": {"inclusive": .94, "Muon": .72, "Jets": .94, "e/γ": .93, "Track": .88, "RPC": .65, "CSC": .57, "DT": .63,
+                "HCAL": .72, "ECAL": .87, "ES": .86, "Strip": .91, "Pixel": .91, "HLT": .85, "L1": .82},
+    "PF": {"inclusive": .91, "Muon": .75, "Jets": .88, "e/γ": .88, "Track": .94, "RPC": .68, "CSC": .62, "DT": .68,
+           "HCAL": .72, "ECAL": .79, "ES": .92, "Strip": .98, "Pixel": .97, "HLT": .76, "L1": .70},
+    "calo": {"inclusive": .96, "Muon": .78, "Jets": .95, "e/γ": .95, "Track": .84, "RPC": .74, "CSC": .58, "DT": .63,
+             "HCAL": .75, "ECAL": .84, "ES": .80, "Strip": .92, "Pixel": .92, "HLT": .66, "L1": .63},
+}
+
+#: Fig. 4: share of exclusive anomalies (bad in exactly one sub-detector) identified by each branch.
+PAPER_C_FIG4_EXCLUSIVE = {
+    "muons": {"RPC": .73, "CSC": .17, "HCAL": .74, "ECAL": .34},
+    "photons": {"RPC": .27, "CSC": .09, "HCAL": .84, "ECAL": .70},
+    "PF": {"RPC": .37, "CSC": .42, "HCAL": .68, "ECAL": .74},
+    "calo": {"RPC": .91, "CSC": .50, "HCAL": .95, "ECAL": .80},
+}
+
+#: Which of paper C's expert labels each of the simulator's subsystems stands for (for side-by-side tables).
+PAPER_C_LABEL_OF = {"muon": "Muon", "tracker": "Track", "ecal": "ECAL", "hcal": "HCAL"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
@@ -382,5 +383,70 @@ def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *
     ax.set_yscale("log")
     ax.set_xlabel("anomaly score [σ]")
     ax.set_ylabel("density")
+    _legend(ax, fontsize=7)
+    return ax
+
+
+def plot_contamination(contamination: pd.DataFrame, case: str, metric: str = "AUC", *, ax: Axes | None = None) -> Axes:
+    """A detection metric of one anomaly case against the contaminated share of training windows, one line per
+    pair (tidy rows of :func:`hcaltl.detection_study.contamination_study`)."""
+    ax = _ax(ax, (5, 3.8))
+    rows = contamination[contamination["case"] == case]
+    if rows.empty:
+        raise ValueError(f"no contamination rows for case {case!r}; cases: {sorted(set(contamination['case']))}")
+    for pair, part in rows.groupby("pair", sort=False):
+        part = part.sort_values("rate")
+        ax.plot(100 * part["rate"], part[metric], marker="o", label=pair, **pair_style(pair))
+    ax.set_xlabel("contaminated training windows [%]")
+    ax.set_ylabel(metric.replace("FPR@", "FPR at TPR ") + (" %" if metric.startswith("FPR@") else ""))
+    ax.set_title(case)
+    _legend(ax, fontsize=8)
+    return ax
+
+
+def plot_c_schedules(schedules: dict, *, ax: Axes | None = None) -> Axes:
+    """The soft-pretraining weight C over epochs for each named :class:`~hcaltl.multihead.CSchedule`."""
+    ax = _ax(ax, (5.5, 3.8))
+    for name, schedule in schedules.items():
+        epochs = np.arange(schedule.epochs)
+        ax.step(epochs, [schedule(e) for e in epochs], where="post", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("C (weight of the head losses)")
+    ax.set_ylim(bottom=0)
+    _legend(ax, fontsize=8)
+    return ax
+
+
+def plot_eval_curves(curves: dict[str, tuple[list[int], list[float]]], *, ax: Axes | None = None,
+                     ylabel: str = "global ROC AUC (test)") -> Axes:
+    """A metric against epoch for each named run (``{name: (epochs, values)}``)."""
+    ax = _ax(ax, (5.5, 3.8))
+    for name, (epochs, values) in curves.items():
+        ax.plot(epochs, values, marker="o", ms=3, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    _legend(ax, fontsize=7)
+    return ax
+
+
+def plot_head_scores(scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFrame, head: str, *,
+                     weights: np.ndarray | None = None, ax: Axes | None = None) -> Axes:
+    """Distribution of one head's score on good LS and on the LS of each failing subsystem (paper C's Fig. 2,
+    split by true cause), luminosity-weighted when ``weights`` is given."""
+    ax = _ax(ax, (5, 3.8))
+    if head not in scores.columns:
+        raise ValueError(f"no head {head!r}; heads: {[c for c in scores.columns if c != 'global']}")
+    w = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
+    bins = np.linspace(0, 1, 21)
+    s = scores[head].to_numpy()
+    ax.hist(s[good], bins=bins, weights=w[good] / w[good].sum(), histtype="stepfilled", color="lightgray", label="good LS")
+    for subsystem in causes.columns:
+        sel = causes[subsystem].to_numpy()
+        if sel.any():
+            ax.hist(s[sel], bins=bins, weights=w[sel] / w[sel].sum(), histtype="step", lw=1.5, label=subsystem)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"score of the {head} head (1 = good)")
+    ax.set_ylabel("luminosity fraction" if weights is not None else "fraction")
+    ax.set_title(head)
     _legend(ax, fontsize=7)
     return ax

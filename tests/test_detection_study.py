@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -50,3 +51,27 @@ def test_contaminate_marks_the_requested_share(prep):
     assert not changed[~flag].any() and changed[flag].mean() > 0.8
     with pytest.raises(ValueError, match="contamination rate"):
         ds.contaminate(w, prep.scaler, 1.0)
+
+
+def test_contamination_study_reuses_clean_models_and_round_trips_through_a_results_file(prep, trained, tmp_path):
+    scaler = ds.fit_error_scaler(trained, prep.windows["train"])
+    test = ds.make_test_set(prep.windows["test"], prep.scaler, 10, seed=4)
+    clean = ds.detection_table(trained, scaler, test)[0]
+    rows = ds.contamination_study(None, prep.windows, prep.scaler, test, [0.0, 0.2], ["RANDOM/No-TL"],
+                                  config=TrainConfig(epochs=1, progress=False), trained={"RANDOM/No-TL": (trained, scaler)},
+                                  progress=False)
+    assert len(rows) == 2 * len(ds.CASES)
+    at_zero = rows[rows["rate"] == 0].set_index("case")
+    assert np.allclose(at_zero["AUC"], clean.loc[at_zero.index, "AUC"])
+    assert rows[rows["rate"] == 0.2]["AUC"].between(0, 1).all()
+
+    single = pd.DataFrame({"RANDOM/No-TL": clean["AUC"].iloc[:2]})
+    results = ds.results_frame({"RANDOM/No-TL": clean}, single, rows)
+    assert set(results["experiment"]) == {"boxes", "single channels", "contamination"}
+    path = tmp_path / "detection.csv"
+    results.to_csv(path, index=False)
+    tables = ds.paper_scale_tables(pd.read_csv(path))
+    assert list(tables["boxes"].index) == [c[0] for c in ds.CASES]
+    assert np.allclose(tables["boxes"]["RANDOM/No-TL"], clean["AUC"])
+    assert tables["boxes"]["paper TL-7/TL-6"].between(0.99, 1).all()
+    assert tables["contamination"].shape == (len(ds.CASES), 2)

@@ -27,6 +27,9 @@ SMALL = {
     "05_anomaly_detection.ipynb": {"n_ls_he": 1200, "n_ls_hb": 1100, "epochs": 1, "latent": 4, "seed": 7, "hb_seed": 8,
                                    "pairs": ["TL-7/TL-6", "TL-4/TL-3"], "n_anomalies": 30, "anomaly_seed": 5,
                                    "contamination_rates": [0.0, 0.1], "contamination_pairs": ["TL-7/TL-6"]},
+    "06_multihead_cause.ipynb": {"n_ls": 1200, "events_per_ls": 40, "epochs": 8, "seed": 3, "hidden": [20],
+                                 "variants": ["Fuzzy AND, soft pretraining (authors)", "single head (all features)"],
+                                 "n_ls_he": 1200, "n_ls_hb": 1100, "hcal_epochs": 1, "latent": 4, "hcal_windows": 200},
 }
 
 

@@ -3,6 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from hcaltl import plotting  # noqa: E402
@@ -109,3 +110,14 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
     plotting.plot_learning_curves({}, ax=ax)  # an empty sweep cell draws nothing and does not warn
     assert ax.get_legend() is None
     plt.close(fig)
+
+
+def test_plot_contamination_draws_one_line_per_pair_and_rejects_unknown_cases():
+    rows = pd.DataFrame({"rate": [0.0, 0.1, 0.0, 0.1], "pair": ["RANDOM/No-TL"] * 2 + ["TL-7/TL-6"] * 2,
+                         "case": ["dead"] * 4, "AUC": [0.99, 0.95, 0.99, 0.97], "FPR@95": [0.01, 0.05, 0.01, 0.02]})
+    ax = plotting.plot_contamination(rows, "dead", "FPR@95")
+    assert len(ax.lines) == 2 and list(ax.lines[0].get_xdata()) == [0.0, 10.0]
+    assert ax.get_ylabel() == "FPR at TPR 95 %"
+    with pytest.raises(ValueError, match="no contamination rows"):
+        plotting.plot_contamination(rows, "fully hot")
+    plt.close("all")
