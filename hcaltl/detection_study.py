@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
 from tqdm.auto import tqdm
 
 from . import transfer
@@ -23,6 +22,7 @@ from .models import GraphSTAD
 from .paper_values import TABLE7_AUC
 from .preprocess import ChannelScaler
 from .train import TrainConfig
+from .transfer_study import fine_tune
 
 #: The rows of paper A's Table 7: (label, kind, factor).
 CASES: tuple[tuple[str, str, float | None], ...] = (
@@ -114,8 +114,6 @@ def contamination_study(source: GraphSTAD | None, windows: dict[str, np.ndarray]
     Returns:
         Tidy rows: rate, pair, case, FPR@90/95/99, AUC.
     """
-    from .transfer_study import fine_tune  # transfer_study is the heavier module; import on use
-
     trained = trained or {}
     rows, dirty = [], {}
     cells = [(rate, pair) for rate in rates for pair in pairs]

@@ -329,7 +329,7 @@ def visible_truth(causes: pd.DataFrame, visibility: Mapping[str, tuple[str, ...]
 
 
 def decomposition_auc(table: pd.DataFrame, data: LumiFeatures, visibility: Mapping[str, tuple[str, ...]],
-                      heads: list[str] | None = None, weighted: bool = True) -> pd.Series:
+                      heads: Mapping[str, str] | list[str] | None = None, weighted: bool = True) -> pd.Series:
     """Among bad LS, ROC AUC of each head's 1 − s_i against "the failure is visible to this head's channel":
     the decomposition property itself (s_i ≈ 0 when channel i sees the failure, ≈ 1 when it cannot).
 
