@@ -103,11 +103,17 @@ class _SymmetricSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, adj: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         ctx.adj = adj
-        return torch.sparse.mm(adj, h)
+        return _spmm(adj, h)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        return None, torch.sparse.mm(ctx.adj, grad.contiguous())
+        return None, _spmm(ctx.adj, grad.contiguous())
+
+
+def _spmm(adj: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """``adj @ h`` written straight into a fresh tensor (``torch.sparse.mm`` zero-fills and copies its result)."""
+    out = h.new_empty(adj.shape[0], h.shape[1])
+    return torch.addmm(out, adj, h, beta=0, out=out)
 
 
 def propagate(adj: torch.Tensor, h: torch.Tensor, symmetric: bool) -> torch.Tensor:
@@ -136,16 +142,22 @@ class StaticGCN(nn.Module):
         self.symmetric = False  # set by the owner once the adjacency is known to be symmetric
 
     def forward(self, adj: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        n, s, _ = h.shape
-        if self.lin.in_features < self.lin.out_features:  # propagate the narrow side: (Â h) W
-            h = propagate(adj, h.reshape(n, -1), self.symmetric).reshape(n, s, -1)
-            return self.lin(h) + self.bias
-        h = self.lin(h)
-        return propagate(adj, h.reshape(n, -1), self.symmetric).reshape(n, s, -1) + self.bias
+        n, s, c_in = h.shape
+        if c_in < self.lin.out_features:  # propagate the narrow side, then one fused (Â h) W + b
+            h = propagate(adj, h.reshape(n, -1), self.symmetric).reshape(n * s, c_in)
+            return torch.addmm(self.bias, h, self.lin.weight.t()).reshape(n, s, -1)
+        h = torch.mm(h.reshape(n * s, c_in), self.lin.weight.t())
+        out = propagate(adj, h.reshape(n, -1), self.symmetric)
+        return out.add_(self.bias.repeat(s)).reshape(n, s, -1)  # the product is not saved for backward: in place
 
 
 class GraphEncoder(nn.Module):
-    """Four graph convolutions + ReLU, then attention pooling to one vector per detector half."""
+    """Four graph convolutions + ReLU, then attention pooling to one vector per detector half.
+
+    The pooling is PyG's ``AttentionalAggregation`` (a linear gate, softmax over the nodes of a group, weighted
+    sum). Its groups, the two detector halves, are the same contiguous node ranges for every LS, so it is
+    computed densely (:func:`half_attention_pool`) rather than by scatter over B·T·N node indices.
+    """
 
     def __init__(self, width: int, n_layers: int = 4) -> None:
         super().__init__()
@@ -153,15 +165,101 @@ class GraphEncoder(nn.Module):
         self.convs = nn.ModuleList(StaticGCN(a, b) for a, b in zip(chans[:-1], chans[1:]))
         self.pool = AttentionalAggregation(gate_nn=nn.Linear(width, 1))
 
-    def forward(self, adj: torch.Tensor, nodes: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
-        """nodes ``[S, N]`` (one scalar per channel) → pooled ``[S, 2, C]``."""
-        s, n = nodes.shape
+    def forward(self, adj: torch.Tensor, nodes: torch.Tensor, half_sizes: tuple[int, int]) -> torch.Tensor:
+        """nodes ``[S, N]`` (one scalar per channel, minus half first) → pooled ``[S, 2, C]``."""
         h = nodes.t().unsqueeze(-1)  # [N, S, 1]
         for conv in self.convs:
-            h = torch.relu(conv(adj, h))
-        flat = h.transpose(0, 1).reshape(s * n, -1)  # [S·N, C], sample-major
-        index = (torch.arange(s, device=nodes.device).repeat_interleave(n) * 2 + half.repeat(s))
-        return self.pool(flat, index, dim_size=2 * s).reshape(s, 2, -1)
+            h = torch.relu_(conv(adj, h))
+        return half_attention_pool(h, self.pool.gate_nn, half_sizes)
+
+
+def half_attention_pool(h: torch.Tensor, gate: nn.Linear, half_sizes: tuple[int, int]) -> torch.Tensor:
+    """Attention pooling of node features ``[N, S, C]`` over each of two contiguous node ranges → ``[S, 2, C]``.
+
+    Equals ``AttentionalAggregation(gate)(h_s, index)`` for every sample s with index 0 on the first
+    ``half_sizes[0]`` nodes and 1 on the rest.
+    """
+    n, s, c = h.shape
+    scores = torch.addmm(gate.bias, h.reshape(n * s, c), gate.weight.t()).reshape(n, s)
+    pooled = [(torch.softmax(w, dim=0).unsqueeze(-1) * part).sum(dim=0)
+              for w, part in zip(scores.split(half_sizes), h.split(half_sizes))]
+    return torch.stack(pooled, dim=1)
+
+
+def _conv_bn(x: torch.Tensor, conv: nn.Conv3d | nn.ConvTranspose3d, bn: nn.BatchNorm3d) -> torch.Tensor:
+    """Convolution (no bias) → BatchNorm → LeakyReLU(0.5).
+
+    In evaluation the BatchNorm is folded into the convolution (weights scaled per output channel, plus a
+    bias), which saves a pass over the feature map.
+    """
+    transposed = isinstance(conv, nn.ConvTranspose3d)
+    op = nn.functional.conv_transpose3d if transposed else nn.functional.conv3d
+    if bn.training or bn.running_var is None:
+        y = bn(op(x, conv.weight, padding=conv.padding))
+    else:
+        scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+        shape = (1, -1, 1, 1, 1) if transposed else (-1, 1, 1, 1, 1)  # output channels: axis 1 of a transposed kernel
+        y = op(x, conv.weight * scale.view(shape), bn.bias - bn.running_mean * scale, padding=conv.padding)
+    return nn.functional.leaky_relu(y, 0.5, inplace=True)  # BatchNorm keeps its input, not its output: in place
+
+
+def _patch_stats(x: torch.Tensor, conv: nn.Conv3d) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and biased variance of ``conv(x)`` over (batch, H, W, D), for one input channel.
+
+    They come from the first two moments of the input's k-cell patches (k = kernel size, e.g. 9):
+    mean = W μ, var = W Σ Wᵀ. That reads the small input instead of the C-times larger output.
+    """
+    kh, kw, _ = conv.kernel_size
+    ph, pw, _ = conv.padding
+    s, _, h, w, d = x.shape
+    xp = nn.functional.pad(x.reshape(s, h, w, d), (0, 0, pw, pw, ph, ph))
+    patches = torch.stack([xp[:, a:a + h, b:b + w] for a in range(kh) for b in range(kw)]).reshape(kh * kw, -1)
+    mu = patches.mean(dim=1)
+    centred = patches - mu[:, None]
+    cov = centred @ centred.t() / centred.shape[1]
+    weight = conv.weight.reshape(conv.out_channels, kh * kw)
+    return weight @ mu, ((weight @ cov) * weight).sum(dim=1)
+
+
+def _update_running(bn: nn.BatchNorm3d, mean: torch.Tensor, var: torch.Tensor, n: int) -> None:
+    """BatchNorm's running-statistics update (unbiased variance, momentum or cumulative average)."""
+    with torch.no_grad():
+        bn.num_batches_tracked.add_(1)
+        momentum = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+        bn.running_mean.lerp_(mean, momentum)
+        bn.running_var.lerp_(var * n / max(n - 1, 1), momentum)
+
+
+def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, pool: tuple[int, int, int]
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """MaxPool(LeakyReLU(BatchNorm(Conv(x)))) with the pooling indices, computed with the pooling first.
+
+    BatchNorm is a per-channel affine map a·c + b and LeakyReLU is increasing, so the maximum over a pooling
+    cell sits where a·c is largest: pool sign(a)·c, then apply |a|·(·) + b and LeakyReLU to the pooled map,
+    8 times smaller. In training, BatchNorm needs the batch statistics of c first; they come cheaply from the
+    input when it has one channel (:func:`_patch_stats`), otherwise the modules run in the plain order.
+    The same function (values, indices, gradients, running statistics) as the modules in sequence, without
+    two passes over the full-size map.
+
+    Shapes:
+        x ``[S, C_in, H, W, D]`` → pooled ``[S, C_out, ⌈H/2⌉, ⌈W/2⌉, ⌈D/2⌉]`` and int64 indices of that shape.
+    """
+    if bn.training and conv.in_channels != 1:  # the statistics would need a pass over c (and its gradient): plain order
+        y = nn.functional.leaky_relu(bn(conv(x)), 0.5, inplace=True)
+        return nn.functional.max_pool3d(y, pool, pool, ceil_mode=True, return_indices=True)
+    c = nn.functional.conv3d(x, conv.weight, padding=conv.padding)
+    if bn.training:
+        mean, var = _patch_stats(x, conv)
+        _update_running(bn, mean.detach(), var.detach(), c.numel() // c.shape[1])
+    else:
+        mean, var = bn.running_mean, bn.running_var
+    scale = bn.weight * torch.rsqrt(var + bn.eps)
+    shift = bn.bias - mean * scale
+    sign = torch.where(scale.detach() < 0, -1.0, 1.0).to(c.dtype).view(1, -1, 1, 1, 1)
+    pooled, idx = nn.functional.max_pool3d(c * sign if bool((sign < 0).any()) else c, pool, pool, ceil_mode=True,
+                                           return_indices=True)
+    affine = (scale.view(1, -1, 1, 1, 1) * sign, shift.view(1, -1, 1, 1, 1))
+    return nn.functional.leaky_relu(torch.addcmul(affine[1], pooled, affine[0]), 0.5), idx
 
 
 class CNNEncoder(nn.Module):
@@ -181,8 +279,7 @@ class CNNEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         indices = []
         for block, p in zip(self.blocks, self.plan):
-            x = nn.functional.leaky_relu(block["bn"](block["conv"](x)), 0.5)
-            x, idx = nn.functional.max_pool3d(x, p["pool"], p["pool"], ceil_mode=True, return_indices=True)
+            x, idx = conv_bn_leaky_pool(x, block["conv"], block["bn"], p["pool"])
             indices.append(idx)
         return x, indices
 
@@ -206,8 +303,8 @@ class CNNDecoder(nn.Module):
     def forward(self, x: torch.Tensor, indices: list[torch.Tensor]) -> torch.Tensor:
         for block, p, idx in zip(self.blocks, self.plan, indices[::-1]):
             x = nn.functional.max_unpool3d(x, idx, p["pool"], p["pool"], output_size=p["in"])
-            x = nn.functional.leaky_relu(block["bn"](block["deconv"](x)), 0.5)
-        return self.out(x)
+            x = _conv_bn(x, block["deconv"], block["bn"])
+        return x * self.out.weight.view(()) + self.out.bias
 
 
 class LSTMStack(nn.Module):
@@ -274,7 +371,11 @@ class GraphSTAD(nn.Module):
         self.register_buffer("mask", torch.as_tensor(np.array(geometry.mask)), persistent=False)
         r, col, d = geometry.node_index
         self.register_buffer("node_flat", torch.as_tensor((r * MAP_SHAPE[1] + col) * MAP_SHAPE[2] + d, dtype=torch.long), persistent=False)
-        self.register_buffer("node_half", torch.as_tensor((geometry.channels["side"].to_numpy() > 0).astype(np.int64)), persistent=False)
+        half = (geometry.channels["side"].to_numpy() > 0).astype(np.int64)
+        if np.any(np.diff(half) < 0):
+            raise ValueError(f"{geometry.name}: channels must list the minus side first (the GNN pools each half as a contiguous range)")
+        self.register_buffer("node_half", torch.as_tensor(half), persistent=False)
+        self.half_sizes = (int((half == 0).sum()), int((half == 1).sum()))
 
         plan = _cnn_plan((rows.shape[1], MAP_SHAPE[1], self.depth))
         self.cells = int(np.prod(plan[-1]["out"]))
@@ -361,7 +462,7 @@ class GraphSTAD(nn.Module):
         seq = feats.reshape(b, 2, t, -1)
         if self.config.use_gnn:
             nodes = xn.reshape(b * t, -1)[:, self.node_flat]  # [B·T, N]
-            pooled = self.enc_gnn(self.adj, nodes, self.node_half)  # [B·T, 2, C]
+            pooled = self.enc_gnn(self.adj, nodes, self.half_sizes)  # [B·T, 2, C]
             seq = torch.cat([seq, pooled.reshape(b, t, 2, -1).transpose(1, 2)], dim=-1)
         seq = seq.reshape(b * 2, t, -1)
         if self.config.temporal:
