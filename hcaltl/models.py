@@ -208,6 +208,7 @@ def _patch_stats(x: torch.Tensor, conv: nn.Conv3d) -> tuple[torch.Tensor, torch.
 
     They come from the first two moments of the input's k-cell patches (k = kernel size, e.g. 9):
     mean = W μ, var = W Σ Wᵀ. That reads the small input instead of the C-times larger output.
+    Kernels of depth 1, stride 1, no dilation (the encoder's).
     """
     kh, kw, _ = conv.kernel_size
     ph, pw, _ = conv.padding
@@ -244,7 +245,8 @@ def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, poo
     Shapes:
         x ``[S, C_in, H, W, D]`` → pooled ``[S, C_out, ⌈H/2⌉, ⌈W/2⌉, ⌈D/2⌉]`` and int64 indices of that shape.
     """
-    if bn.training and conv.in_channels != 1:  # the statistics would need a pass over c (and its gradient): plain order
+    from_input = conv.in_channels == 1 and conv.kernel_size[2] == 1 and conv.stride == (1, 1, 1) and conv.dilation == (1, 1, 1)
+    if bn.training and not from_input:  # the statistics would need a pass over c (and its gradient): plain order
         y = nn.functional.leaky_relu(bn(conv(x)), 0.5, inplace=True)
         return nn.functional.max_pool3d(y, pool, pool, ceil_mode=True, return_indices=True)
     c = nn.functional.conv3d(x, conv.weight, padding=conv.padding)
