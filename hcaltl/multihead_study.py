@@ -39,8 +39,9 @@ VARIANTS: dict[str, Variant] = {
 
 @dataclass
 class Trained:
-    """A trained variant: the network, its standardiser, history and scores on the test set."""
+    """A trained variant: how it was trained, the network, its standardiser, history and scores on the test set."""
 
+    variant: Variant
     net: mh.FuzzyAndNet
     standardiser: mh.Standardiser
     history: mh.MultiHeadHistory
@@ -63,7 +64,7 @@ def run_variants(train: LumiFeatures, test: LumiFeatures, variants: Mapping[str,
         net = mh.FuzzyAndNet(tr.sizes, hidden=hidden, combine=v.combine)
         cfg = replace(config, schedule=mh.CSchedule.authors(config.epochs, v.schedule), progress=False)
         std, history = mh.train_multihead(net, tr, cfg, evaluate_on=te)
-        out[name] = Trained(net, std, history, mh.scores(net, te, std))
+        out[name] = Trained(v, net, std, history, mh.scores(net, te, std))
     return out
 
 
@@ -75,7 +76,7 @@ def summary(trained: dict[str, Trained], test: LumiFeatures, visibility: Mapping
     only = test.causes.sum(axis=1).to_numpy() == 1
     true = test.causes.idxmax(axis=1).to_numpy()
     for name, t in trained.items():
-        single = list(t.scores.columns) == ["global", "all"]
+        single = t.variant.single_head
         heads = {c: "all" for c in channels} if single else None
         decomposition = mh.decomposition_auc(t.scores, test, visibility, heads=heads)
         row = {"global AUC": mh.global_auc(t.scores, test), "decomposition AUC (mean over heads)": decomposition.mean()}

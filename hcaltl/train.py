@@ -124,6 +124,7 @@ def _as_windows(windows: np.ndarray | torch.Tensor, name: str, model: GraphSTAD)
 @torch.no_grad()
 def _per_batch(model: GraphSTAD, windows, name: str, batch_size: int, fn) -> list:
     """Apply ``fn(batch)`` to windows in batches, in eval mode (training mode restored afterwards)."""
+    keep_freed_memory()
     w = _as_windows(windows, name, model)
     device = next(model.parameters()).device
     was = model.training
@@ -241,8 +242,11 @@ def fit(
 
 def _save_with_best(model: GraphSTAD, best_state: dict, path: str | Path, config: TrainConfig, history: History,
                     resume_state: dict) -> None:
-    """Save the best weights as the checkpoint's model and the running state under ``"resume"``."""
-    current = copy.deepcopy(model.state_dict())
+    """Save the best weights as the checkpoint's model and the running state under ``"resume"``.
+
+    The model's current weights are restored afterwards from ``resume_state["model"]`` (a copy taken by the caller).
+    """
+    current = resume_state["model"]
     model.load_state_dict(best_state)
     try:
         save_checkpoint(model, path, train_config=config, history=history, resume=resume_state)

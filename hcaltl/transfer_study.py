@@ -20,7 +20,7 @@ from . import paper_values, transfer
 from .geometry import get_geometry
 from .models import GraphSTAD
 from .preprocess import prepare_windows
-from .presets import Preset, get_preset
+from .presets import Preset
 from .simulate import simulate
 from .train import TrainConfig, evaluate, fit, load_checkpoint, save_checkpoint, seed_everything
 
@@ -29,7 +29,11 @@ REFERENCE = ("RANDOM", "No-TL")
 
 def source_recipe(preset: Preset, latent: int, seed: int) -> dict:
     """What defines a trained HE source model (stored in its checkpoint; chapter 3 writes the same record)."""
-    return {"n_ls_he": preset.n_ls_he, "epochs": preset.epochs, "latent": latent, "window": preset.window, "seed": seed}
+    return _recipe(preset.n_ls_he, preset.epochs, latent, preset.window, seed)
+
+
+def _recipe(n_ls_he: int, epochs: int, latent: int, window: int, seed: int) -> dict:
+    return {"n_ls_he": n_ls_he, "epochs": epochs, "latent": latent, "window": window, "seed": seed}
 
 
 def source_model(path: str | Path, *, n_ls: int, epochs: int, latent: int = 8, window: int = 5, seed: int = 2018,
@@ -39,7 +43,7 @@ def source_model(path: str | Path, *, n_ls: int, epochs: int, latent: int = 8, w
     The recipe (LS, epochs, latent, window, seed) is stored in the checkpoint, so a stale or foreign file is
     never reused silently.
     """
-    recipe = source_recipe(get_preset("fast", n_ls_he=n_ls, epochs=epochs, window=window), latent, seed)
+    recipe = _recipe(n_ls, epochs, latent, window, seed)
     path = Path(path)
     if path.exists():
         model, record = load_checkpoint(path, expect_subdetector="HE")
