@@ -260,8 +260,8 @@ def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, poo
     sign = torch.where(scale.detach() < 0, -1.0, 1.0).to(c.dtype).view(1, -1, 1, 1, 1)
     pooled, idx = nn.functional.max_pool3d(c * sign if bool((sign < 0).any()) else c, pool, pool, ceil_mode=True,
                                            return_indices=True)
-    affine = (scale.view(1, -1, 1, 1, 1) * sign, shift.view(1, -1, 1, 1, 1))
-    return nn.functional.leaky_relu(torch.addcmul(affine[1], pooled, affine[0]), 0.5), idx
+    y = torch.addcmul(shift.view(1, -1, 1, 1, 1), pooled, scale.view(1, -1, 1, 1, 1) * sign)  # |a|·pooled + b
+    return nn.functional.leaky_relu(y, 0.5), idx
 
 
 class CNNEncoder(nn.Module):
@@ -306,7 +306,7 @@ class CNNDecoder(nn.Module):
         for block, p, idx in zip(self.blocks, self.plan, indices[::-1]):
             x = nn.functional.max_unpool3d(x, idx, p["pool"], p["pool"], output_size=p["in"])
             x = _conv_bn(x, block["deconv"], block["bn"])
-        return x * self.out.weight.view(()) + self.out.bias
+        return x * self.out.weight.view(()) + self.out.bias  # the 1×1×1 one-channel layer is a scalar affine map
 
 
 class LSTMStack(nn.Module):
