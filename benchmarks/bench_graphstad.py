@@ -5,7 +5,8 @@ Compares, in the same process, on the same inputs and with the same weights:
 * **hcaltl** — :class:`hcaltl.models.GraphSTAD`: static-graph GCN (one sparse product per layer for all
   B·T lumisections, dense attention pooling over the two halves), channels-last encoder convolutions, the
   first encoder block pooled before its BatchNorm/LeakyReLU with batch statistics from input moments,
-  BatchNorm folded into the convolutions at inference;
+  BatchNorm folded into the convolutions at inference, the decoder's one-channel transposed convolution as a
+  product over channels plus shifted sums, ReLU in place without autograd copies;
 * **reference** — the same architecture written the straightforward way: the CNN blocks as their modules in
   sequence (Conv3d → BatchNorm3d → LeakyReLU → MaxPool3d, default memory layout), and PyTorch Geometric's
   ``GCNConv`` with its defaults applied lumisection by lumisection in a Python loop, then PyG's

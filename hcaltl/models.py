@@ -27,7 +27,11 @@ HB counterpart and can be transferred.
 
 **Speed.** The channel graph is the same for every LS, so each graph convolution is
 one sparse–dense product of the normalised adjacency ``[N, N]`` with the features
-of all B·T LS side by side ``[N, B·T·C]`` — no Python loop over LS.
+of all B·T LS side by side ``[N, B·T·C]`` — no Python loop over LS. The CNN blocks are the same
+functions as their modules in sequence, computed in a cheaper order where that is exact (the first encoder
+block pools before its BatchNorm; BatchNorm is folded into the convolutions at inference; the decoder's
+one-channel transposed convolution is a product over channels plus shifted sums). The benchmark
+``benchmarks/bench_graphstad.py`` times all this against the plain modules and PyG's defaults.
 
 Explained in chapter 3 (``notebooks/03_graphstad_on_he.ipynb``).
 """
@@ -135,20 +139,24 @@ class StaticGCN(nn.Module):
     computing Â (h W) + b with one sparse–dense product.
     """
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    def __init__(self, c_in: int, c_out: int, relu: bool = False) -> None:
         super().__init__()
         self.lin = nn.Linear(c_in, c_out, bias=False)
         self.bias = nn.Parameter(torch.zeros(c_out))
+        self.relu = relu  # ReLU applied here, in place on the product before any reshape (see forward)
         self.symmetric = False  # set by the owner once the adjacency is known to be symmetric
 
     def forward(self, adj: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         n, s, c_in = h.shape
         if c_in < self.lin.out_features:  # propagate the narrow side, then one fused (Â h) W + b
             h = propagate(adj, h.reshape(n, -1), self.symmetric).reshape(n * s, c_in)
-            return torch.addmm(self.bias, h, self.lin.weight.t()).reshape(n, s, -1)
-        h = torch.mm(h.reshape(n * s, c_in), self.lin.weight.t())
-        out = propagate(adj, h.reshape(n, -1), self.symmetric)
-        return out.add_(self.bias.repeat(s)).reshape(n, s, -1)  # the product is not saved for backward: in place
+            out = torch.addmm(self.bias, h, self.lin.weight.t())
+        else:
+            h = torch.mm(h.reshape(n * s, c_in), self.lin.weight.t())
+            out = propagate(adj, h.reshape(n, -1), self.symmetric)
+            out.add_(self.bias.repeat(s))  # the product is not saved for backward: in place
+        # In-place ops on a reshaped view would make autograd copy the whole tensor back (CopySlices) in backward
+        return (torch.relu_(out) if self.relu else out).reshape(n, s, -1)
 
 
 class GraphEncoder(nn.Module):
@@ -162,14 +170,14 @@ class GraphEncoder(nn.Module):
     def __init__(self, width: int, n_layers: int = 4) -> None:
         super().__init__()
         chans = [1] + [width] * n_layers
-        self.convs = nn.ModuleList(StaticGCN(a, b) for a, b in zip(chans[:-1], chans[1:]))
+        self.convs = nn.ModuleList(StaticGCN(a, b, relu=True) for a, b in zip(chans[:-1], chans[1:]))
         self.pool = AttentionalAggregation(gate_nn=nn.Linear(width, 1))
 
     def forward(self, adj: torch.Tensor, nodes: torch.Tensor, half_sizes: tuple[int, int]) -> torch.Tensor:
         """nodes ``[S, N]`` (one scalar per channel, minus half first) → pooled ``[S, 2, C]``."""
         h = nodes.t().unsqueeze(-1)  # [N, S, 1]
         for conv in self.convs:
-            h = torch.relu_(conv(adj, h))
+            h = conv(adj, h)
         return half_attention_pool(h, self.pool.gate_nn, half_sizes)
 
 
@@ -186,6 +194,59 @@ def half_attention_pool(h: torch.Tensor, gate: nn.Linear, half_sizes: tuple[int,
     return torch.stack(pooled, dim=1)
 
 
+class _TransposedConvToOne(torch.autograd.Function):
+    """Transposed convolution of ``u`` ``[S, C, H, W, D]`` to one channel with a ``[C, 1, kh, kw, 1]`` kernel
+    (stride 1, padding ``(kh // 2, kw // 2, 0)``), as one matrix product over the channels per kernel offset
+    followed by shifted sums.
+
+    It is the decoder's last block. oneDNN's kernel for a single output channel is slow (about 4× this at a
+    training batch); the product reads the C-channel map once, and the shifts touch only one-channel maps.
+    """
+
+    @staticmethod
+    def forward(ctx, u: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        s, c, h, w, d = u.shape
+        kh, kw = weight.shape[2:4]
+        wk = weight.reshape(c, kh * kw).t().contiguous()  # [K, C]
+        z = torch.matmul(wk, u.reshape(s, c, h * w * d)).view(s, kh, kw, h, w, d)  # per-offset channel sums
+        out = u.new_zeros(s, h + kh - 1, w + kw - 1, d)  # the output, padded by the kernel's reach
+        for a in range(kh):
+            for b in range(kw):
+                out[:, a:a + h, b:b + w] += z[:, a, b]
+        ctx.save_for_backward(u, wk)
+        ctx.kernel = (kh, kw)
+        return out[:, kh // 2: kh // 2 + h, kw // 2: kw // 2 + w].unsqueeze(1).contiguous()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        u, wk = ctx.saved_tensors
+        (kh, kw), (s, c, h, w, d) = ctx.kernel, u.shape
+        padded = nn.functional.pad(grad[:, 0], (0, 0, kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2))
+        dz = torch.stack([padded[:, a:a + h, b:b + w] for a in range(kh) for b in range(kw)], dim=1)
+        dz = dz.view(s, kh * kw, h * w * d)  # [S, K, P]
+        du = torch.matmul(wk.t(), dz).view_as(u) if ctx.needs_input_grad[0] else None
+        dw = None
+        if ctx.needs_input_grad[1]:
+            dw = torch.bmm(dz, u.reshape(s, c, -1).transpose(1, 2)).sum(dim=0)  # [K, C]
+            dw = dw.t().reshape(c, 1, kh, kw, 1)
+        return du, dw
+
+
+def _to_one_channel(conv: nn.ConvTranspose3d) -> bool:
+    """Whether :class:`_TransposedConvToOne` computes this layer (one output channel, depth-1 kernel, 'same')."""
+    kh, kw, kd = conv.kernel_size
+    return (conv.out_channels == 1 and kd == 1 and conv.padding == (kh // 2, kw // 2, 0) and kh % 2 == 1 and kw % 2 == 1
+            and conv.stride == (1, 1, 1) and conv.dilation == (1, 1, 1) and conv.groups == 1
+            and conv.output_padding == (0, 0, 0))
+
+
+def _transposed_conv_to_one(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                            padding: tuple = ()) -> torch.Tensor:
+    """``conv_transpose3d(x, weight, bias, padding)`` for the layers :func:`_to_one_channel` accepts."""
+    y = _TransposedConvToOne.apply(x, weight)
+    return y if bias is None else y + bias
+
+
 def _conv_bn(x: torch.Tensor, conv: nn.Conv3d | nn.ConvTranspose3d, bn: nn.BatchNorm3d) -> torch.Tensor:
     """Convolution (no bias) → BatchNorm → LeakyReLU(0.5).
 
@@ -194,6 +255,8 @@ def _conv_bn(x: torch.Tensor, conv: nn.Conv3d | nn.ConvTranspose3d, bn: nn.Batch
     """
     transposed = isinstance(conv, nn.ConvTranspose3d)
     op = nn.functional.conv_transpose3d if transposed else nn.functional.conv3d
+    if transposed and _to_one_channel(conv):
+        op = _transposed_conv_to_one
     if bn.training or bn.running_var is None:
         y = bn(op(x, conv.weight, padding=conv.padding))
     else:
@@ -304,7 +367,8 @@ class CNNDecoder(nn.Module):
 
     def forward(self, x: torch.Tensor, indices: list[torch.Tensor]) -> torch.Tensor:
         for block, p, idx in zip(self.blocks, self.plan, indices[::-1]):
-            x = nn.functional.max_unpool3d(x, idx, p["pool"], p["pool"], output_size=p["in"])
+            # standard-layout indices: with channels-last ones, unpooling's backward copies the full-size gradient
+            x = nn.functional.max_unpool3d(x, idx.contiguous(), p["pool"], p["pool"], output_size=p["in"])
             x = _conv_bn(x, block["deconv"], block["bn"])
         return x * self.out.weight.view(()) + self.out.bias  # the 1×1×1 one-channel layer is a scalar affine map
 

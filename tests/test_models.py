@@ -71,10 +71,19 @@ def test_static_gcn_equals_pyg_per_ls_loop(hb_model):
     from hcaltl.graph import build_edge_index
 
     ei = build_edge_index(hb_model.geometry)
-    h = torch.randn(hb_model.geometry.n_channels, 3, conv.lin.in_features)
+    h = torch.randn(hb_model.geometry.n_channels, 3, conv.lin.in_features, requires_grad=True)
+    h_ref = h.detach().clone().requires_grad_(True)
+    assert conv.relu  # the model's layers apply their ReLU in place
     ours = conv(hb_model.adj, h)
-    for s in range(3):
-        assert torch.allclose(ours[:, s], ref(h[:, s], ei), atol=1e-5)
+    theirs = torch.stack([torch.relu(ref(h_ref[:, s], ei)) for s in range(3)], dim=1)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    g = torch.randn_like(ours)
+    ours.backward(g)
+    theirs.backward(g)
+    assert torch.allclose(h.grad, h_ref.grad, atol=1e-5)
+    assert torch.allclose(conv.lin.weight.grad, ref.lin.weight.grad, atol=1e-4)
+    assert torch.allclose(conv.bias.grad, ref.bias.grad, atol=1e-4)
+    conv.zero_grad()
 
 
 def test_deterministic_from_seed():
@@ -182,10 +191,11 @@ def test_dense_half_pooling_equals_pyg_attentional_aggregation(hb_model):
         torch.testing.assert_close(dense[s], pool(h[:, s], hb_model.node_half, dim_size=2), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("transposed, c_out", [(False, 3), (True, 3), (True, 1)])
 @pytest.mark.parametrize("training", [True, False])
-def test_batchnorm_folded_into_the_convolution_at_evaluation(transposed, training):
-    """Conv → BatchNorm → LeakyReLU of the decoder: BatchNorm folded into the weights in evaluation."""
+def test_batchnorm_folded_into_the_convolution_at_evaluation(transposed, c_out, training):
+    """Conv → BatchNorm → LeakyReLU of the decoder: BatchNorm folded into the weights in evaluation
+    (c_out = 1: the transposed convolution written as channel sums and shifts)."""
     import copy
 
     from torch import nn
@@ -193,10 +203,10 @@ def test_batchnorm_folded_into_the_convolution_at_evaluation(transposed, trainin
     from hcaltl.models import _conv_bn
 
     torch.manual_seed(4)
-    conv = (nn.ConvTranspose3d if transposed else nn.Conv3d)(5, 3, (3, 3, 1), padding=(1, 1, 0), bias=False).double()
-    bn = nn.BatchNorm3d(3).double()
+    conv = (nn.ConvTranspose3d if transposed else nn.Conv3d)(5, c_out, (3, 3, 1), padding=(1, 1, 0), bias=False).double()
+    bn = nn.BatchNorm3d(c_out).double()
     with torch.no_grad():
-        bn.weight.copy_(torch.tensor([0.8, -1.1, 1.3]))
+        bn.weight.copy_(torch.tensor([0.8, -1.1, 1.3][:c_out]))
         bn.bias.uniform_(-0.3, 0.3)
         bn.running_mean.uniform_(-0.2, 0.2)
         bn.running_var.uniform_(0.5, 2.0)
@@ -205,6 +215,26 @@ def test_batchnorm_folded_into_the_convolution_at_evaluation(transposed, trainin
     x = torch.randn(2, 5, 4, 9, 3, dtype=torch.float64)
     torch.testing.assert_close(_conv_bn(x, conv, bn), torch.nn.functional.leaky_relu(bn2(conv2(x)), 0.5))
     torch.testing.assert_close(bn.running_mean, bn2.running_mean)
+
+
+@pytest.mark.parametrize("kernel", [(3, 3), (1, 3), (3, 1), (5, 3)])
+def test_transposed_convolution_to_one_channel_equals_pytorchs(kernel):
+    """The decoder's last layer: values and both gradients of conv_transpose3d (float64, gradcheck)."""
+    from torch import nn
+
+    from hcaltl.models import _TransposedConvToOne, _to_one_channel
+
+    kh, kw = kernel
+    conv = nn.ConvTranspose3d(4, 1, (kh, kw, 1), padding=(kh // 2, kw // 2, 0), bias=False).double()
+    assert _to_one_channel(conv)
+    torch.manual_seed(5)
+    u = torch.randn(3, 4, 6, 7, 2, dtype=torch.float64, requires_grad=True)
+    w = conv.weight.detach().clone().requires_grad_(True)
+    torch.testing.assert_close(_TransposedConvToOne.apply(u, w), nn.functional.conv_transpose3d(u, w, padding=conv.padding))
+    assert torch.autograd.gradcheck(_TransposedConvToOne.apply, (u, w))
+    for other in (nn.ConvTranspose3d(4, 2, (3, 3, 1), padding=(1, 1, 0)), nn.ConvTranspose3d(4, 1, (3, 3, 1), stride=2),
+                  nn.ConvTranspose3d(4, 1, (3, 3, 3), padding=1), nn.ConvTranspose3d(4, 1, (3, 3, 1))):
+        assert not _to_one_channel(other)  # these keep PyTorch's kernel
 
 
 def test_keep_freed_memory_reports_whether_it_applies():
