@@ -34,6 +34,8 @@ import torch
 from torch import nn
 from torch_geometric.nn import GCNConv
 
+from torch.utils._python_dispatch import TorchDispatchMode
+
 from hcaltl.allocator import keep_freed_memory
 from hcaltl.graph import build_edge_index
 from hcaltl.models import GraphSTAD
@@ -152,6 +154,61 @@ def inference_times(model: GraphSTAD, window: torch.Tensor, repeats: int) -> lis
     return times
 
 
+class _RecordOps(TorchDispatchMode):
+    """Records every ATen operation (with its arguments) called while active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        self.calls.append((func, args, kwargs))
+        return func(*args, **kwargs)
+
+
+@torch.no_grad()
+def _replay(calls: list[tuple], repeats: int) -> tuple[float, dict[str, float]]:
+    """Each recorded operation run alone ``repeats`` times after a warm-up: the sum of the best times (s),
+    and that sum per operator, largest first (ms)."""
+    total, per_op = 0.0, {}
+    for func, args, kwargs in calls:
+        func(*args, **kwargs)
+        best = min(_seconds(lambda: func(*args, **kwargs)) for _ in range(repeats))
+        total += best
+        per_op[str(func)] = per_op.get(str(func), 0.0) + 1e3 * best
+    return total, dict(sorted(per_op.items(), key=lambda kv: -kv[1]))
+
+
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def kernel_floor(model: GraphSTAD, batch: torch.Tensor, repeats: int = 5) -> dict:
+    """What one window's inference and one training forward + backward would cost if nothing but the library
+    kernels ran: every ATen operation they call, replayed alone on its recorded inputs (warm caches), best of
+    ``repeats``, summed. The measured times minus this are Python, dispatch and memory overhead; a target
+    below it needs faster kernels, not less overhead."""
+    model.eval()
+    with torch.no_grad(), _RecordOps() as infer_rec:
+        model(batch[:1])
+    infer, infer_ops = _replay(infer_rec.calls, repeats)
+    model.train()
+    with _RecordOps() as train_rec:
+        masked_mse(model(batch), batch, model.mask).backward()
+    model.zero_grad(set_to_none=True)
+    train, train_ops = _replay(train_rec.calls, repeats)
+    return {"inference_ms_per_window": 1e3 * infer, "inference_aten_calls": len(infer_rec.calls),
+            "inference_top_ms": _top(infer_ops), "train_forward_backward_seconds": train,
+            "train_aten_calls": len(train_rec.calls), "train_top_ms": _top(train_ops)}
+
+
+def _top(per_op: dict[str, float], n: int = 6) -> dict[str, float]:
+    return {name: round(ms, 2) for name, ms in list(per_op.items())[:n]}
+
+
 def _without_allocator_setting(latent: int, steps: int) -> float:
     """Median training step of the hcaltl model in a fresh process that keeps glibc's default thresholds."""
     code = ("import statistics, torch, sys; sys.path.insert(0, %r); from bench_graphstad import training_times;"
@@ -188,6 +245,9 @@ def main(latent: int = 8, batch_size: int = 4, steps: int = 3, repeats: int = 10
         print(f"{name:10s} train {rows[name]['train_ls_per_second']:7.1f} LS/s   inference {rows[name]['inference_ms_per_window']:7.1f} ms/window")
     default_alloc = _without_allocator_setting(latent, steps + 2)
     print(f"hcaltl with glibc's default malloc thresholds: {default_alloc:.3f} s per step")
+    floor = kernel_floor(fast, batch)
+    print(f"hcaltl kernel floor: inference {floor['inference_ms_per_window']:.1f} ms/window, "
+          f"training forward + backward {floor['train_forward_backward_seconds']:.3f} s")
     result = {
         "benchmark": "graphstad",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -199,6 +259,7 @@ def main(latent: int = 8, batch_size: int = 4, steps: int = 3, repeats: int = 10
         "versions": package_versions(),
         "rows": [{"implementation": k, **v} for k, v in rows.items()],
         "hcaltl_seconds_per_step_default_malloc": default_alloc,
+        "hcaltl_kernel_floor": floor,
         "max_abs_difference_of_outputs": agree,
         "speedup_train": rows["reference"]["seconds_per_step"] / rows["hcaltl"]["seconds_per_step"],
         "speedup_inference": rows["reference"]["inference_ms_per_window"] / rows["hcaltl"]["inference_ms_per_window"],
