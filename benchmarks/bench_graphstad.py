@@ -35,6 +35,7 @@ from torch import nn
 from torch_geometric.nn import GCNConv
 
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import FlopCounterMode
 
 from hcaltl.allocator import keep_freed_memory
 from hcaltl.graph import build_edge_index
@@ -209,6 +210,44 @@ def _top(per_op: dict[str, float], n: int = 6) -> dict[str, float]:
     return {name: round(ms, 2) for name, ms in list(per_op.items())[:n]}
 
 
+def _flops(run) -> float:
+    """Floating-point operations of ``run()``: PyTorch's counter, with sparse–dense products counted by their
+    non-zeros (the counter prices them as dense [N, N] products)."""
+    with FlopCounterMode(display=False) as counter, _RecordOps() as rec:
+        run()
+    flops = float(counter.get_total_flops())
+    for func, args, _ in rec.calls:
+        if func.overloadpacket is torch.ops.aten.addmm:
+            sparse, dense = args[1], args[2]
+            if sparse.layout != torch.strided:
+                n, k = sparse.shape
+                flops += 2.0 * dense.shape[1] * (sparse._nnz() - n * k)
+    return flops
+
+
+def gemm_rate(size: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matrix-product rate (FLOP/s) on large square matrices: the best case of its
+    vector units, as a yardstick for the model's arithmetic."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    return 2.0 * size**3 / min(_seconds(lambda: a @ b) for _ in range(repeats))
+
+
+def arithmetic(model: GraphSTAD, batch: torch.Tensor) -> dict:
+    """Arithmetic of one window's inference and of one training forward + backward, and the time it would
+    take at this machine's large-GEMM rate (a lower bound: no kernel of the model is as efficient)."""
+    model.eval()
+    with torch.no_grad():
+        infer = _flops(lambda: model(batch[:1]))
+    model.train()
+    train = _flops(lambda: masked_mse(model(batch), batch, model.mask).backward())
+    model.zero_grad(set_to_none=True)
+    rate = gemm_rate()
+    return {"inference_gflop_per_window": infer / 1e9, "train_forward_backward_gflop": train / 1e9,
+            "gemm_gflop_per_second": rate / 1e9, "inference_ms_at_gemm_rate": 1e3 * infer / rate,
+            "train_seconds_at_gemm_rate": train / rate}
+
+
 def _without_allocator_setting(latent: int, steps: int) -> float:
     """Median training step of the hcaltl model in a fresh process that keeps glibc's default thresholds."""
     code = ("import statistics, torch, sys; sys.path.insert(0, %r); from bench_graphstad import training_times;"
@@ -248,6 +287,11 @@ def main(latent: int = 8, batch_size: int = 4, steps: int = 3, repeats: int = 10
     floor = kernel_floor(fast, batch)
     print(f"hcaltl kernel floor: inference {floor['inference_ms_per_window']:.1f} ms/window, "
           f"training forward + backward {floor['train_forward_backward_seconds']:.3f} s")
+    work = arithmetic(fast, batch)
+    print(f"arithmetic: {work['inference_gflop_per_window']:.2f} GFLOP per window "
+          f"({work['inference_ms_at_gemm_rate']:.1f} ms at {work['gemm_gflop_per_second']:.0f} GFLOP/s), "
+          f"{work['train_forward_backward_gflop']:.2f} GFLOP per training forward + backward "
+          f"({work['train_seconds_at_gemm_rate']:.3f} s)")
     result = {
         "benchmark": "graphstad",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -260,6 +304,7 @@ def main(latent: int = 8, batch_size: int = 4, steps: int = 3, repeats: int = 10
         "rows": [{"implementation": k, **v} for k, v in rows.items()],
         "hcaltl_seconds_per_step_default_malloc": default_alloc,
         "hcaltl_kernel_floor": floor,
+        "hcaltl_arithmetic": work,
         "max_abs_difference_of_outputs": agree,
         "speedup_train": rows["reference"]["seconds_per_step"] / rows["hcaltl"]["seconds_per_step"],
         "speedup_inference": rows["reference"]["inference_ms_per_window"] / rows["hcaltl"]["inference_ms_per_window"],
