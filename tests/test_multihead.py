@@ -89,6 +89,7 @@ def sim():
 def test_heads_decompose_the_cause_better_than_a_single_head(sim):
     train, test = sim
     config = mh.MultiHeadConfig(epochs=30, progress=False)
+    torch.manual_seed(0)  # the initial weights: train_multihead seeds only what comes after them
     net = mh.FuzzyAndNet(train.sizes)
     std, history = mh.train_multihead(net, train, config, evaluate_on=test)
     assert history.loss[-1] < history.loss[0]
@@ -102,7 +103,8 @@ def test_heads_decompose_the_cause_better_than_a_single_head(sim):
     std1, _ = mh.train_multihead(single, flat_train, config)
     baseline = mh.decomposition_auc(mh.scores(single, flat_test, std1), test, cms2010.VISIBILITY,
                                     heads={c: "all" for c in cms2010.CHANNELS})
-    assert (multi > 0.6).all(), multi
+    # the muon head sees few subsystems: about 0.61 over initial seeds 0-3, the other heads 0.91-0.95
+    assert multi["muons"] > 0.55 and (multi.drop("muons") > 0.85).all(), multi
     assert multi.mean() > baseline.mean() + 0.1, (multi, baseline)
     # channels that see few subsystems are where one global score cannot stand in for a head
     assert multi["muons"] > baseline["muons"] + 0.2 and multi["photons"] > baseline["photons"] + 0.1
