@@ -194,6 +194,15 @@ def half_attention_pool(h: torch.Tensor, gate: nn.Linear, half_sizes: tuple[int,
     return torch.stack(pooled, dim=1)
 
 
+def _shifted_windows(x: torch.Tensor, kernel: tuple[int, int], padding: tuple[int, int]) -> list[torch.Tensor]:
+    """The kh·kw views of ``x`` ``[S, H, W, D]``, zero-padded in (H, W), that a (kh, kw, 1) kernel with
+    ``padding`` reads at each of its offsets (row-major), each ``[S, H, W, D]`` for a 'same' kernel."""
+    (kh, kw), (ph, pw) = kernel, padding
+    _, h, w, _ = x.shape
+    xp = nn.functional.pad(x, (0, 0, pw, kw - 1 - pw, ph, kh - 1 - ph))
+    return [xp[:, a:a + h, b:b + w] for a in range(kh) for b in range(kw)]
+
+
 class _TransposedConvToOne(torch.autograd.Function):
     """Transposed convolution of ``u`` ``[S, C, H, W, D]`` to one channel with a ``[C, 1, kh, kw, 1]`` kernel
     (stride 1, padding ``(kh // 2, kw // 2, 0)``), as one matrix product over the channels per kernel offset
@@ -221,8 +230,7 @@ class _TransposedConvToOne(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         u, wk = ctx.saved_tensors
         (kh, kw), (s, c, h, w, d) = ctx.kernel, u.shape
-        padded = nn.functional.pad(grad[:, 0], (0, 0, kw // 2, kw - 1 - kw // 2, kh // 2, kh - 1 - kh // 2))
-        dz = torch.stack([padded[:, a:a + h, b:b + w] for a in range(kh) for b in range(kw)], dim=1)
+        dz = torch.stack(_shifted_windows(grad[:, 0], (kh, kw), (kh // 2, kw // 2)), dim=1)
         dz = dz.view(s, kh * kw, h * w * d)  # [S, K, P]
         du = torch.matmul(wk.t(), dz).view_as(u) if ctx.needs_input_grad[0] else None
         dw = None
@@ -274,10 +282,8 @@ def _patch_stats(x: torch.Tensor, conv: nn.Conv3d) -> tuple[torch.Tensor, torch.
     Kernels of depth 1, stride 1, no dilation (the encoder's).
     """
     kh, kw, _ = conv.kernel_size
-    ph, pw, _ = conv.padding
     s, _, h, w, d = x.shape
-    xp = nn.functional.pad(x.reshape(s, h, w, d), (0, 0, pw, pw, ph, ph))
-    patches = torch.stack([xp[:, a:a + h, b:b + w] for a in range(kh) for b in range(kw)]).reshape(kh * kw, -1)
+    patches = torch.stack(_shifted_windows(x.reshape(s, h, w, d), (kh, kw), conv.padding[:2])).reshape(kh * kw, -1)
     mu = patches.mean(dim=1)
     centred = patches - mu[:, None]
     cov = centred @ centred.t() / centred.shape[1]
