@@ -40,7 +40,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from hcaltl.allocator import keep_freed_memory
 from hcaltl.graph import build_edge_index
 from hcaltl.models import GraphSTAD
-from hcaltl.report import git_commit, machine_info, package_versions
+from hcaltl.experiments.provenance import git_commit, machine_info, package_versions
 from hcaltl.train import masked_mse
 
 OUT = Path(__file__).parent / "results" / "graphstad.json"

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hcaltl.geometry import get_geometry
-from hcaltl.presets import PRESETS
-from hcaltl.report import git_commit, machine_info, package_versions
+from hcaltl.experiments.presets import PRESETS
+from hcaltl.experiments.provenance import git_commit, machine_info, package_versions
 from hcaltl.simulate import simulate
 
 OUT = Path(__file__).parent / "results" / "simulate.json"

@@ -1,8 +1,14 @@
 """hcaltl — machine-learning data-quality monitoring for the CMS hadron calorimeter.
 
-The package behind the hcaltl book: detector geometry, an occupancy simulator,
-real-format loaders, preprocessing, and (in later chapters) graph models,
-transfer learning, anomaly detection and multi-head cause inference.
+The package has two wings:
+
+* **the library** (this package's modules): detector geometry, the occupancy container, the simulator, loaders
+  for the real DQM formats, preprocessing, channel graphs, GraphSTAD (:mod:`hcaltl.models`), training,
+  transfer learning, anomaly injection, detection scores, the 2010 feature simulator and multi-head cause
+  inference, plotting. It knows nothing of the book: reuse it on your own detector data.
+* **the book's experiments** (:mod:`hcaltl.experiments`): presets, the chapters' shared set-up, the studies of
+  the papers, the papermill sweep, the papers' published values and the chapters' headline text. It imports
+  the library, never the other way round.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -12,10 +18,12 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from . import data, diagnostics, geometry, loaders, preprocess, presets, report, simulate  # noqa: E402
+from . import data, diagnostics, geometry, loaders, preprocess, simulate  # noqa: E402
 
+#: The library's modules. Those that import torch (graph and everything after it) load on first use:
+#: ``import hcaltl.models``.
 __all__ = [
-    "data", "diagnostics", "geometry", "graph", "loaders", "models", "preprocess", "presets", "report",
-    "simulate", "train", "__version__",
+    "allocator", "anomalies", "certification", "checkpoints", "cli", "cms2010", "data", "detect", "diagnostics",
+    "geometry", "graph", "inference", "loaders", "models", "multihead", "plotting", "preprocess", "simulate",
+    "train", "transfer", "utils", "__version__",
 ]
-# graph, models and train import torch: load them on first use (``import hcaltl.models``)

@@ -4,7 +4,10 @@
     hcaltl simulate HB --n-ls 7000 --seed 1 --out hb.npz
     hcaltl info hb.npz                      # what a saved data set holds
     hcaltl configs                          # the transfer-learning configurations
-    hcaltl sweep --preset paper --jobs 2 --out results/transfer_paper.csv
+    hcaltl sweep --preset paper --jobs 2 --out results/transfer_paper.csv   # the book's paper-scale sweep
+
+The command line is where the two wings meet: every command but ``sweep`` uses the library alone; ``sweep``
+runs the book's transfer chapter (:mod:`hcaltl.experiments.sweep`).
 """
 
 from __future__ import annotations
@@ -52,12 +55,12 @@ def _configs(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .sweep import PAPER_FRACTIONS, sweep
+    from .experiments.sweep import PAPER_FRACTIONS, sweep
     from .transfer import PAPER_PAIRS
 
     extra = {"epochs": args.epochs} if args.epochs else {}
     schedules = {"constant": (False,), "one-cycle": (True,), "both": (False, True)}[args.schedule]
-    table = sweep(args.out, pairs=args.pairs or PAPER_PAIRS, fractions=args.fractions or PAPER_FRACTIONS, seeds=args.seeds,
+    table = sweep(args.out, args.notebook, pairs=args.pairs or PAPER_PAIRS, fractions=args.fractions or PAPER_FRACTIONS, seeds=args.seeds,
                   schedules=schedules, preset=args.preset, jobs=args.jobs, extra_parameters=extra, progress=not args.quiet)
     print(f"wrote {len(table)} rows to {args.out}")
     return 0
@@ -91,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = sub.add_parser("sweep", help="run the transfer chapter over pairs x fractions x seeds with papermill")
     p.add_argument("--out", required=True, help="collected CSV (per-cell files go beside it; reruns resume)")
+    p.add_argument("--notebook", default="notebooks/04_transfer_he_to_hb.ipynb",
+                   help="the transfer chapter to execute per cell (default: %(default)s, relative to the current folder)")
     p.add_argument("--preset", default="fast", choices=["fast", "paper"])
     p.add_argument("--pairs", nargs="+", default=None, help="INIT/TRAIN names, e.g. RANDOM/No-TL TL-7/TL-6 (default: the paper's)")
     p.add_argument("--fractions", nargs="+", type=float, default=None, help="shares of the HB training windows")

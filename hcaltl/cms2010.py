@@ -21,6 +21,7 @@ Explained in chapter 6 (``notebooks/06_multihead_cause.ipynb``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .certification import Certification
-from .simulate import RunPlan, _run_structure
+from .simulate import RunPlan, run_structure
 
 CHANNELS: tuple[str, ...] = ("muons", "photons", "PF", "calo")
 #: Per-object variables of each channel.
@@ -332,7 +333,7 @@ def simulate_2010(n_ls: int = 4000, *, events_per_ls: int = 200, bad_fraction: f
         raise ValueError(f"unknown subsystems {sorted(unknown)}; subsystems: {list(SUBSYSTEMS)}")
     weights = {s: weights.get(s, 0.0) for s in SUBSYSTEMS}
     rng = np.random.default_rng(seed)
-    runs = _run_structure(n_ls, PLAN_2010, rng)
+    runs = run_structure(n_ls, PLAN_2010, rng)
     lumi = runs["luminosity"][:n_ls]
     run, ls = runs["run"][:n_ls], runs["ls"][:n_ls]
     pileup = 0.5 + 2.0 * lumi / PLAN_2010.peak_lumi[1]
@@ -423,7 +424,7 @@ def features_from_frame(frame: pd.DataFrame, *, channels: tuple[str, ...] = CHAN
         raise ValueError(f"{source}: {int(np.isnan(lumi).sum())} LS have no luminosity")
     keep = lumi > 0 if drop_zero_lumi else np.ones(len(frame), dtype=bool)
     if (~keep).any():
-        print(f"{source}: dropped {int((~keep).sum())} LS with zero luminosity")
+        warnings.warn(f"{source}: dropped {int((~keep).sum())} LS with zero luminosity (drop_zero_lumi=True)", stacklevel=2)
     frame, lumi = frame[keep].reset_index(drop=True), lumi[keep]
     run, ls = frame[run_col].to_numpy(dtype=np.int64), frame[ls_col].to_numpy(dtype=np.int64)
     if certification is not None:

@@ -1,7 +1,7 @@
 """Anomaly scores from reconstruction error, their standardisation in σ units, and detection metrics.
 
 * Score of a channel in a window: absolute reconstruction error averaged over the window's T LS
-  (:func:`hcaltl.train.window_channel_error`), standardised per channel by the mean and standard deviation of
+  (:func:`window_channel_error`), standardised per channel by the mean and standard deviation of
   the same error on training windows — the σ units of the production system (thresholds of 10–30 σ).
 * Metrics from continuous scores (scikit-learn): ROC AUC and the FPR at a fixed TPR (paper A reports 90, 95
   and 99 %).
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from .inference import per_batch
 from .models import GraphSTAD
-from .train import window_channel_error
 
 TPRS = (0.90, 0.95, 0.99)
 
@@ -59,6 +60,21 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(x).all():
         raise ValueError(f"{name} contain NaN or inf")
     return x
+
+
+def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8) -> np.ndarray:
+    """Absolute reconstruction error of every channel, averaged over each window's T LS.
+
+    This is the authors' per-channel window score (before standardisation).
+
+    Shapes:
+        windows [n, T, 64, 72, 7] → errors [n, n_channels].
+    """
+    def channel_error(batch: torch.Tensor) -> np.ndarray:
+        err = (model(batch) - batch).abs().mean(dim=1)  # [b, 64, 72, 7]
+        return err.reshape(len(batch), -1)[:, model.node_flat].cpu().numpy()
+
+    return np.concatenate(per_batch(model, windows, "input", batch_size, channel_error))
 
 
 def channel_scores(model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8) -> np.ndarray:

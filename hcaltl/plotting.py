@@ -1,7 +1,9 @@
 """Figures of the book, with fixed colours and names across every chapter.
 
-Every function takes ``ax=`` (a new figure is made when it is None) and returns
-the axes it drew on.
+* ``plot_*`` functions draw one panel: each takes ``ax=`` (a new figure is made when it is None) and returns
+  the axes it drew on;
+* ``*_figure`` functions lay several such panels out side by side (or stacked) and return the
+  :class:`~matplotlib.figure.Figure`, so a chapter's figure is one call.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .data import OccupancyData
@@ -39,6 +42,18 @@ def _ax(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
+
+
+def panels(n: int, *, size: tuple[float, float] = (4.8, 3.8), rows: int = 1, sharey: bool = False
+           ) -> tuple[Figure, np.ndarray]:
+    """A figure of ``n`` panels in ``rows`` rows, each about ``size`` inches; returns (figure, flat array of axes)."""
+    if n < 1 or rows < 1:
+        raise ValueError(f"n and rows must be positive, got n={n}, rows={rows}")
+    cols = -(-n // rows)
+    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), sharey=sharey, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes.flat[:n]
 
 
 def _rows_of(geometry: Geometry) -> np.ndarray:
@@ -449,4 +464,169 @@ def plot_head_scores(scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFram
     ax.set_ylabel("luminosity fraction" if weights is not None else "fraction")
     ax.set_title(head)
     _legend(ax, fontsize=7)
+    return ax
+
+
+# -- figures of several panels (each returns the Figure) -------------------------------------------------
+def maps_figure(maps: list[np.ndarray], geometries: Geometry | list[Geometry], depths: int | list[int], *,
+                titles: list[str] | None = None, size: tuple[float, float] = (4.7, 3.8), **map_kwargs) -> Figure:
+    """Detector maps side by side (:func:`plot_map` per panel); a single geometry or depth applies to all.
+
+    Args:
+        maps: ``[64, 72, 7]`` arrays, one per panel.
+        geometries, depths: per panel, or one for every panel.
+        titles: one per panel (default: plot_map's "<subdetector> depth <d>").
+        map_kwargs: passed to :func:`plot_map` (``vmin``, ``vmax``, ``cmap``, ``label``): one value for every
+            panel, or a list with one value per panel.
+    """
+    n = len(maps)
+    geometries = geometries if isinstance(geometries, list) else [geometries] * n
+    depths = depths if isinstance(depths, list) else [depths] * n
+    if not len(geometries) == len(depths) == n or (titles is not None and len(titles) != n):
+        raise ValueError(f"maps, geometries, depths and titles must have one entry per panel ({n})")
+    fig, axes = panels(n, size=size)
+    for i, ax in enumerate(axes):
+        plot_map(maps[i], geometries[i], depths[i], ax=ax, **{k: _per_panel(v, i, n, k) for k, v in map_kwargs.items()})
+        if titles is not None:
+            ax.set_title(titles[i])
+    fig.tight_layout()
+    return fig
+
+
+def _per_panel(value, i: int, n: int, name: str):
+    """The i-th of a per-panel list, or the one value for every panel."""
+    if isinstance(value, list):
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} values for {n} panels")
+        return value[i]
+    return value
+
+
+def reconstruction_figure(measured: np.ndarray, reconstructed: np.ndarray, geometry: Geometry, depth: int = 1) -> Figure:
+    """One LS as measured, as reconstructed, and their absolute difference (maps ``[64, 72, 7]``)."""
+    fig, axes = panels(3, size=(5, 3.8))
+    plot_map(measured, geometry, depth, ax=axes[0], vmin=0, vmax=1, label="scaled occupancy")
+    plot_map(reconstructed, geometry, depth, ax=axes[1], vmin=0, vmax=1, label="reconstruction")
+    plot_map(np.abs(reconstructed - measured), geometry, depth, ax=axes[2], cmap="magma", label="|error|")
+    for ax, title in zip(axes, ("measured", "reconstructed", "absolute error")):
+        ax.set_title(f"{title}, depth {depth}")
+    fig.tight_layout()
+    return fig
+
+
+def channel_error_figure(errors: np.ndarray, geometry: Geometry, depths: tuple[int, ...] = (1, 5)) -> Figure:
+    """Mean per-channel error ``errors`` ``[windows, channels]`` on the detector at ``depths``, and by |ieta|."""
+    mean = np.asarray(errors).mean(axis=0)
+    fig, axes = panels(len(depths) + 1, size=(5, 3.8))
+    for ax, depth in zip(axes, depths):
+        plot_map(geometry.nodes_to_map(mean), geometry, depth, ax=ax, cmap="magma", label="mean |error|")
+    by_eta = pd.Series(mean).groupby(geometry.channels["ieta"].abs().to_numpy()).mean()
+    axes[-1].plot(by_eta.index, by_eta.values, marker="o", color=SUBDETECTOR_COLORS.get(geometry.name))
+    axes[-1].set(xlabel="|ieta|", ylabel="mean |error|", title="error by |ieta|")
+    fig.tight_layout()
+    return fig
+
+
+def embedding_figure(points: np.ndarray, colorings: dict[str, tuple[np.ndarray, str, str]], *,
+                     title: str = "latent t-SNE") -> Figure:
+    """The same 2-D embedding once per colouring ``{name: (values per point, colour-bar label, colormap)}``."""
+    fig, axes = panels(len(colorings), size=(5.5, 4))
+    for ax, (name, (values, label, cmap)) in zip(axes, colorings.items()):
+        plot_embedding(points, values, ax=ax, label=label, cmap=cmap)
+        ax.set_title(f"{title}, by {name}")
+    fig.tight_layout()
+    return fig
+
+
+def stacked_figure(plot, datasets: list, *, size: tuple[float, float] = (9, 2.75)) -> Figure:
+    """One panel per data set, stacked: ``plot(data, ax=ax)`` for each (e.g. :func:`plot_lumi_timeline`)."""
+    fig, axes = panels(len(datasets), rows=len(datasets), size=size)
+    for ax, data in zip(axes, datasets):
+        plot(data, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def renormalisation_figure(raw: list[OccupancyData], renormalised: list[OccupancyData]) -> Figure:
+    """Mean occupancy against luminosity before (raw counts) and after renormalisation by the events."""
+    fig, axes = panels(2, size=(5.5, 3.8))
+    for data in raw:
+        plot_occupancy_vs_lumi(data, ax=axes[0])
+    for data in renormalised:
+        plot_occupancy_vs_lumi(data, ax=axes[1])
+    axes[0].set_title("raw counts: one band per trigger rate")
+    axes[1].set_title("renormalised by events: one curve")
+    axes[1].legend(markerscale=4)
+    fig.tight_layout()
+    return fig
+
+
+def transfer_figure(curves: dict[str, list[float]], summary: pd.DataFrame, *, curves_fraction: float | None,
+                    compared_fraction: float | None) -> Figure:
+    """Chapter 4's overview: validation curves at one data share, test MSE against the share of HB data, and
+    trainable parameters against test MSE at the compared share."""
+    fig, axes = panels(3, size=(5.3, 4.2))
+    plot_learning_curves(curves, ax=axes[0])
+    axes[0].set_title(f"validation curves, {curves_fraction:g} of the HB data" if curves_fraction else "validation curves")
+    plot_mse_vs_fraction(summary, ax=axes[1])
+    axes[1].set_title("test MSE vs amount of HB data")
+    plot_trainable_vs_mse(summary[summary["fraction"] == compared_fraction], ax=axes[2])
+    axes[2].set_title("trainable parameters vs test MSE")
+    fig.tight_layout()
+    return fig
+
+
+def region_maps_figure(maps: list[np.ndarray], labels: list[np.ndarray], geometry: Geometry, depth: int, *,
+                       titles: list[str], vmax: float | list[float] | None = None, size: tuple[float, float] = (3.4, 3.6)
+                       ) -> Figure:
+    """Maps side by side with labelled channels outlined (:func:`plot_region_map` per panel), sharing the iphi axis."""
+    n = len(maps)
+    if not len(labels) == len(titles) == n:
+        raise ValueError(f"maps, labels and titles must have one entry per panel ({n})")
+    fig, axes = panels(n, size=size, sharey=True)
+    for i, ax in enumerate(axes):
+        plot_region_map(maps[i], labels[i], geometry, depth, ax=ax, vmax=_per_panel(vmax, i, n, "vmax"), title=titles[i])
+    fig.tight_layout()
+    return fig
+
+
+def detection_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, name: str = "") -> Figure:
+    """Score distributions and ROC curves per anomaly case ``{case: (labels, scores)}``."""
+    fig, axes = panels(2, size=(6.5, 4.3))
+    plot_score_distributions(curves, ax=axes[0])
+    plot_roc(curves, ax=axes[1])
+    axes[0].set_title(f"{name}: channel scores".lstrip(": "))
+    axes[1].set_title(f"{name}: ROC per anomaly type".lstrip(": "))
+    fig.tight_layout()
+    return fig
+
+
+def contamination_figure(contamination: pd.DataFrame, *, auc_case: str, fpr_cases: list[str]) -> Figure:
+    """AUC of one case, then FPR at 95 % TPR of each of ``fpr_cases``, against the contaminated training share."""
+    fig, axes = panels(1 + len(fpr_cases), size=(4.75, 3.8))
+    plot_contamination(contamination, auc_case, "AUC", ax=axes[0])
+    for ax, case in zip(axes[1:], fpr_cases):
+        plot_contamination(contamination, case, "FPR@95", ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def head_scores_figure(scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFrame, *,
+                       weights: np.ndarray | None = None) -> Figure:
+    """:func:`plot_head_scores` for every head of a score table (all columns but ``"global"``), side by side."""
+    heads = [c for c in scores.columns if c != "global"]
+    fig, axes = panels(len(heads), size=(4.6, 3.6), sharey=True)
+    for ax, head in zip(axes, heads):
+        plot_head_scores(scores, good, causes, head, weights=weights, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_certified_ls(runs: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Certified lumisections of each run, in run order (log scale), from a certification table."""
+    ax = _ax(ax, (11, 2.8))
+    ax.bar(np.arange(len(runs)), runs["certified LS"], width=1.0, color="gray")
+    ax.set_xlabel("run (in order)")
+    ax.set_ylabel("certified LS")
+    ax.set_yscale("log")
     return ax

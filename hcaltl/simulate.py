@@ -30,10 +30,9 @@ fixes the whole data set.  Explained in chapter 1
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -120,7 +119,7 @@ class RunPlan:
     start_int_lumi_fb: float = 0.0
 
 
-def _run_structure(n_ls: int, plan: RunPlan, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def run_structure(n_ls: int, plan: RunPlan, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Luminosity, event counts, run and LS numbers for ``n_ls`` lumisections."""
     lumi, run, ls, rate = [], [], [], []
     total, run_number = 0, plan.first_run
@@ -232,7 +231,7 @@ def simulate(
     ch = geometry.channels
     n_ch = geometry.n_channels
 
-    beam = _run_structure(n_ls, plan, rng)
+    beam = run_structure(n_ls, plan, rng)
     pileup = beam["luminosity"] * 1e34 * SIGMA_INEL_CM2 / (plan.n_bunches * F_REV_HZ)
     int_lumi = plan.start_int_lumi_fb + np.cumsum(beam["luminosity"]) * FB_PER_LS_AT_1E34
 

@@ -24,10 +24,10 @@ from typing import Literal
 import pandas as pd
 from torch import nn
 
-from .models import GraphSTAD
+from .models import BLOCKS, GraphSTAD
+from .utils import count_parameters
 
 SPATIAL = ("enc_cnn", "enc_gnn", "dec_cnn")
-ALL_BLOCKS = ("enc_cnn", "enc_gnn", "enc_rnn", "latent_head", "dec_rnn", "dec_cnn")
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _train_modes() -> dict[str, TransferConfig]:
 CONFIGS: dict[str, TransferConfig] = {
     "RANDOM": TransferConfig("RANDOM", "init", (), (), "nothing from the source: Kaiming-uniform weights, zero biases"),
     "TL-4": TransferConfig("TL-4", "init", SPATIAL, (), "spatial networks (encoder CNN, GNN, decoder CNN) from the source"),
-    "TL-7": TransferConfig("TL-7", "init", ALL_BLOCKS, (), "every block (spatial and temporal) from the source"),
+    "TL-7": TransferConfig("TL-7", "init", BLOCKS, (), "every block (spatial and temporal) from the source"),
     **_train_modes(),
 }
 """Every configuration by name (init modes and train modes, with their [BN] and [BN,BIAS] variants)."""
@@ -136,14 +136,14 @@ def _check_compatible(target: GraphSTAD, source: GraphSTAD, blocks: tuple[str, .
                              f"(source latent {source.config.latent}, target latent {target.config.latent})")
 
 
-def apply(target: GraphSTAD, source: GraphSTAD | None, init: str, train: str = "No-TL") -> GraphSTAD:
+def apply(target: GraphSTAD, source: GraphSTAD | None, init_mode: str, freeze_mode: str = "No-TL") -> GraphSTAD:
     """Prepare ``target`` for fine-tuning: initialise blocks from ``source`` and freeze blocks, as named.
 
     Args:
         target: the HB model; its parameters are overwritten in place.
-        source: the trained HE model (may be None only for ``init="RANDOM"``).
-        init: an init mode (``"RANDOM"``, ``"TL-4"``, ``"TL-7"``).
-        train: a train mode (``"No-TL"``, ``"TL-1"``, …, ``"TL-6"``, with optional ``[BN]``/``[BN,BIAS]``).
+        source: the trained HE model (may be None only for ``init_mode="RANDOM"``).
+        init_mode: which blocks are copied from the source (``"RANDOM"``, ``"TL-4"``, ``"TL-7"``).
+        freeze_mode: which blocks stay frozen while fine-tuning, a train mode of the paper (``"No-TL"``, ``"TL-1"``, …, ``"TL-6"``, with optional ``[BN]``/``[BN,BIAS]``).
 
     Returns:
         ``target``, with ``requires_grad`` False exactly on the frozen parameters. BatchNorm running statistics
@@ -151,7 +151,7 @@ def apply(target: GraphSTAD, source: GraphSTAD | None, init: str, train: str = "
 
     Example: ``apply(hb_model, he_model, "TL-7", "TL-6")``.
     """
-    init_cfg, train_cfg = get_config(init, "init"), get_config(train, "train")
+    init_cfg, train_cfg = get_config(init_mode, "init"), get_config(freeze_mode, "train")
     if not isinstance(target, GraphSTAD):
         raise TypeError(f"target must be a GraphSTAD model, got {type(target).__name__}")
     target.reset_parameters()
@@ -180,8 +180,12 @@ def apply(target: GraphSTAD, source: GraphSTAD | None, init: str, train: str = "
 
 def trainable_fraction(model: nn.Module) -> float:
     """Fraction of the model's parameters (by count) that will be fine-tuned."""
-    total = sum(p.numel() for p in model.parameters())
-    return sum(p.numel() for p in model.parameters() if p.requires_grad) / total
+    return count_parameters(model, trainable=True) / count_parameters(model)
+
+
+def target_model(source: GraphSTAD, geometry, init_mode: str, freeze_mode: str = "No-TL") -> GraphSTAD:
+    """A target model built :meth:`~hcaltl.models.GraphSTAD.like` the source for ``geometry``, prepared by :func:`apply`."""
+    return apply(GraphSTAD.like(source, geometry), source, init_mode, freeze_mode)
 
 
 def trainable_change(model: nn.Module) -> float:
@@ -192,11 +196,10 @@ def trainable_change(model: nn.Module) -> float:
 def block_table(model: GraphSTAD) -> pd.DataFrame:
     """Per block: parameters, trainable parameters and share of the model (for the trainable-parameter tables)."""
     rows = []
-    total = sum(p.numel() for p in model.parameters())
+    total = count_parameters(model)
     for name, module in model.named_children():
-        n = sum(p.numel() for p in module.parameters())
-        rows.append({"block": name, "parameters": n,
-                     "trainable": sum(p.numel() for p in module.parameters() if p.requires_grad),
+        n = count_parameters(module)
+        rows.append({"block": name, "parameters": n, "trainable": count_parameters(module, trainable=True),
                      "share_%": 100.0 * n / total})
     return pd.DataFrame(rows).set_index("block")
 

@@ -52,9 +52,6 @@ def write_hcalanalyzer_root(path, maps: np.ndarray, ls_numbers: np.ndarray, n_ev
     """Write maps like Hcal4DQMAnalyzer: TH3 hist3D_depthN (LS × ieta × iphi) and evttree (one entry per event)."""
     import uproot
 
-    x_edges = np.arange(0.0, 2001.0)
-    y_edges = np.arange(-32.0, 33.0)
-    z_edges = np.arange(0.0, 73.0)
     with uproot.recreate(path) as f:
         for d in range(1, 8):
             # values with flow bins: (2000+2, 64+2, 72+2); ROOT stores them x-fastest (Fortran order)

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hcaltl import detection_study as ds
+from hcaltl.experiments import detection_study as ds
 from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.train import TrainConfig, fit
@@ -57,7 +57,7 @@ def test_contamination_study_reuses_clean_models_and_round_trips_through_a_resul
     scaler = ds.fit_error_scaler(trained, prep.windows["train"])
     test = ds.make_test_set(prep.windows["test"], prep.scaler, 10, seed=4)
     clean = ds.detection_table(trained, scaler, test)[0]
-    rows = ds.contamination_study(None, prep.windows, prep.scaler, test, [0.0, 0.2], ["RANDOM/No-TL"],
+    rows = ds.contamination_study(GraphSTAD("HE", latent=4), prep.windows, prep.scaler, test, [0.0, 0.2], ["RANDOM/No-TL"],
                                   config=TrainConfig(epochs=1, progress=False), trained={"RANDOM/No-TL": (trained, scaler)},
                                   progress=False)
     assert len(rows) == 2 * len(ds.CASES)

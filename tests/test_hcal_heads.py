@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from hcaltl import hcal_heads as hh
-from hcaltl.detection_study import fit_error_scaler
+from hcaltl.experiments import hcal_heads as hh
+from hcaltl.experiments.detection_study import fit_error_scaler
 from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.train import TrainConfig, fit

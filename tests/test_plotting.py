@@ -121,3 +121,49 @@ def test_plot_contamination_draws_one_line_per_pair_and_rejects_unknown_cases():
     with pytest.raises(ValueError, match="no contamination rows"):
         plotting.plot_contamination(rows, "fully hot")
     plt.close("all")
+
+
+def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_data):
+    from matplotlib.figure import Figure
+
+    g = hb_data.geometry
+    norm = renormalise(hb_data.select(slice(0, 40)))
+    m = norm.occupancy[0]
+    rng = np.random.default_rng(0)
+    labels = np.zeros(g.n_channels, dtype=bool)
+    labels[:10] = True
+    curves = {"dead": (np.r_[np.ones(10), np.zeros(90)], rng.random(100) + np.r_[np.ones(10), np.zeros(90)])}
+    summary = pd.DataFrame({"pair": ["RANDOM/No-TL", "TL-7/TL-6"] * 2, "fraction": [0.1, 0.1, 1.0, 1.0],
+                            "mean_mse": [0.3, 0.2, 0.1, 0.09], "trainable_change_pct": [0.0, -80.0, 0.0, -80.0]})
+    contamination = pd.DataFrame({"rate": [0.0, 0.2] * 2, "pair": ["TL-7/TL-6"] * 4, "case": ["dead"] * 2 + ["hot"] * 2,
+                                  "AUC": [0.99, 0.9, 0.98, 0.95], "FPR@95": [0.01, 0.05, 0.02, 0.03]})
+    scores = pd.DataFrame({"a": rng.random(50), "b": rng.random(50), "global": rng.random(50)})
+    causes = pd.DataFrame({"a": np.r_[np.ones(10, bool), np.zeros(40, bool)], "b": np.zeros(50, bool)})
+    figures = {  # figure → panels it must draw
+        "maps": (plotting.maps_figure([m, m, m], g, [1, 2, 1], vmin=0, vmax=[1, 1, 0.6], titles=["x", "y", "z"]), 3),
+        "stacked": (plotting.stacked_figure(plotting.plot_lumi_timeline, [hb_data, hb_data]), 2),
+        "reconstruction": (plotting.reconstruction_figure(m, 0.9 * m, g, depth=2), 3),
+        "channel error": (plotting.channel_error_figure(rng.random((5, g.n_channels)), g), 3),
+        "embedding": (plotting.embedding_figure(rng.random((30, 2)), {"a": (rng.random(30), "A", "viridis"),
+                                                                      "b": (rng.random(30), "B", "tab10")}), 2),
+        "renormalisation": (plotting.renormalisation_figure([hb_data], [renormalise(hb_data)]), 2),
+        "transfer": (plotting.transfer_figure({"RANDOM/No-TL": [1.0, 0.5]}, summary, curves_fraction=0.1,
+                                              compared_fraction=1.0), 3),
+        "region maps": (plotting.region_maps_figure([m, m], [labels, labels], g, 1, titles=["a", "b"], vmax=[1.0, 20]), 2),
+        "detection": (plotting.detection_figure(curves, name="TL-7/TL-6"), 2),
+        "contamination": (plotting.contamination_figure(contamination, auc_case="dead", fpr_cases=["dead", "hot"]), 3),
+        "head scores": (plotting.head_scores_figure(scores, ~causes.any(axis=1).to_numpy(), causes), 2),
+    }
+    for name, (fig, n) in figures.items():
+        assert isinstance(fig, Figure), name
+        drawn = [ax for ax in fig.axes if ax.get_visible() and ax.has_data() and ax.get_label() != "<colorbar>"]
+        places = {tuple(np.round(ax.get_position().bounds, 3)) for ax in drawn}  # a twin axis shares its panel
+        assert len(places) == n, (name, len(places))
+    assert [ax.get_title() for ax in figures["maps"][0].axes if ax.get_label() != "<colorbar>"] == ["x", "y", "z"]
+    with pytest.raises(ValueError, match="vmax has 2 values for 3 panels"):
+        plotting.maps_figure([m, m, m], g, 1, vmax=[1, 2])
+    with pytest.raises(ValueError, match="one entry per panel"):
+        plotting.region_maps_figure([m, m], [labels], g, 1, titles=["a", "b"])
+    ax = plotting.plot_certified_ls(pd.DataFrame({"certified LS": [10, 200, 5]}))
+    assert len(ax.patches) == 3
+    plt.close("all")

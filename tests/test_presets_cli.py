@@ -1,7 +1,7 @@
 import pytest
 
 from hcaltl.cli import main
-from hcaltl.presets import PRESETS, get_preset
+from hcaltl.experiments.presets import PRESETS, get_preset
 
 
 def test_presets_shrink_time_not_geometry():

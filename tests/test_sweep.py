@@ -1,14 +1,17 @@
 """The papermill sweep: two tiny cells of the transfer chapter, end to end, then a resume that runs nothing."""
 
+import pathlib
+
 import pandas as pd
 import pytest
 
 pytest.importorskip("papermill")
 
-from hcaltl import sweep as sw  # noqa: E402
-from hcaltl import transfer_study as ts  # noqa: E402
+from hcaltl.experiments import sweep as sw  # noqa: E402
+from hcaltl.experiments import transfer_study as ts  # noqa: E402
 
 TINY = {"n_ls_he": 1200, "n_ls_hb": 1100, "epochs": 1, "latent": 4}
+CHAPTER = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "04_transfer_he_to_hb.ipynb"
 
 
 def test_cells_are_validated_and_named():
@@ -23,9 +26,14 @@ def test_cells_are_validated_and_named():
         sw.cells(["RANDOM/No-TL"], [1.5], [1])
 
 
+def test_sweep_needs_an_existing_notebook(tmp_path):
+    with pytest.raises(FileNotFoundError, match="give the transfer chapter's path"):
+        sw.sweep(tmp_path / "out.csv", tmp_path / "missing.ipynb", pairs=["RANDOM/No-TL"], fractions=[0.2], seeds=[1])
+
+
 def test_sweep_runs_two_cells_and_resumes(tmp_path):
     out = tmp_path / "sweep.csv"
-    table = sw.sweep(out, pairs=["RANDOM/No-TL", "TL-7/TL-6"], fractions=[0.2], seeds=[1], jobs=2,
+    table = sw.sweep(out, CHAPTER, pairs=["RANDOM/No-TL", "TL-7/TL-6"], fractions=[0.2], seeds=[1], jobs=2,
                      extra_parameters=TINY, progress=False)
     assert len(table) == 2 and set(table["pair"]) == {"RANDOM/No-TL", "TL-7/TL-6"}
     for column in ("commit", "preset", "device", "wall_seconds", "hcaltl_version", "test_mse"):
@@ -36,7 +44,7 @@ def test_sweep_runs_two_cells_and_resumes(tmp_path):
     cell_dir = tmp_path / "sweep_cells"
     stamps = {p.name: p.stat().st_mtime_ns for p in cell_dir.glob("*.ipynb")}
     assert len(stamps) == 2
-    again = sw.sweep(out, pairs=["RANDOM/No-TL", "TL-7/TL-6"], fractions=[0.2], seeds=[1], jobs=2,
+    again = sw.sweep(out, CHAPTER, pairs=["RANDOM/No-TL", "TL-7/TL-6"], fractions=[0.2], seeds=[1], jobs=2,
                      extra_parameters=TINY, progress=False)
     assert {p.name: p.stat().st_mtime_ns for p in cell_dir.glob("*.ipynb")} == stamps  # nothing re-ran
     pd.testing.assert_frame_equal(again, table)

@@ -5,9 +5,9 @@ import torch
 from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.simulate import simulate
-from hcaltl.train import (
-    TrainConfig, evaluate, fit, load_checkpoint, per_channel_mean_mse, reconstruct, save_checkpoint, train_and_evaluate,
-)
+from hcaltl.checkpoints import load_checkpoint, save_checkpoint
+from hcaltl.inference import reconstruct
+from hcaltl.train import TrainConfig, evaluate, fit, per_channel_mean_mse, train_and_evaluate
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +42,6 @@ def test_trained_model_beats_per_channel_mean_on_held_out_ls(trained, hb_windows
     assert ours < 0.5 * baseline, f"GraphSTAD {ours:.4g} vs per-channel mean {baseline:.4g}"
     recon = reconstruct(model, test[:3])
     assert recon.shape == test[:3].shape
-
-
-def test_checkpoint_round_trip(trained, hb_windows, tmp_path):
-    model, history = trained
-    path = save_checkpoint(model, tmp_path / "hb.pt", train_config=TrainConfig(), history=history)
-    back, record = load_checkpoint(path)
-    x = torch.as_tensor(hb_windows["test"][:2])
-    model.eval(), back.eval()
-    with torch.no_grad():
-        assert torch.equal(model(x), back(x))
-    assert record["model_config"]["subdetector"] == "HB" and record["history"]["best_epoch"] == history.best_epoch
-    with pytest.raises(ValueError, match="trained on HB, but a HE model"):
-        load_checkpoint(path, expect_subdetector="HE")
-    raw = path.read_bytes()
-    (tmp_path / "cut.pt").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ValueError, match="truncated or damaged"):
-        load_checkpoint(tmp_path / "cut.pt")
-    with pytest.raises(FileNotFoundError):
-        load_checkpoint(tmp_path / "none.pt")
 
 
 def test_frozen_parameters_stay_bit_identical(hb_windows):

@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from hcaltl import paper_values, transfer
-from hcaltl import transfer_study as ts
+from hcaltl import transfer
+from hcaltl.experiments import headlines, paper_values
+from hcaltl.experiments import transfer_study as ts
 from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.train import TrainConfig
@@ -57,7 +58,7 @@ def test_summary_compares_mean_with_mean_and_best_with_best():
     assert comparison.at["TL-4/TL-2d[BN]", "ours_vs_TL-2d"] == pytest.approx(100 * (15 / 35 - 1))
     assert comparison.at["TL-4/TL-2d", "paper_T3_average"] == paper_values.TABLE3_MSE_CHANGE[("TL-4", "TL-2d")][0]
     assert np.isnan(comparison.at["TL-7/TL-6", "ours_mean_change"])  # not run: NaN, not dropped
-    assert "TL-4/No-TL" in ts.headline(ts.summary(fake_results()), 0.1)
+    assert "TL-4/No-TL" in headlines.transfer(ts.summary(fake_results()), 0.1)
     no_ref = ts.summary(fake_results().query("pair != 'RANDOM/No-TL'"))
     assert no_ref["mean_change_%"].isna().all()
     with pytest.raises(ValueError, match="lacks columns"):
@@ -70,4 +71,19 @@ def test_trainable_table_matches_apply():
     assert table.at["RANDOM/No-TL", "ours_change_%"] == 0.0
     model = transfer.apply(GraphSTAD("HB", latent=4), source, "TL-7", "TL-6")
     assert table.at["TL-7/TL-6", "trainable"] == sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
     assert table.at["TL-7/TL-6", "paper_change_%"] == -97.77
+
+
+def test_target_model_copies_every_hyperparameter_of_the_source():
+    """GraphSTAD.like: the HB model gets the source's latent, window, GNN rules, LSTMs, VAE head and RIN."""
+    source = GraphSTAD("HE", latent=3, window=4, readout="rm", spatial=False, variational=False, rin=False)
+    target = GraphSTAD.like(source, "HB")
+    ours, theirs = target.config_dict(), source.config_dict()
+    assert ours.pop("subdetector") == "HB" and theirs.pop("subdetector") == "HE"
+    ours.pop("depth_table"), theirs.pop("depth_table")
+    assert ours == theirs
+    assert {k: v.shape for k, v in target.enc_rnn.state_dict().items()} == {k: v.shape for k, v in source.enc_rnn.state_dict().items()}
+    with pytest.raises(TypeError, match="source must be a GraphSTAD"):
+        GraphSTAD.like("HE", "HB")

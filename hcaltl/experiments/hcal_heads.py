@@ -12,13 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .anomalies import inject
-from .cms2010 import LumiFeatures
-from .detect import ErrorScaler, channel_scores
+from ..anomalies import inject
+from ..cms2010 import LumiFeatures
+from ..detect import ErrorScaler, channel_scores
+from ..geometry import Geometry
+from ..models import GraphSTAD
+from ..preprocess import ChannelScaler
 from .detection_study import CASES
-from .geometry import Geometry
-from .models import GraphSTAD
-from .preprocess import ChannelScaler
 
 #: Per-partition summaries of channel σ scores.
 PARTITION_STATISTICS: tuple[str, ...] = ("mean", "std", "p50", "p90", "p99", "max", "over5", "over10")

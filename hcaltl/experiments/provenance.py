@@ -13,7 +13,7 @@ import pandas as pd
 
 PACKAGES = (
     "hcaltl", "torch", "torch-geometric", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
-    "h5py", "uproot", "tqdm", "papermill", "jupyter-book", "nbval",
+    "h5py", "uproot", "tqdm", "papermill", "jupyter-book",
 )
 
 
@@ -73,3 +73,33 @@ def benchmark_table(path: str | Path) -> pd.DataFrame | None:
     table.attrs["machine"] = result.get("machine", {})
     table.attrs["commit"] = result.get("commit", "unknown")
     return table
+
+
+def book_cost_table(path: str | Path) -> pd.DataFrame | None:
+    """Seconds each chapter costs in ``make test``, before and after executing every chapter only once, from the
+    JSON written by ``benchmarks/bench_book.py`` (None if the file is absent).
+
+    Before: the chapter ran under nbval and again under papermill (the book was built from the stored outputs).
+    After: the book build executes it once (the tests read that build), and papermill runs it at small parameters.
+    """
+    import json
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    result = json.loads(path.read_text())
+    before = (result.get("before") or {}).get("chapters", {})
+    after_tests = (result.get("after_test_run") or {}).get("chapters", {})
+    build = result["build"]["chapter_seconds"]
+    rows = {}
+    for chapter in sorted(set(before) | {c for c in build if c[:2].isdigit()}):
+        b, a = before.get(chapter, {}), after_tests.get(chapter, {})
+        rows[chapter] = {"before: nbval": b.get("nbval"), "before: papermill": b.get("papermill"),
+                         "after: book build": build.get(chapter), "after: papermill": a.get("papermill")}
+    table = pd.DataFrame(rows).T.astype(float)
+    table["before: total"] = table[["before: nbval", "before: papermill"]].sum(axis=1, min_count=1)
+    table["after: total"] = table[["after: book build", "after: papermill"]].sum(axis=1, min_count=1)
+    table.loc["all chapters"] = table.sum(axis=0, min_count=1)
+    table.attrs.update({k: result["build"][k] for k in ("wall_seconds", "peak_memory_gb", "peak_single_process_gb")})
+    table.attrs.update(commit=result.get("commit"), before_commit=(result.get("before") or {}).get("commit"))
+    return table.rename_axis("seconds")

@@ -1,7 +1,7 @@
 """The HE → HB transfer-learning experiment: source model, limited target data, the grid of
-(init, train) pairs × data fractions × seeds, and the paper-style tables.
+(init, freeze) pairs × data fractions × seeds, and the paper-style tables.
 
-Explained in chapter 4 (``notebooks/04_transfer_he_to_hb.ipynb``); :mod:`hcaltl.sweep` runs the same
+Explained in chapter 4 (``notebooks/04_transfer_he_to_hb.ipynb``); :mod:`hcaltl.experiments.sweep` runs the same
 grid at paper scale through papermill.
 """
 
@@ -10,52 +10,18 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import paper_values, transfer
-from .geometry import get_geometry
-from .models import GraphSTAD
-from .preprocess import prepare_windows
-from .presets import Preset
-from .simulate import simulate
-from .train import TrainConfig, evaluate, fit, load_checkpoint, save_checkpoint, seed_everything
+from .. import transfer
+from ..models import GraphSTAD
+from ..train import TrainConfig, fit, result_row
+from ..utils import count_parameters, seed_everything
+from . import paper_values
 
 REFERENCE = ("RANDOM", "No-TL")
-
-
-def source_recipe(preset: Preset, latent: int, seed: int) -> dict:
-    """What defines a trained HE source model (stored in its checkpoint; chapter 3 writes the same record)."""
-    return _recipe(preset.n_ls_he, preset.epochs, latent, preset.window, seed)
-
-
-def _recipe(n_ls_he: int, epochs: int, latent: int, window: int, seed: int) -> dict:
-    return {"n_ls_he": n_ls_he, "epochs": epochs, "latent": latent, "window": window, "seed": seed}
-
-
-def source_model(path: str | Path, *, n_ls: int, epochs: int, latent: int = 8, window: int = 5, seed: int = 2018,
-                 progress: bool = True) -> GraphSTAD:
-    """The HE source model: loaded from ``path`` when it was trained with exactly this recipe, else trained and saved.
-
-    The recipe (LS, epochs, latent, window, seed) is stored in the checkpoint, so a stale or foreign file is
-    never reused silently.
-    """
-    recipe = _recipe(n_ls, epochs, latent, window, seed)
-    path = Path(path)
-    if path.exists():
-        model, record = load_checkpoint(path, expect_subdetector="HE")
-        if record["extra"].get("recipe") == recipe:
-            return model.eval()
-    he = prepare_windows(simulate(get_geometry("HE"), n_ls, seed=seed, progress=progress), window=window).windows
-    seed_everything(seed)
-    model = GraphSTAD("HE", latent=latent, window=window)
-    history = fit(model, he["train"], he["val"], TrainConfig(epochs=epochs, seed=seed, progress=progress))
-    save_checkpoint(model, path, train_config=TrainConfig(epochs=epochs, seed=seed), history=history,
-                    extra={"recipe": recipe, "he_test_mse": evaluate(model, he["test"])})
-    return model.eval()
 
 
 def limit(windows: np.ndarray, fraction: float, seed: int, minimum: int = 4) -> np.ndarray:
@@ -73,9 +39,15 @@ def limit(windows: np.ndarray, fraction: float, seed: int, minimum: int = 4) -> 
     return windows[pick]
 
 
-def fine_tune(source: GraphSTAD | None, train_windows: np.ndarray, val_windows: np.ndarray, init: str, train: str, *,
+def fine_tune(source: GraphSTAD, train_windows: np.ndarray, val_windows: np.ndarray, init_mode: str, freeze_mode: str, *,
               fraction: float = 1.0, seed: int = 0, config: TrainConfig | None = None):
-    """Build an HB model, apply the (init, train) pair and fine-tune it on a share of ``train_windows``.
+    """Build an HB model like the source, apply the (init, freeze) pair and fine-tune it on a share of ``train_windows``.
+
+    Args:
+        source: the HE source model; the HB model gets exactly its hyper-parameters (:meth:`GraphSTAD.like`).
+        train_windows, val_windows: HB windows ``[n, T, 64, 72, 7]``.
+        init_mode, freeze_mode: an (init, train) pair of :data:`hcaltl.transfer.CONFIGS`.
+        fraction: share of the training windows used; seed: seeds the subset, the initialisation and the batches.
 
     Returns:
         (model, :class:`~hcaltl.train.History`, the training windows used).
@@ -83,37 +55,32 @@ def fine_tune(source: GraphSTAD | None, train_windows: np.ndarray, val_windows: 
     config = replace(config or TrainConfig(), seed=seed)
     subset = limit(train_windows, fraction, seed)
     seed_everything(seed)
-    latent = source.config.latent if source is not None else 8
-    model = transfer.apply(GraphSTAD("HB", latent=latent, window=train_windows.shape[1]), source, init, train)
+    model = transfer.target_model(source, "HB", init_mode, freeze_mode)
     history = fit(model, subset, val_windows, config)
     return model, history, subset
 
 
-def run_pair(source: GraphSTAD | None, windows: dict[str, np.ndarray], init: str, train: str, *, fraction: float = 1.0,
-             seed: int = 0, config: TrainConfig | None = None) -> dict:
-    """Fine-tune one HB model for an (init, train) pair on a fraction of the training windows; one results row.
+def run_pair(source: GraphSTAD, windows: dict[str, np.ndarray], init_mode: str, freeze_mode: str, *,
+             fraction: float = 1.0, seed: int = 0, config: TrainConfig | None = None) -> dict:
+    """Fine-tune one HB model for an (init, freeze) pair on a fraction of the training windows; one results row.
 
     Args:
-        source: the trained HE model (None only for RANDOM).
+        source: the trained HE model.
         windows: HB windows with ``"train"``, ``"val"`` and ``"test"`` (from :func:`~hcaltl.preprocess.prepare_windows`).
-        init, train: names from :data:`hcaltl.transfer.CONFIGS`.
+        init_mode, freeze_mode: names from :data:`hcaltl.transfer.CONFIGS`.
         fraction: share of the training windows used; seed: seeds the subset, the initialisation and the batches.
         config: training settings (its seed is replaced by ``seed``).
     """
-    init, train = transfer.parse_pair((init, train))
+    init_mode, freeze_mode = transfer.parse_pair((init_mode, freeze_mode))
     config = replace(config or TrainConfig(), seed=seed)
     t0 = time.perf_counter()
-    model, history, subset = fine_tune(source, windows["train"], windows["val"], init, train, fraction=fraction,
-                                       seed=seed, config=config)
+    model, history, subset = fine_tune(source, windows["train"], windows["val"], init_mode, freeze_mode,
+                                       fraction=fraction, seed=seed, config=config)
     return {
-        "init": init, "train": train, "pair": transfer.pair_label(init, train), "fraction": fraction, "seed": seed,
-        "one_cycle": config.one_cycle, "n_train_windows": len(subset),
-        "test_mse": evaluate(model, windows["test"]), "best_val_mse": min(history.val_loss),
-        "epochs": len(history.train_loss), "best_epoch": history.best_epoch,
-        "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "trainable_change_pct": transfer.trainable_change(model), "train_seconds": time.perf_counter() - t0,
-        "val_curve": json.dumps([round(v, 8) for v in history.val_loss]),
-        "train_curve": json.dumps([round(v, 8) for v in history.train_loss]),
+        "init": init_mode, "train": freeze_mode, "pair": transfer.pair_label(init_mode, freeze_mode),
+        "fraction": fraction, "seed": seed, "one_cycle": config.one_cycle, "n_train_windows": len(subset),
+        **result_row(model, history, windows["test"], time.perf_counter() - t0),
+        "trainable_change_pct": transfer.trainable_change(model),
     }
 
 
@@ -188,19 +155,12 @@ def learning_curves(results: pd.DataFrame, fraction: float, seed: int | None = N
     return {row.pair: json.loads(row.val_curve) for row in part.itertuples()}
 
 
-def prepare_target(n_ls: int, *, window: int = 5, seed: int = 7000, progress: bool = True) -> dict[str, np.ndarray]:
-    """Simulated HB windows (train/val/test) for the target side of the study."""
-    return prepare_windows(simulate(get_geometry("HB"), n_ls, seed=seed, progress=progress), window=window).windows
-
-
-
 def trainable_table(source: GraphSTAD, pairs=transfer.PAPER_PAIRS) -> pd.DataFrame:
     """Trainable parameters of an HB model under each pair, beside the paper's Table 5 column."""
     rows = []
     for init, train in (transfer.parse_pair(p) for p in pairs):
-        model = transfer.apply(GraphSTAD("HB", latent=source.config.latent, window=source.config.window), source, init, train)
-        rows.append({"pair": transfer.pair_label(init, train),
-                     "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        model = transfer.target_model(source, "HB", init, train)
+        rows.append({"pair": transfer.pair_label(init, train), "trainable": count_parameters(model, trainable=True),
                      "ours_change_%": transfer.trainable_change(model),
                      "paper_change_%": paper_values.TABLE5_TRAINABLE_CHANGE.get((init, train), np.nan)})
     return pd.DataFrame(rows).set_index("pair")
@@ -222,28 +182,3 @@ def schedule_table(table: pd.DataFrame) -> pd.DataFrame:
     out["paper_T6_%"] = [paper_values.TABLE6_ONE_CYCLE_CHANGE.get(transfer.parse_pair(p), np.nan)
                          for p in out.index.get_level_values("pair")]
     return out
-
-
-def headline(table: pd.DataFrame, fraction: float | None, one_cycle: bool = False) -> str:
-    """A few sentences with the key numbers of a summary table at one data share (for the chapter's text)."""
-    if fraction is None:
-        return "no constant-LR runs to summarise"
-    part = table[(table["fraction"] == fraction) & (table["one_cycle"] == one_cycle)].set_index("pair")
-    ref = transfer.pair_label(*REFERENCE)
-    if ref not in part.index:
-        return f"RANDOM/No-TL was not run at share {fraction:g}: no changes to report"
-    lines = [f"At {100 * fraction:g} % of the HB training windows, RANDOM/No-TL reaches a mean test MSE of {part.at[ref, 'mean_mse']:.3g} "
-             f"over {int(part.at[ref, 'seeds'])} seed(s)."]
-    others = part.drop(index=ref)
-    if len(others):
-        best = others["mean_change_%"].idxmin()
-        paper_best = min(v[0] for v in paper_values.TABLE3_MSE_CHANGE.values())
-        lines.append(f"Best pair: {best}, {others.at[best, 'mean_change_%']:+.1f} % (paper's best in Table 3: {paper_best:+.1f} %).")
-        worst = others["mean_change_%"].idxmax()
-        lines.append(f"Worst pair: {worst}, {others.at[worst, 'mean_change_%']:+.1f} %.")
-        for pair in ("TL-4/No-TL", "TL-4/TL-3", "TL-4/TL-2d", "TL-7/TL-6"):
-            if pair in others.index and pair not in (best, worst):
-                lines.append(f"{pair}: {others.at[pair, 'mean_change_%']:+.1f} %.")
-        beat = int((others["mean_change_%"] < 0).sum())
-        lines.append(f"{beat} of {len(others)} transfer pairs beat RANDOM/No-TL at this share.")
-    return "\n".join(lines)

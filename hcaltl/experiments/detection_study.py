@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import transfer
-from .anomalies import DEGRADED_FACTORS, inject
-from .detect import ErrorScaler, channel_scores, metrics
-from .models import GraphSTAD
+from .. import transfer
+from ..anomalies import DEGRADED_FACTORS, inject
+from ..detect import ErrorScaler, channel_scores, metrics
+from ..models import GraphSTAD
+from ..preprocess import ChannelScaler
+from ..train import TrainConfig
 from .paper_values import TABLE7_AUC
-from .preprocess import ChannelScaler
-from .train import TrainConfig
 from .transfer_study import fine_tune
 
 #: The rows of paper A's Table 7: (label, kind, factor).
@@ -99,14 +99,14 @@ def contaminate(windows: np.ndarray, scaler: ChannelScaler, rate: float, seed: i
     return out, flag
 
 
-def contamination_study(source: GraphSTAD | None, windows: dict[str, np.ndarray], scaler: ChannelScaler, test: TestSet,
+def contamination_study(source: GraphSTAD, windows: dict[str, np.ndarray], scaler: ChannelScaler, test: TestSet,
                         rates, pairs, *, config: TrainConfig | None = None, trained: dict | None = None,
                         seed: int = 0, progress: bool = True) -> pd.DataFrame:
     """Train each pair on training windows with a ``rate`` share contaminated (:func:`contaminate`), fit its σ
     statistics on the same contaminated windows, and score ``test``.
 
     Args:
-        source: the HE source model (None only when every pair is RANDOM/No-TL).
+        source: the HE source model (every HB model is built like it; RANDOM pairs copy none of its weights).
         windows: ``{"train", "val"}`` scaled windows; validation stays clean.
         trained: ``{pair: (model, ErrorScaler)}`` already trained on clean data, reused at rate 0.
         seed: seed of the contamination and of the fine-tuning.
@@ -158,24 +158,3 @@ def paper_scale_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     contamination = results[results["experiment"] == "contamination"].pivot_table(index="case", columns=["pair", "rate"], values="AUC")
     return {"boxes": boxes, "single channels": single.reindex([c for c in order if c in single.index]),
             "contamination": contamination.reindex([c for c in order if c in contamination.index])}
-
-
-def headline(tables: dict[str, pd.DataFrame], single: pd.DataFrame, contamination: pd.DataFrame) -> str:
-    """Key numbers of the chapter in sentences: box faults, single-channel faults, contamination."""
-    lines = []
-    for pair, t in tables.items():
-        worst = t["AUC"].idxmin()
-        perfect = int((t["AUC"] >= 0.9995).sum())
-        lines.append(f"{pair}: AUC ≥ 0.9995 on {perfect} of {len(t)} box cases; lowest {t.at[worst, 'AUC']:.4f} ({worst}), "
-                     f"FPR@95 there {t.at[worst, 'FPR@95']:.2e}.")
-    for pair in single.columns:
-        worst = single[pair].idxmin()
-        lines.append(f"{pair}, single channels: lowest AUC {single.at[worst, pair]:.4f} ({worst}).")
-    if len(contamination):
-        lo, hi = contamination["rate"].min(), contamination["rate"].max()
-        for pair, part in contamination.groupby("pair", sort=False):
-            a = part[part["rate"] == lo]["AUC"].mean()
-            b = part[part["rate"] == hi]["AUC"].mean()
-            lines.append(f"{pair}: mean AUC over the cases {a:.4f} with {100 * lo:g} % contaminated training windows, "
-                         f"{b:.4f} with {100 * hi:g} %.")
-    return "\n".join(lines)

@@ -13,9 +13,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import multihead as mh
-from .cms2010 import LumiFeatures
-from .paper_values import PAPER_C_FIG3_AUC, PAPER_C_FIG4_EXCLUSIVE, PAPER_C_GLOBAL_AUC, PAPER_C_LABEL_OF
+from .. import multihead as mh
+from ..cms2010 import LumiFeatures
+from .paper_values import (
+    PAPER_C_FIG3_AUC,
+    PAPER_C_FIG4_EXCLUSIVE,
+    PAPER_C_GLOBAL_AUC,
+    PAPER_C_LABEL_OF,
+)
 
 
 @dataclass(frozen=True)
@@ -117,13 +122,3 @@ def cause_confusion(scores: pd.DataFrame, data: LumiFeatures, visibility: Mappin
     inferred = mh.infer_cause(scores, visibility)[only]
     order = list(visibility)
     return pd.crosstab(true, inferred).reindex(index=[c for c in order if c in set(true)], columns=[*order, "none"], fill_value=0)
-
-
-def headline(table: pd.DataFrame) -> str:
-    """The chapter's key numbers in sentences."""
-    authors = table.index[0]
-    lines = [f"{name}: global AUC {r['global AUC']:.3f}, decomposition AUC {r['decomposition AUC (mean over heads)']:.3f}"
-             + ("" if np.isnan(r["cause inferred (exclusive LS)"]) else f", cause inferred for {100 * r['cause inferred (exclusive LS)']:.0f} % of exclusive anomalies")
-             for name, r in table.drop(index="paper C").iterrows()]
-    lines.append(f"paper C: global AUC {PAPER_C_GLOBAL_AUC:.2f} (ours, authors' recipe: {table.at[authors, 'global AUC']:.3f}).")
-    return "\n".join(lines)

@@ -1,9 +1,10 @@
 """Papermill sweeps: execute the transfer chapter once per (pair × fraction × seed × schedule) cell, in parallel
 processes, and collect every cell's rows into one tidy CSV with provenance. Resumable: finished cells are skipped.
 
-    hcaltl sweep --preset paper --jobs 2 --out results/transfer_paper.csv
+    hcaltl sweep --notebook notebooks/04_transfer_he_to_hb.ipynb --preset paper --jobs 2 --out results/transfer_paper.csv
 
-Explained in chapter 4 (``notebooks/04_transfer_he_to_hb.ipynb``).
+The notebook is always given by path (the installed package never looks for the book's files); it must be a
+chapter with the transfer chapter's parameters. Explained in chapter 4 (``notebooks/04_transfer_he_to_hb.ipynb``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import __version__, transfer
+from .. import __version__, transfer
 from .presets import get_preset
-from .report import git_commit
+from .provenance import git_commit
 
-CHAPTER = Path(__file__).resolve().parents[1] / "notebooks" / "04_transfer_he_to_hb.ipynb"
 PAPER_FRACTIONS = (0.05, 0.1, 0.25, 1.0)
 
 
@@ -77,13 +77,14 @@ def _run_cell(notebook: str, out_dir: str, cell: Cell, base: dict, threads: int)
     return cell, time.perf_counter() - t0, None
 
 
-def sweep(out: str | Path, *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS, seeds=None, schedules=(False,),
-          preset: str = "fast", jobs: int = 1, notebook: str | Path = CHAPTER, extra_parameters: dict | None = None,
+def sweep(out: str | Path, notebook: str | Path, *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS, seeds=None,
+          schedules=(False,), preset: str = "fast", jobs: int = 1, extra_parameters: dict | None = None,
           progress: bool = True) -> pd.DataFrame:
     """Run the grid through papermill and write one tidy CSV at ``out``.
 
     Args:
-        out: the collected results (CSV). Per-cell notebooks and rows go to ``<out stem>_cells/`` beside it; a cell
+        out: the collected results (CSV).
+        notebook: the transfer chapter (``notebooks/04_transfer_he_to_hb.ipynb`` in the book's repository). Per-cell notebooks and rows go to ``<out stem>_cells/`` beside it; a cell
             whose rows exist there is not run again, so an interrupted sweep resumes where it stopped.
         pairs: ``"INIT/TRAIN"`` names or tuples; fractions: shares of the HB training windows; seeds: seed list
             (default: ``range(1, preset.seeds + 1)``); schedules: ``(False,)``, ``(True,)`` or both (one-cycle LR).
@@ -96,8 +97,12 @@ def sweep(out: str | Path, *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTI
     """
     import torch
 
-    from .transfer_study import source_model
+    from . import chapter
 
+    notebook = Path(notebook)
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook {str(notebook)!r} does not exist: give the transfer chapter's path, "
+                                "e.g. notebooks/04_transfer_he_to_hb.ipynb")
     cfg = get_preset(preset)
     seeds = list(seeds) if seeds is not None else list(range(1, cfg.seeds + 1))
     grid = cells(pairs, fractions, seeds, schedules)
@@ -108,9 +113,9 @@ def sweep(out: str | Path, *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTI
     # train (or find) the HE source once, before the workers start, so they never race for it
     base.setdefault("source_checkpoint", str((cell_dir / "he_source.pt").resolve()))
     params = _chapter_defaults(notebook)
-    source_model(base["source_checkpoint"], n_ls=base.get("n_ls_he") or cfg.n_ls_he, epochs=base.get("epochs") or cfg.epochs,
-                 latent=base.get("latent", params.get("latent", 8)), window=cfg.window, seed=base.get("seed", params.get("seed", 2018)),
-                 progress=progress)
+    source_cfg = chapter.preset(preset, n_ls_he=base.get("n_ls_he"), epochs=base.get("epochs"))
+    chapter.he_source(base["source_checkpoint"], source_cfg, latent=base.get("latent", params.get("latent", 8)),
+                      seed=base.get("seed", params.get("seed", 2018)), progress=progress)
     todo = [c for c in grid if not (cell_dir / f"{c.key}.csv").exists()]
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,0 +1,347 @@
+"""GraphSTAD: the CNN + GNN + LSTM autoencoder of Asres et al., at full detector scale.
+
+Per lumisection (LS) of a window:
+
+* ``enc_cnn`` — four blocks Conv3d → BatchNorm3d → LeakyReLU(0.5) → MaxPool3d over
+  (ieta, iphi, depth), kernel (3, 3, 1) clipped to the current size and rounded
+  down to odd: the depth axis is never convolved across;
+* ``enc_gnn`` — four graph convolutions (symmetric-normalised, as DGL's
+  ``GraphConv(norm="both")``) over the channel graph of :mod:`hcaltl.graph`, then
+  attention pooling to one vector per detector half.
+
+Their outputs are concatenated and read over the window by ``enc_rnn`` (two
+LSTMs, last step → latent of size L; optional VAE head ``latent_head``); ``dec_rnn``
+(two LSTMs) unrolls the latent back to T feature maps, which ``dec_cnn`` (four
+MaxUnpool3d → ConvTranspose3d → BatchNorm3d → LeakyReLU blocks using the encoder's
+pooling indices, and a final 1×1×1 transposed convolution with bias) turns back
+into maps.
+
+**Why HE and HB blocks have identical shapes.** Inputs are row-normalised along
+iphi (RIN: each (ieta, depth) row divided by its mean over active cells, and
+multiplied back at the end), then the two detector halves are cut, the minus half
+flipped in ieta so both run from small to large |ieta|, and stacked on the batch
+axis.  HE halves (14 × 72 × 7) and HB halves (16 × 72 × 2) both pool down to
+1 × 5 × 1 with the same kernels, graph-convolution weights do not depend on the
+number of nodes, so every parameter tensor of an HE model has the shape of its
+HB counterpart and can be transferred.
+
+**Speed.** The channel graph is the same for every LS, so each graph convolution is
+one sparse–dense product of the normalised adjacency ``[N, N]`` with the features
+of all B·T LS side by side ``[N, B·T·C]`` — no Python loop over LS. The CNN blocks are the same
+functions as their modules in sequence, computed in a cheaper order where that is exact (the first encoder
+block pools before its BatchNorm; BatchNorm is folded into the convolutions at inference; the decoder's
+one-channel transposed convolution is a product over channels plus shifted sums). The benchmark
+``benchmarks/bench_graphstad.py`` times all this against the plain modules and PyG's defaults.
+
+The code is in three files: this one (the model as a reader meets it), :mod:`~hcaltl.models.layers`
+(the blocks) and :mod:`~hcaltl.models.fused` (the speed kernels). Explained in chapter 3 (``notebooks/03_graphstad_on_he.ipynb``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..geometry import MAP_SHAPE, Geometry, get_geometry, ieta_to_row
+from ..graph import build_edge_index, normalized_adjacency
+from ..utils import count_parameters
+from .fused import is_symmetric
+from .layers import (
+    CNNDecoder,
+    CNNEncoder,
+    DenseStep,
+    GraphEncoder,
+    LatentHead,
+    LSTMStack,
+    cnn_plan,
+)
+
+BLOCKS = ("enc_cnn", "enc_gnn", "enc_rnn", "latent_head", "dec_rnn", "dec_cnn")
+
+
+@dataclass(frozen=True)
+class GraphSTADConfig:
+    """Hyper-parameters of :class:`GraphSTAD` (stored in checkpoints).
+
+    Attributes:
+        subdetector: ``"HB"`` or ``"HE"``; depth_table: its depth-table name.
+        latent: latent size L; the block width is C = 4L (authors' rule).
+        window: LS per window T.
+        use_gnn: include the GNN branch (False: the CNN + LSTM ablation).
+        temporal: include the LSTMs (False: the CNN-only ablation with a dense tanh bottleneck per LS,
+            bounded like the LSTM outputs it replaces).
+        variational: VAE head (mu, log-variance) on the latent.
+        rin: reversible row normalisation along iphi.
+        readout, spatial: edge rules of the channel graph (:func:`hcaltl.graph.build_edge_index`).
+    """
+
+    subdetector: str
+    depth_table: str | None = None
+    latent: int = 8
+    window: int = 5
+    use_gnn: bool = True
+    temporal: bool = True
+    variational: bool = True
+    rin: bool = True
+    readout: str | None = "rm_depth"
+    spatial: bool = True
+
+    @property
+    def width(self) -> int:
+        return 4 * self.latent
+
+
+class GraphSTAD(nn.Module):
+    """The GraphSTAD autoencoder for one subdetector.
+
+    Args:
+        geometry: :class:`~hcaltl.geometry.Geometry` (or a subdetector name).
+        latent, window, use_gnn, temporal, variational, rin, readout, spatial:
+            see :class:`GraphSTADConfig`.
+
+    Shapes:
+        input: ``[B, T, 64, 72, 7]`` min–max-scaled maps (inactive cells are ignored);
+        output: reconstruction of the same shape (inactive cells 0);
+        ``encode``: latent ``[B, 2, L]`` (one per detector half).
+
+    Named blocks (addressed by :mod:`hcaltl.transfer`): ``enc_cnn``, ``enc_gnn``
+    (absent without GNN), ``enc_rnn``, ``latent_head`` (VAE only), ``dec_rnn``, ``dec_cnn``.
+    """
+
+    def __init__(self, geometry: Geometry | str, latent: int = 8, window: int = 5, *, use_gnn: bool = True,
+                 temporal: bool = True, variational: bool = True, rin: bool = True,
+                 readout: str | None = "rm_depth", spatial: bool = True) -> None:
+        super().__init__()
+        if isinstance(geometry, str):
+            geometry = get_geometry(geometry)
+        if latent < 1 or window < 1:
+            raise ValueError(f"latent and window must be positive, got latent={latent}, window={window}")
+        self.geometry = geometry
+        self.config = GraphSTADConfig(geometry.name, geometry.depth_table_name if geometry.depth_table_name != "custom" else None,
+                                      latent, window, use_gnn, temporal, variational, rin, readout, spatial)
+        c, lat = self.config.width, latent
+
+        # 1. layout: the two detector halves, minus side flipped, each [H, 72, D] (same block shapes for HE and HB)
+        self._register_layout(geometry)
+        self.plan = plan = cnn_plan((self.rows.shape[1], MAP_SHAPE[1], self.depth))
+        self.cells = int(np.prod(plan[-1]["out"]))  # cells left per half after the four poolings (1 x 5 x 1)
+
+        # 2. encoder: CNN per LS, GNN per LS over the channel graph, then over the window (LSTMs or dense)
+        self.enc_cnn = CNNEncoder(plan, c)
+        feat = self.cells * c
+        if use_gnn:
+            self.enc_gnn = GraphEncoder(c)
+            self._register_graph(geometry, readout, spatial)
+            feat += c
+        self.enc_rnn = LSTMStack((feat, c, lat)) if temporal else DenseStep(feat, lat)
+
+        # 3. decoder: latent back to T feature maps, then the mirrored CNN. The VAE head (between encoder and decoder
+        #    in the forward pass) is registered after dec_rnn: the order fixes the random initialisation of each seed.
+        self.dec_rnn = LSTMStack((lat, c, self.cells * c)) if temporal else DenseStep(lat, self.cells * c)
+        if variational:
+            self.latent_head = LatentHead(lat)
+        self.dec_cnn = CNNDecoder(plan, c)
+
+        self.reset_parameters()
+        # channels-last layout: ~1.4x faster encoder convolutions on CPU (oneDNN); slower for the decoder
+        self.enc_cnn.to(memory_format=torch.channels_last_3d)
+
+    @classmethod
+    def like(cls, source: "GraphSTAD", geometry: Geometry | str) -> "GraphSTAD":
+        """A freshly initialised model for ``geometry`` with exactly the hyper-parameters of ``source``
+        (latent, window, GNN and its graph rules, LSTMs, VAE head, RIN): the target model of a transfer.
+
+        Args:
+            source: a trained (or untrained) model, e.g. the HE source of chapter 4.
+            geometry: the target geometry (or subdetector name).
+        """
+        if not isinstance(source, GraphSTAD):
+            raise TypeError(f"source must be a GraphSTAD, got {type(source).__name__}")
+        hyper = {k: v for k, v in asdict(source.config).items() if k not in ("subdetector", "depth_table")}
+        return cls(geometry, **hyper)
+
+    def _register_layout(self, geometry: Geometry) -> None:
+        """Index buffers that cut a map into the two stacked halves and pick each channel's cell."""
+        lo, hi = geometry.ieta_range
+        ieta = np.arange(lo, hi + 1)
+        self.depth = max(max(d) for d in geometry.depth_table.values())
+        rows = np.stack([ieta_to_row(-ieta), ieta_to_row(ieta)])  # [2, H], small → large |ieta|
+        self.register_buffer("rows", torch.as_tensor(rows, dtype=torch.long), persistent=False)
+        self.register_buffer("mask", torch.as_tensor(np.array(geometry.mask)), persistent=False)
+        r, col, d = geometry.node_index
+        self.register_buffer("node_flat", torch.as_tensor((r * MAP_SHAPE[1] + col) * MAP_SHAPE[2] + d, dtype=torch.long), persistent=False)
+        half = (geometry.channels["side"].to_numpy() > 0).astype(np.int64)
+        if np.any(np.diff(half) < 0):
+            raise ValueError(f"{geometry.name}: channels must list the minus side first (the GNN pools each half as a contiguous range)")
+        self.register_buffer("node_half", torch.as_tensor(half), persistent=False)
+        self.half_sizes = (int((half == 0).sum()), int((half == 1).sum()))
+
+    def _register_graph(self, geometry: Geometry, readout: str | None, spatial: bool) -> None:
+        """The static channel graph as a normalised sparse adjacency buffer for the GNN."""
+        edge_index = build_edge_index(geometry, readout=readout, spatial=spatial)
+        self.register_buffer("adj", normalized_adjacency(edge_index, geometry.n_channels), persistent=False)
+        symmetric = is_symmetric(self.adj)  # undirected graph: D^-1/2 A D^-1/2 is symmetric, the cheap backward holds
+        for conv in self.enc_gnn.convs:
+            conv.symmetric = symmetric
+        self.n_edges = int(edge_index.shape[1])
+
+    # -- initialisation -------------------------------------------------------------------
+    def reset_parameters(self) -> None:
+        """Paper A's RANDOM initialisation for every block: Kaiming-uniform weights, zero biases.
+
+        BatchNorm layers keep weight 1 and bias 0.
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.BatchNorm3d,)):
+                module.reset_parameters()
+                continue
+            for name, p in module.named_parameters(recurse=False):
+                if "bias" in name:
+                    nn.init.zeros_(p)
+                elif p.dim() >= 2:
+                    nn.init.kaiming_uniform_(p, nonlinearity="leaky_relu", a=0.5 if isinstance(module, (nn.Conv3d, nn.ConvTranspose3d)) else 0.0)
+
+    # -- layout helpers -------------------------------------------------------------------
+    def _check(self, x: torch.Tensor) -> None:
+        if x.dim() != 5 or tuple(x.shape[2:]) != MAP_SHAPE:
+            raise ValueError(f"GraphSTAD expects windows [B, T, 64, 72, 7], got {tuple(x.shape)}")
+        if x.shape[1] != self.config.window:
+            raise ValueError(f"window length {x.shape[1]} does not match the model's T = {self.config.window}")
+        if not torch.isfinite(x).all():
+            raise ValueError("input windows contain NaN or inf")
+
+    def _rin_factor(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean over active cells of each (ieta, depth) row along iphi: [B, T, 64, 1, 7] (1 where empty)."""
+        m = self.mask.to(x.dtype)
+        count = m.sum(dim=1, keepdim=True)  # [64, 1, 7]
+        mean = (x * m).sum(dim=-2, keepdim=True) / count.clamp(min=1)
+        return torch.where(mean.abs() > 1e-6, mean, torch.ones_like(mean))
+
+    def _halves(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T, 64, 72, 7] → [B·2·T, 1, H, 72, D] (minus half flipped, halves stacked per window)."""
+        b, t = x.shape[:2]
+        h = x[:, :, self.rows, :, : self.depth]  # [B, T, 2, H, 72, D]
+        h = h.permute(0, 2, 1, 3, 4, 5).reshape(b * 2 * t, 1, *h.shape[3:])
+        return h.contiguous(memory_format=torch.channels_last_3d)  # oneDNN's fast layout on CPU
+
+    def _merge(self, h: torch.Tensor, b: int, t: int) -> torch.Tensor:
+        """Inverse of :meth:`_halves`: [B·2·T, 1, H, 72, D] → [B, T, 64, 72, 7]."""
+        h = h.reshape(b, 2, t, *h.shape[2:]).permute(0, 2, 1, 3, 4, 5)  # [B, T, 2, H, 72, D]
+        out = h.new_zeros(b, t, *MAP_SHAPE)
+        out[:, :, self.rows, :, : self.depth] = h
+        return out
+
+    # -- forward --------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Encoder pass; returns latent ``z`` [B, 2, L] (and ``mu``, ``logvar`` for the VAE) plus internals."""
+        self._check(x)
+        b, t = x.shape[:2]
+        x = x * self.mask.to(x.dtype)
+        factor = self._rin_factor(x) if self.config.rin else torch.ones_like(x[..., :1, :])
+        xn = x / factor
+        feats, indices = self.enc_cnn(self._halves(xn))  # [B·2·T, C, 1, 5, 1]
+        seq = feats.reshape(b, 2, t, -1)
+        if self.config.use_gnn:
+            nodes = xn.reshape(b * t, -1)[:, self.node_flat]  # [B·T, N]
+            pooled = self.enc_gnn(self.adj, nodes, self.half_sizes)  # [B·T, 2, C]
+            seq = torch.cat([seq, pooled.reshape(b, t, 2, -1).transpose(1, 2)], dim=-1)
+        seq = seq.reshape(b * 2, t, -1)
+        h = self.enc_rnn(seq)  # [B·2, T, L]
+        if self.config.temporal:
+            h = h[:, -1]  # the last step reads the whole window: [B·2, L]
+        out = {"h": h, "indices": indices, "factor": factor}
+        if self.config.variational:
+            mu, logvar = self.latent_head(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
+            out.update(mu=mu, logvar=logvar, z=z)
+        else:
+            out["z"] = h
+        return out
+
+    def decode(self, enc: dict[str, torch.Tensor], b: int, t: int) -> torch.Tensor:
+        z = enc["z"]
+        # the LSTMs unroll the latent over T steps; the dense ablation maps each LS's latent on its own
+        seq = self.dec_rnn(z.unsqueeze(1).expand(-1, t, -1) if self.config.temporal else z)  # [B·2, T, cells·C]
+        c = self.config.width
+        feats = seq.reshape(b * 2 * t, c, *self.plan[-1]["out"])
+        maps = self._merge(self.dec_cnn(feats, enc["indices"]), b, t)
+        return maps * enc["factor"] * self.mask.to(maps.dtype)
+
+    def forward(self, x: torch.Tensor, return_latent: bool = False):
+        """Reconstruct windows ``[B, T, 64, 72, 7]``; with ``return_latent`` also the encoder outputs."""
+        b, t = x.shape[:2] if x.dim() >= 2 else (0, 0)
+        enc = self.encode(x)
+        recon = self.decode(enc, b, t)
+        if return_latent:
+            return recon, enc
+        return recon
+
+    def latent(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic latent (mu for the VAE) per window, halves concatenated: [B, 2·L]."""
+        was = self.training
+        self.eval()
+        with torch.no_grad():
+            enc = self.encode(x)
+        self.train(was)
+        return enc.get("mu", enc["z"]).reshape(x.shape[0], -1)
+
+    # -- introspection --------------------------------------------------------------------
+    def block_parameters(self) -> dict[str, int]:
+        """Number of parameters in each named block."""
+        counts = {}
+        for name, module in self.named_children():
+            counts[name] = count_parameters(module)
+        return counts
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "GraphSTAD":
+        cfg = dict(config)
+        name, table = cfg.pop("subdetector"), cfg.pop("depth_table")
+        return cls(get_geometry(name, table), **cfg)
+
+
+def shape_walkthrough(model: GraphSTAD, batch: int = 1) -> "pd.DataFrame":
+    """The tensor shape after every stage of a forward pass (for the architecture walk-through).
+
+    Returns a table with one row per stage: name, shape, and the parameters of the block used there.
+    """
+    was = model.training
+    model.eval()  # no BatchNorm statistics are touched
+    with torch.no_grad():
+        table = _walk(model, batch)
+    model.train(was)
+    return table
+
+
+def _walk(model: GraphSTAD, batch: int) -> "pd.DataFrame":
+    t = model.config.window
+    x = torch.zeros(batch, t, *MAP_SHAPE)
+    rows = [("input windows", tuple(x.shape), 0)]
+    halves = model._halves(x)
+    rows.append(("two halves stacked, minus side flipped", tuple(halves.shape), 0))
+    h = halves
+    for i, (block, p) in enumerate(zip(model.enc_cnn.blocks, model.plan), 1):
+        h = torch.nn.functional.max_pool3d(block["bn"](block["conv"](h)), p["pool"], p["pool"], ceil_mode=True)
+        rows.append((f"enc_cnn block {i}: conv {p['kernel']}, pool {p['pool']}", tuple(h.shape), count_parameters(block)))
+    enc = model.encode(x)
+    if model.config.use_gnn:
+        rows.append(("enc_gnn: 4 graph convolutions + attention pooling per half",
+                     (batch * t, 2, model.config.width), count_parameters(model.enc_gnn)))
+    feat = model.cells * model.config.width + (model.config.width if model.config.use_gnn else 0)
+    rows.append(("per-LS features, concatenated", (batch * 2, t, feat), 0))
+    rows.append(("enc_rnn: LSTM → LSTM, last step", tuple(enc["h"].shape), count_parameters(model.enc_rnn)))
+    if model.config.variational:
+        rows.append(("latent_head: mu, log-variance", tuple(enc["mu"].shape), count_parameters(model.latent_head)))
+    rows.append(("dec_rnn: latent repeated T times → LSTM → LSTM", (batch * 2, t, model.cells * model.config.width),
+                 count_parameters(model.dec_rnn)))
+    rows.append(("dec_cnn: 4 unpool + transposed-conv blocks, 1×1×1 output", tuple(halves.shape),
+                 count_parameters(model.dec_cnn)))
+    rows.append(("reconstruction, halves put back, RIN undone", tuple(model(x).shape), 0))
+    return pd.DataFrame(rows, columns=["stage", "shape", "parameters"])

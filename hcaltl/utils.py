@@ -1,0 +1,26 @@
+"""Small helpers shared by the library: seeding and parameter counts (no model or graph imports)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; returns a torch generator for batch order.
+
+    Args:
+        seed: any integer; the same seed gives the same numbers on the same machine and versions.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def count_parameters(module: nn.Module, trainable: bool = False) -> int:
+    """Number of parameters of ``module`` (only those with ``requires_grad`` when ``trainable``)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable)
