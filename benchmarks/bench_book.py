@@ -105,7 +105,8 @@ def build_book(keep: Path | None = None) -> dict:
             log, _ = proc.communicate()
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
-            raise RuntimeError(f"book build failed:\n{log[-4000:]}")
+            warnings = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)
+            raise RuntimeError(f"book build failed:\n{warnings}\n{log[-3000:]}")
         return {"wall_seconds": round(wall, 1), "peak_memory_gb": round(memory.peak_sum / 1e9, 2),
                 "peak_single_process_gb": round(memory.peak_single / 1e9, 2),
                 "chapter_seconds": chapter_seconds(tree / "_build")}
@@ -127,10 +128,20 @@ def junit_chapter_seconds(report: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def build_log_chapter_seconds(log: Path) -> dict[str, float]:
+    """Seconds per executed notebook from a ``jupyter-book build`` log ("…/NAME.ipynb: Executed notebook in S seconds")."""
+    import re
+
+    found = re.findall(r"/([^/\s]+)\.ipynb: Executed notebook in ([0-9.]+) seconds", log.read_text())
+    return {name: round(float(sec), 1) for name, sec in found}
+
+
 def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", default=None, help="commit whose make test the --before-junit report comes from")
     parser.add_argument("--before-junit", type=Path, default=None, help="JUnit XML of that make test")
+    parser.add_argument("--before-build-log", type=Path, default=None,
+                        help="log of a book build at the earlier chapters' parameters: their nbval execution time")
     parser.add_argument("--after-junit", type=Path, default=None, help="JUnit XML of this commit's make test")
     parser.add_argument("--keep", type=Path, default=None, help="keep the clean copy and its build in this new folder")
     parser.add_argument("--no-build", action="store_true", help="only add the JUnit reports to the existing results")
@@ -146,8 +157,12 @@ def main() -> dict:
         "before": old.get("before"),
         "after_test_run": old.get("after_test_run"),
     }
-    if args.before_junit:
-        result["before"] = {"commit": args.before, "chapters": junit_chapter_seconds(args.before_junit)}
+    if args.before_junit or args.before_build_log:
+        chapters = junit_chapter_seconds(args.before_junit) if args.before_junit else {}
+        if args.before_build_log:  # one execution per chapter, as nbval made it
+            for name, seconds in build_log_chapter_seconds(args.before_build_log).items():
+                chapters.setdefault(name, {})["nbval"] = seconds
+        result["before"] = {"commit": args.before, "chapters": chapters}
     if args.after_junit:
         result["after_test_run"] = {"commit": result["commit"], "chapters": junit_chapter_seconds(args.after_junit)}
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ FORMAT = "hcaltl-graphstad-1"
 
 
 def save_with_best(model: GraphSTAD, best_state: dict, path: str | Path, config, history,
-                    resume_state: dict) -> None:
+                   resume_state: dict) -> None:
     """Save the best weights as the checkpoint's model and the running state under ``"resume"``.
 
     The model's current weights are restored afterwards from ``resume_state["model"]`` (a copy taken by the caller).

@@ -166,7 +166,7 @@ PLAN_2010 = RunPlan(run_ls=(60, 600), runs_per_fill=(1, 3), peak_lumi=(0.002, 0.
                     n_bunches=348, trigger_rate_hz=(100.0, 100.0), first_run=146240)
 
 
-def _quantile_ranks(n: np.ndarray) -> np.ndarray:
+def quantile_ranks(n: np.ndarray) -> np.ndarray:
     """1-based pT ranks of the five quantile objects of events with ``n`` objects (0 = empty slot).
 
     Shapes: ``[E]`` → ``[E, 5]``.
@@ -177,7 +177,7 @@ def _quantile_ranks(n: np.ndarray) -> np.ndarray:
     return np.where(n[:, None] >= 5, many, few)
 
 
-def _order_statistics(n: np.ndarray, ranks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def order_statistics(n: np.ndarray, ranks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Uniform order statistics U_(r) of ``n`` draws at increasing ``ranks``, sampled jointly (NaN where rank 0)."""
     u = np.full(ranks.shape, np.nan)
     prev_u = np.zeros(len(n))
@@ -235,8 +235,8 @@ def _draw_channel(channel: str, pileup: np.ndarray, events: int, failures: list[
     per_ls = lambda x: np.repeat(x, events)  # noqa: E731
     e = n_ls * events
     n = model.n_min + rng.poisson(per_ls((model.n_base + model.n_per_pileup * pileup) * mult))
-    ranks = _quantile_ranks(n)
-    u = _order_statistics(n, ranks, rng)
+    ranks = quantile_ranks(n)
+    u = order_statistics(n, ranks, rng)
     empty = np.isnan(u)
     u = np.nan_to_num(u, nan=0.0)
     pt = model.pt_min * (1 - np.minimum(u, 1 - 1e-9)) ** (-1.0 / (model.pt_index - 1))

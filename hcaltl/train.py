@@ -1,4 +1,4 @@
-"""Training GraphSTAD: masked reconstruction loss, Adam, one-cycle LR, early stopping, checkpoints.
+"""Training GraphSTAD: masked reconstruction loss, Adam, one-cycle LR, early stopping, resumable runs.
 
 Defaults follow the authors' trainer where it is public: Adam (amsgrad, weight
 decay 1e-7), batch 4 windows, masked MSE plus β·KL with β = 1e-4 for the VAE,
@@ -129,7 +129,7 @@ def fit(
         model: a :class:`~hcaltl.models.GraphSTAD`.
         train_windows, val_windows: min–max-scaled windows.
         config: :class:`TrainConfig` (defaults if None).
-        checkpoint: if given, the best model is saved there (see :func:`save_checkpoint`) after every
+        checkpoint: if given, the best model is saved there (see :func:`hcaltl.checkpoints.save_checkpoint`) after every
             epoch, together with the full training state (last weights, optimiser, scheduler, random
             generators, history) needed to resume.
         resume: continue an interrupted run from ``checkpoint`` (same model and settings; ``epochs``

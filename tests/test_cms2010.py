@@ -22,18 +22,18 @@ def test_feature_blocks_have_the_papers_sizes_and_names(sim):
 
 
 def test_quantile_ranks_follow_the_authors_rule():
-    ranks = c._quantile_ranks(np.array([0, 3, 5, 10]))
+    ranks = c.quantile_ranks(np.array([0, 3, 5, 10]))
     assert ranks.tolist() == [[0, 0, 0, 0, 0], [1, 2, 3, 0, 0], [1, 2, 3, 4, 5], [1, 3, 5, 7, 10]]
 
 
 def test_order_statistics_are_sorted_and_have_the_right_law():
     rng = np.random.default_rng(0)
     n = np.full(20000, 9)
-    u = c._order_statistics(n, c._quantile_ranks(n), rng)
+    u = c.order_statistics(n, c.quantile_ranks(n), rng)
     assert (np.diff(u, axis=1) >= 0).all()
     # U_(r) of n uniforms has mean r / (n + 1)
     assert np.allclose(u.mean(0), np.array([1, 2, 4, 6, 9]) / 10, atol=0.01)
-    assert np.isnan(c._order_statistics(np.array([2]), c._quantile_ranks(np.array([2])), rng)[0, 2:]).all()
+    assert np.isnan(c.order_statistics(np.array([2]), c.quantile_ranks(np.array([2])), rng)[0, 2:]).all()
 
 
 def test_labels_causes_and_effects_are_consistent(sim):

@@ -34,10 +34,10 @@ def test_detection_facts_follow_the_tables():
 
 
 def test_count_phrases_read_as_english():
-    assert headlines._count_phrase(3, 3, "transfer pair", ("beat", "beats")) == "all three transfer pairs beat"
-    assert headlines._count_phrase(2, 2, "transfer pair", ("beat", "beats")) == "both transfer pairs beat"
-    assert headlines._count_phrase(0, 3, "transfer pair", ("beat", "beats")) == "no transfer pair beats"
-    assert headlines._count_phrase(2, 3, "transfer pair", ("beat", "beats")) == "two of the three transfer pairs beat"
+    assert headlines.count_phrase(3, 3, "transfer pair", ("beat", "beats")) == "all three transfer pairs beat"
+    assert headlines.count_phrase(2, 2, "transfer pair", ("beat", "beats")) == "both transfer pairs beat"
+    assert headlines.count_phrase(0, 3, "transfer pair", ("beat", "beats")) == "no transfer pair beats"
+    assert headlines.count_phrase(2, 3, "transfer pair", ("beat", "beats")) == "two of the three transfer pairs beat"
 
 
 def test_cause_inference_facts_follow_the_tables():

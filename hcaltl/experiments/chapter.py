@@ -100,4 +100,6 @@ def glue(facts: dict) -> None:
     except ImportError:
         return
     for key, value in facts.items():
+        if hasattr(value, "item"):  # a numpy scalar: glue its Python value (text/plain "0.5", not "np.float64(0.5)")
+            value = value.item()
         myst_glue(key, Markdown(value) if isinstance(value, str) else value, display=False)

@@ -74,7 +74,7 @@ def cause_inference(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _count_phrase(k: int, n: int, noun: str, verb: tuple[str, str]) -> str:
+def count_phrase(k: int, n: int, noun: str, verb: tuple[str, str]) -> str:
     """'all three transfer pairs beat', 'two of the three … beat', 'one of the three … beats', 'no … beats'."""
     words = {0: "no", 1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
     many, one = verb
@@ -95,10 +95,10 @@ def detection_facts(tables: dict[str, pd.DataFrame], single: pd.DataFrame, conta
     auc = pd.DataFrame({p: t["AUC"] for p, t in tables.items()})
     hardest = int(sum(auc[p].idxmin() == mild for p in auc))
     facts = {
-        "c5_hardest": _count_phrase(hardest, len(auc.columns), "configuration", ("find it hardest", "finds it hardest")),
+        "c5_hardest": count_phrase(hardest, len(auc.columns), "configuration", ("find it hardest", "finds it hardest")),
         "c5_mild_random": float(auc.at[mild, reference]),
         "c5_mild_tl_lo": float(auc.loc[mild, others].min()), "c5_mild_tl_hi": float(auc.loc[mild, others].max()),
-        "c5_mild_beaten": _count_phrase(int((auc.loc[mild, others] > auc.at[mild, reference]).sum()), len(others),
+        "c5_mild_beaten": count_phrase(int((auc.loc[mild, others] > auc.at[mild, reference]).sum()), len(others),
                                         "transfer pair", ("beat", "beats")),
         "c5_single_random": float(single.at[mild, reference]),
         "c5_single_tl_lo": float(single.loc[mild, others].min()), "c5_single_tl_hi": float(single.loc[mild, others].max()),
@@ -107,7 +107,7 @@ def detection_facts(tables: dict[str, pd.DataFrame], single: pd.DataFrame, conta
     }
     if len(contamination):
         lo, hi = contamination["rate"].min(), contamination["rate"].max()
-        facts["c5_cont_rate"] = 100.0 * hi
+        facts["c5_cont_rate"] = float(100.0 * hi)
         losses = {}
         for i, (pair, part) in enumerate(contamination.groupby("pair", sort=False), 1):
             clean, dirty = part[part["rate"] == lo], part[part["rate"] == hi]
