@@ -32,12 +32,17 @@ chromium:
 	  else echo "WARNING: chromium not installed and not root: the page-render test will be skipped"; fi; }
 
 # The tests read the book exactly as `make book` built it (HCALTL_BOOK); missing, it is an error, not a skip.
-test: book chromium
+# The browser is installed while the book builds (apt waits on the network and the disk, the build on the CPU).
+test: $(VENV)/.installed
+	@$(MAKE) --no-print-directory chromium > .chromium.log 2>&1 & browser=$$!; \
+	$(MAKE) --no-print-directory book; built=$$?; wait $$browser; cat .chromium.log; rm -f .chromium.log; \
+	[ $$built -eq 0 ] || exit $$built; \
 	HCALTL_BOOK=_build HCALTL_REQUIRE_BOOK=1 $(VENV)/bin/pytest tests $(PYTEST_ARGS)
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_simulate.py
 	$(PY) benchmarks/bench_graphstad.py
+	$(PY) benchmarks/bench_book.py
 
 clean:
 	rm -rf _build

@@ -404,7 +404,7 @@ def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *
 
 def plot_contamination(contamination: pd.DataFrame, case: str, metric: str = "AUC", *, ax: Axes | None = None) -> Axes:
     """A detection metric of one anomaly case against the contaminated share of training windows, one line per
-    pair (tidy rows of :func:`hcaltl.detection_study.contamination_study`)."""
+    pair (tidy rows of :func:`hcaltl.experiments.detection_study.contamination_study`)."""
     ax = _ax(ax, (5, 3.8))
     rows = contamination[contamination["case"] == case]
     if rows.empty:

@@ -104,7 +104,7 @@ def test_batchnorm_folded_into_the_convolution_at_evaluation(transposed, c_out, 
 
 
 @pytest.mark.parametrize("kernel", [(3, 3), (1, 3), (3, 1), (5, 3)])
-def test_transposed_convolutionto_one_channel_equals_pytorchs(kernel):
+def test_transposed_convolution_to_one_channel_equals_pytorchs(kernel):
     """The decoder's last layer: values and both gradients of conv_transpose3d (float64, gradcheck)."""
     from torch import nn
 

@@ -83,9 +83,9 @@ def sweep(out: str | Path, notebook: str | Path, *, pairs=transfer.PAPER_PAIRS, 
     """Run the grid through papermill and write one tidy CSV at ``out``.
 
     Args:
-        out: the collected results (CSV).
-        notebook: the transfer chapter (``notebooks/04_transfer_he_to_hb.ipynb`` in the book's repository). Per-cell notebooks and rows go to ``<out stem>_cells/`` beside it; a cell
+        out: the collected results (CSV). Per-cell notebooks and rows go to ``<out stem>_cells/`` beside it; a cell
             whose rows exist there is not run again, so an interrupted sweep resumes where it stopped.
+        notebook: the transfer chapter (``notebooks/04_transfer_he_to_hb.ipynb`` in the book's repository).
         pairs: ``"INIT/TRAIN"`` names or tuples; fractions: shares of the HB training windows; seeds: seed list
             (default: ``range(1, preset.seeds + 1)``); schedules: ``(False,)``, ``(True,)`` or both (one-cycle LR).
         preset: ``"fast"`` or ``"paper"`` (passed to the chapter); jobs: parallel processes.
