@@ -87,3 +87,14 @@ def test_target_model_copies_every_hyperparameter_of_the_source():
     assert {k: v.shape for k, v in target.enc_rnn.state_dict().items()} == {k: v.shape for k, v in source.enc_rnn.state_dict().items()}
     with pytest.raises(TypeError, match="source must be a GraphSTAD"):
         GraphSTAD.like("HE", "HB")
+
+
+def test_schedule_table_keeps_pairs_run_with_both_schedules_even_without_a_one_cycle_reference():
+    rows = fake_results()
+    one_cycle = rows[rows["pair"] == "TL-4/No-TL"].assign(one_cycle=True, test_mse=[0.5, 0.4])
+    table = ts.schedule_table(ts.summary(pd.concat([rows, one_cycle], ignore_index=True)))
+    assert list(table.index.get_level_values("pair")) == ["TL-4/No-TL"]
+    assert table["one_cycle_mse"].iloc[0] == pytest.approx(0.45)
+    assert np.isnan(table["one_cycle_change_%"].iloc[0]) and np.isfinite(table["constant_change_%"].iloc[0])
+    assert ts.schedule_table(ts.summary(rows)).empty  # one schedule only
+

@@ -168,11 +168,13 @@ def trainable_table(source: GraphSTAD, pairs=transfer.PAPER_PAIRS) -> pd.DataFra
 
 def schedule_table(table: pd.DataFrame) -> pd.DataFrame:
     """Constant LR vs one-cycle for the pairs and fractions run with both: mean test MSE and % changes vs
-    RANDOM/No-TL under each schedule, beside the paper's Table 6."""
+    RANDOM/No-TL under each schedule (NaN where that schedule lacks the RANDOM/No-TL run), beside the paper's
+    Table 6."""
     if table["one_cycle"].nunique() < 2:
         return pd.DataFrame()
-    both = table.pivot_table(index=["fraction", "pair"], columns="one_cycle", values=["mean_mse", "mean_change_%"])
-    both = both.dropna()
+    both = table.pivot_table(index=["fraction", "pair"], columns="one_cycle", values=["mean_mse", "mean_change_%"],
+                             dropna=False)  # keep the change columns when they are all NaN (no reference run)
+    both = both.dropna(subset=[("mean_mse", False), ("mean_mse", True)])
     if both.empty:
         return pd.DataFrame()
     out = pd.DataFrame({
