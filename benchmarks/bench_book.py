@@ -150,7 +150,7 @@ def main() -> dict:
     result = {
         "benchmark": "book",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "commit": git_commit(ROOT),
+        "commit": old.get("commit") if args.no_build else git_commit(ROOT),  # the commit the build measured
         "machine": machine_info(),
         "versions": package_versions(),
         "build": old.get("build") if args.no_build else build_book(args.keep),
@@ -164,7 +164,7 @@ def main() -> dict:
                 chapters.setdefault(name, {})["nbval"] = seconds
         result["before"] = {"commit": args.before, "chapters": chapters}
     if args.after_junit:
-        result["after_test_run"] = {"commit": result["commit"], "chapters": junit_chapter_seconds(args.after_junit)}
+        result["after_test_run"] = {"commit": git_commit(ROOT), "chapters": junit_chapter_seconds(args.after_junit)}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))
     print(json.dumps(result["build"], indent=2))
