@@ -18,12 +18,12 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from . import data, diagnostics, geometry, loaders, preprocess, simulate  # noqa: E402
+from . import data, diagnostics, dqm, geometry, loaders, preprocess, simulate  # noqa: E402
 
 #: The library's modules. Those that import torch (graph and everything after it) load on first use:
 #: ``import hcaltl.models``.
 __all__ = [
-    "allocator", "anomalies", "certification", "checkpoints", "cli", "cms2010", "data", "detect", "diagnostics",
+    "allocator", "anomalies", "certification", "checkpoints", "cli", "cms2010", "data", "detect", "diagnostics", "dqm",
     "geometry", "graph", "inference", "loaders", "models", "multihead", "plotting", "preprocess", "simulate",
     "train", "transfer", "utils", "__version__",
 ]

@@ -1,6 +1,10 @@
 """The ``hcaltl`` command line.
 
     hcaltl geometry HE                      # channel counts of a subdetector
+    hcaltl geometry --list                  # every named geometry and era
+    hcaltl geometry HB --era run3
+    hcaltl inspect dqm.hdf5                 # what a DQM file holds, events per LS, which era fits
+    hcaltl convert dqm.hdf5 --geometry HB --era 2017 --out hb.npz
     hcaltl simulate HB --n-ls 7000 --seed 1 --out hb.npz
     hcaltl info hb.npz                      # what a saved data set holds
     hcaltl configs                          # the transfer-learning configurations
@@ -20,10 +24,39 @@ from . import __version__
 
 
 def _geometry(args: argparse.Namespace) -> int:
-    from .geometry import get_geometry
+    from .geometry import ERAS, geometries_table, get_geometry
 
-    g = get_geometry(args.subdetector, args.depth_table)
+    if args.list:
+        print(geometries_table().drop(columns="description").to_string())
+        print("\neras: " + "; ".join(f"{e}: HB {g['HB']}, HE {g['HE']}" for e, g in ERAS.items()))
+        return 0
+    if args.subdetector is None:
+        raise ValueError("name a subdetector or geometry (HB, HE, HE-2017, …) or pass --list")
+    g = get_geometry(args.subdetector, args.depth_table, era=args.era)
     print(g.describe().to_string())
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .dqm import describe_file, read_dqm_hdf5
+
+    print(describe_file(read_dqm_hdf5(args.path, args.maps)))
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .geometry import get_geometry
+    from .loaders import load
+
+    g = get_geometry(args.geometry, args.depth_table, era=args.era)
+    kwargs = {}
+    if args.path.lower().endswith((".hdf5", ".h5")):  # the ROOT files carry their own events, runs and LS
+        kwargs = {"n_events": args.n_events, "maps": args.maps, "run": args.run}
+    data = load(args.path, g, **kwargs)
+    path = data.save(args.out)
+    outside = data.meta.get("hits_by_region", {})
+    print(f"wrote {data.n_ls} LS of {g.name} ({g.depth_table_name}, {g.n_channels} channels) to {path}; "
+          f"hits left out per region: {({k: int(v) for k, v in outside.items()})}")
     return 0
 
 
@@ -31,7 +64,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from .geometry import get_geometry
     from .simulate import simulate
 
-    g = get_geometry(args.subdetector, args.depth_table)
+    g = get_geometry(args.subdetector, args.depth_table, era=args.era)
     data = simulate(g, args.n_ls, seed=args.seed, progress=not args.quiet)
     path = data.save(args.out)
     print(f"wrote {data.n_ls} LS of {g.name} ({g.n_channels} channels, {len(data.runs())} runs) to {path}")
@@ -71,16 +104,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"hcaltl {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("geometry", help="print channel counts of HB or HE")
-    p.add_argument("subdetector", choices=["HB", "HE"])
-    p.add_argument("--depth-table", default=None, help="name of an HE/HB depth table")
+    p = sub.add_parser("geometry", help="print channel counts of HB or HE, of any era")
+    p.add_argument("subdetector", nargs="?", default=None, help="HB, HE or a named geometry such as HE-2017")
+    p.add_argument("--depth-table", default=None, help="a named geometry of that subdetector")
+    p.add_argument("--era", default=None, help="2016, 2017, 2018 (default) or run3")
+    p.add_argument("--list", action="store_true", help="list every named geometry and era")
     p.set_defaults(func=_geometry)
 
+    p = sub.add_parser("inspect", help="what a DQM HDF5 file holds: datasets, LS, events per LS, live cells, best era")
+    p.add_argument("path")
+    p.add_argument("--maps", default="digi", choices=["digi", "rechit"])
+    p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("convert", help="load a real file for one detector and save the hcaltl container (.npz)")
+    p.add_argument("path")
+    p.add_argument("--geometry", required=True, help="HB, HE or a named geometry")
+    p.add_argument("--depth-table", default=None)
+    p.add_argument("--era", default=None, help="2016, 2017, 2018 or run3 (see hcaltl inspect)")
+    p.add_argument("--n-events", default="hf", help="'hf' (default: estimated from HF) for DQM files")
+    p.add_argument("--maps", default="digi", choices=["digi", "rechit"])
+    p.add_argument("--run", type=int, default=None, help="run number (DQM files store none)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_convert)
+
     p = sub.add_parser("simulate", help="simulate raw occupancy and save it to .npz")
-    p.add_argument("subdetector", choices=["HB", "HE"])
+    p.add_argument("subdetector", help="HB, HE or a named geometry such as HE-2017")
     p.add_argument("--n-ls", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--depth-table", default=None)
+    p.add_argument("--era", default=None, help="2016, 2017, 2018 (default) or run3")
     p.add_argument("--out", required=True)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_simulate)

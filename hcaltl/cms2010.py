@@ -321,6 +321,9 @@ def simulate_2010(n_ls: int = 4000, *, events_per_ls: int = 200, bad_fraction: f
         :class:`LumiFeatures` with the feature blocks of :data:`PAPER_SIZES`, ``good`` = no subsystem failed, and
         ``causes`` per subsystem.
     """
+    for name, value in (("n_ls", n_ls), ("events_per_ls", events_per_ls), ("chunk", chunk)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if n_ls < 10 or events_per_ls < 5:
         raise ValueError(f"need n_ls ≥ 10 and events_per_ls ≥ 5, got {n_ls} and {events_per_ls}")
     if not 0 < min_severity <= 1:

@@ -2,11 +2,10 @@
 
 Users with CMS data can run every chapter on it through these:
 
-* :func:`load_dqm_hdf5` — the HCAL DQM HDF5 layout: datasets
-  ``DigiTask_Occupancy_depth_depthN`` (N = 1…7), each ``(LS, 72 iphi, 84 ieta)``,
-  with ieta bins 0–12 → −41…−29 (HF), 13–41 → −29…−1, 42–70 → +1…+29,
-  71–83 → +29…+41 (HF).  These files carry no event counts, which must be
-  given.
+* :func:`load_dqm_hdf5` — the HCAL DQM HDF5 layout (:mod:`hcaltl.dqm`): Digi or RecHit maps per depth,
+  ``(LS, 72 iphi, 84 ieta)``.  These files carry no event counts, run or LS numbers: the event count of each
+  LS is estimated from HF (``n_events="hf"``) or given; run and LS numbers are given or defaulted, and the
+  default is written into the container's provenance.
 * :func:`load_hcalanalyzer_root` — ROOT files of the ``Hcal4DQMAnalyzer``
   (TH3 ``hist3D_depth1..7`` with axes LS [0, 2000) × ieta [−32, 32) × iphi
   [0, 72), one bin per unit, plus the ``evttree`` TTree with one entry per
@@ -16,8 +15,8 @@ Users with CMS data can run every chapter on it through these:
 * :func:`load_hcalanalyzer_npy` — that converter's numpy export
   ``[LS, 64, 72, D, 1]`` with event counts given separately.
 
-Cells outside the chosen subdetector (other subdetectors share the histograms)
-are zeroed; how many hits that removed is recorded in ``meta["hits_outside_geometry"]``.
+Cells outside the chosen detector (the maps hold several) are left out of the container and counted per
+region in ``meta["hits_by_region"]`` (HB, HE, HO, HF, unassigned); ``meta["hits_outside_geometry"]`` is their sum.
 
 Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``).
 """
@@ -25,15 +24,16 @@ Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 
 from .data import OccupancyData
-from .geometry import MAP_SHAPE, N_DEPTH, N_IPHI, Geometry
+from .dqm import check_fit, dqm_ieta_bin, era_fit, estimate_events_hf, read_dqm_hdf5, region_hits
+from .geometry import MAP_SHAPE, N_DEPTH, Geometry
 
-DQM_DATASET = "DigiTask_Occupancy_depth_depth{depth}"
-DQM_N_IETA_BINS = 84
+__all__ = ["dqm_ieta_bin", "load", "load_dqm_hdf5", "load_hcalanalyzer_npy", "load_hcalanalyzer_root"]
+
 ROOT_DIRECTORY = "Hcal4DQMAnalyzer"
 
 
@@ -46,14 +46,27 @@ def _existing(path: str | Path) -> Path:
     return path
 
 
+def _numbers(run, ls, n_ls: int) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """Run and LS numbers from the arguments, with a provenance note for each default used."""
+    notes = {}
+    if run is None:
+        run, notes["run"] = 0, "not stored in the file and not given: set to 0 (pass run=)"
+    if ls is None:
+        ls, notes["ls"] = np.arange(1, n_ls + 1), f"not stored in the file and not given: numbered 1…{n_ls} (pass ls=)"
+    run_arr = np.full(n_ls, run) if np.ndim(run) == 0 else np.asarray(run)
+    return run_arr, np.asarray(ls), notes
+
+
 def _container(
     geometry: Geometry,
     maps: np.ndarray,
     n_events: Sequence[int] | np.ndarray | None,
-    run: int | Sequence[int] | np.ndarray,
+    run: int | Sequence[int] | np.ndarray | None,
     ls: Sequence[int] | np.ndarray | None,
     luminosity: Sequence[float] | np.ndarray | None,
     meta: dict,
+    extra_regions: dict[str, float] | None = None,
+    era: str | None = None,
 ) -> OccupancyData:
     n_ls = maps.shape[0]
     if n_events is None:
@@ -67,80 +80,79 @@ def _container(
     if np.any(~np.isfinite(maps)):
         raise ValueError(f"{meta.get('source_file')}: occupancy contains NaN or inf")
     inside = np.where(geometry.mask, maps, 0).astype(np.float32)
-    meta = {**meta, "hits_outside_geometry": float(maps.sum(dtype=np.float64) - inside.sum(dtype=np.float64))}
-    run_arr = np.full(n_ls, run) if np.ndim(run) == 0 else np.asarray(run)
+    regions = {**region_hits(maps, geometry, era), **(extra_regions or {})}
+    kept = regions.pop("kept")
+    run_arr, ls_arr, notes = _numbers(run, ls, n_ls)
+    meta = {**meta, "hits_kept": kept, "hits_by_region": regions, "hits_outside_geometry": float(sum(regions.values())),
+            "geometry": geometry.depth_table_name, "regions_named_by_era": era or "geometry's first era", "defaults": notes}
     return OccupancyData(
         geometry=geometry,
         occupancy=inside,
         n_events=n_events,
         luminosity=np.zeros(n_ls) if luminosity is None else np.asarray(luminosity, dtype=np.float64),
         run=run_arr,
-        ls=np.arange(1, n_ls + 1) if ls is None else np.asarray(ls),
+        ls=ls_arr,
         meta=meta,
     )
-
-
-def dqm_ieta_bin(ieta: np.ndarray | int) -> np.ndarray:
-    """HDF5 ieta bin (0…83) of an HB/HE ieta in ±1…29 (the HE/HB bins, not HF's)."""
-    ieta = np.asarray(ieta)
-    if np.any((ieta == 0) | (np.abs(ieta) > 29)):
-        raise ValueError("ieta must be in ±1…29 for HB/HE")
-    return np.where(ieta < 0, ieta + 42, ieta + 41)
 
 
 def load_dqm_hdf5(
     path: str | Path,
     geometry: Geometry,
-    n_events: Sequence[int] | np.ndarray | None = None,
+    n_events: Literal["hf"] | Sequence[int] | np.ndarray | None = None,
     *,
-    run: int | Sequence[int] = 0,
+    maps: Literal["digi", "rechit"] = "digi",
+    run: int | Sequence[int] | None = None,
     ls: Sequence[int] | None = None,
     luminosity: Sequence[float] | None = None,
+    check_era: bool = True,
 ) -> OccupancyData:
-    """Load an HCAL DQM HDF5 file (``DigiTask_Occupancy_depth_depthN`` datasets).
+    """Load an HCAL DQM HDF5 file for one detector.
 
     Args:
         path: the ``.hdf5`` file.
-        geometry: the subdetector to keep (cells outside it are zeroed and counted in meta).
-        n_events: events per LS; if None, a dataset ``NumEvents`` in the file is used.
-        run, ls, luminosity: per-LS run number(s), LS numbers and luminosity, if known.
+        geometry: the detector to keep, of the file's era (``get_geometry("HB", era="2017")``); the hits of every
+            other region are counted in ``meta["hits_by_region"]``.
+        n_events: ``"hf"`` to estimate each LS's events from HF (:func:`hcaltl.dqm.estimate_events_hf`), or one
+            count per LS.  Required: the file stores none.
+        maps: ``"digi"`` (default) or ``"rechit"``.
+        run, ls: run number(s) and LS numbers; the file stores none, so defaults (run 0, LS 1…n) are noted in
+            ``meta["defaults"]``.
+        luminosity: per-LS luminosity in 10^34 cm^-2 s^-1, if known (else 0).
+        check_era: raise when the file's live cells do not fit ``geometry`` (:func:`hcaltl.dqm.check_fit`).
 
     Shapes:
         each dataset: (LS, 72, 84) → occupancy [LS, 64, 72, 7].
     """
-    import h5py
-
-    path = _existing(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{path} is not a readable HDF5 file (truncated or damaged?): {exc}") from exc
-    with f:
-        depths = sorted({d for table in geometry.depth_table.values() for d in table})
-        missing = [DQM_DATASET.format(depth=d) for d in depths if DQM_DATASET.format(depth=d) not in f]
-        if missing:
-            raise ValueError(f"{path} lacks datasets needed for {geometry.name}: {missing}")
-        first = f[DQM_DATASET.format(depth=depths[0])]
-        n_ls = first.shape[0]
-        maps = np.zeros((n_ls, *MAP_SHAPE), dtype=np.float32)
-        ieta = np.concatenate([np.arange(-29, 0), np.arange(1, 30)])
-        rows = np.where(ieta < 0, ieta + 32, ieta + 31)
-        bins = dqm_ieta_bin(ieta)
-        for d in range(1, N_DEPTH + 1):
-            name = DQM_DATASET.format(depth=d)
-            if name not in f:
-                continue
-            ds = f[name]
-            if ds.shape != (n_ls, N_IPHI, DQM_N_IETA_BINS):
-                raise ValueError(f"{path}:{name} has shape {ds.shape}, expected ({n_ls}, 72, 84)")
-            try:
-                block = np.asarray(ds[()], dtype=np.float32)  # (LS, iphi, ieta bin)
-            except OSError as exc:
-                raise ValueError(f"{path}:{name} cannot be read (truncated file?): {exc}") from exc
-            maps[..., d - 1][:, rows, :] = np.transpose(block[:, :, bins], (0, 2, 1))
-        if n_events is None and "NumEvents" in f:
-            n_events = np.asarray(f["NumEvents"][()])
-    return _container(geometry, maps, n_events, run, ls, luminosity, {"source": "dqm_hdf5", "source_file": str(path)})
+    if n_events is None:
+        raise ValueError(f"{path}: DQM files store no per-LS event count; pass n_events='hf' to estimate it from HF "
+                         "(read out without zero suppression) or n_events=[...] with one count per LS")
+    content = read_dqm_hdf5(path, maps)
+    missing = [d for d in geometry.depths if d not in content.depths]
+    if missing:
+        raise ValueError(f"{path} lacks the {maps} datasets of depths {missing}, needed for {geometry.name} "
+                         f"({geometry.depth_table_name})")
+    if check_era:
+        check_fit(content, geometry)
+    source = "given"
+    if isinstance(n_events, str):
+        if n_events != "hf":
+            raise ValueError(f"n_events must be 'hf' or one count per LS, got {n_events!r}")
+        n_events, source = estimate_events_hf(content), "estimated from HF (largest HF count of each LS)"
+    else:
+        n_events = np.asarray(n_events)
+        if n_events.shape != (content.n_ls,):
+            raise ValueError(f"n_events must have one entry per LS ({content.n_ls}), got shape {n_events.shape}")
+        peak = np.where(geometry.mask, content.maps, 0).reshape(content.n_ls, -1).max(axis=1)
+        if np.any(peak > n_events):
+            bad = np.flatnonzero(peak > n_events)
+            raise ValueError(f"{path}: counts exceed the given n_events at LS index {bad[:5].tolist()} "
+                             f"(largest count {int(peak[bad[0]])} > {int(n_events[bad[0]])} events)")
+    ranked = list(era_fit(content).index)
+    era = next((e for e in ranked if e in geometry.eras), ranked[0])
+    return _container(geometry, content.maps, n_events, run, ls, luminosity,
+                      {"source": "dqm_hdf5", "source_file": str(path), "maps": maps, "n_events_source": source},
+                      extra_regions={"HF": float(content.hf.sum(dtype=np.float64))}, era=era)
 
 
 def load_hcalanalyzer_root(path: str | Path, geometry: Geometry, *, directory: str = ROOT_DIRECTORY) -> OccupancyData:
@@ -174,7 +186,7 @@ def load_hcalanalyzer_root(path: str | Path, geometry: Geometry, *, directory: s
         ls_numbers, n_events = np.unique(lumisec, return_counts=True)
         maps = np.zeros((len(ls_numbers), *MAP_SHAPE), dtype=np.float32)
         depths_present = [d for d in range(1, N_DEPTH + 1) if f"{prefix}hist3D_depth{d}" in f]
-        needed = sorted({d for table in geometry.depth_table.values() for d in table})
+        needed = list(geometry.depths)
         missing = [d for d in needed if d not in depths_present]
         if missing:
             raise ValueError(f"{path} lacks hist3D_depth{missing} needed for {geometry.name}")
@@ -210,7 +222,7 @@ def load_hcalanalyzer_npy(
     geometry: Geometry,
     n_events: Sequence[int] | np.ndarray,
     *,
-    run: int | Sequence[int] = 0,
+    run: int | Sequence[int] | None = None,
     ls: Sequence[int] | None = None,
     luminosity: Sequence[float] | None = None,
 ) -> OccupancyData:

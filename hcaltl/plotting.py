@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .data import OccupancyData
-from .geometry import N_IPHI, WIDE_TOWER_IETA, Geometry, row_to_ieta
+from .geometry import DEFAULT_ERA, ERAS, N_IPHI, WIDE_TOWER_IETA, Geometry, row_to_ieta
 
 #: One colour per subdetector, everywhere in the book.
 SUBDETECTOR_COLORS = {"HE": "#d95f02", "HB": "#1b9e77"}
@@ -152,14 +154,21 @@ def plot_rbx_wedges(geometry: Geometry, depth: int | None = None, *, ax: Axes | 
     return ax
 
 
+def geometry_label(geometry: Geometry) -> str:
+    """The book's label of a geometry: the paper's roles for the default HB/HE, else the geometry's name."""
+    if geometry.depth_table_name == ERAS[DEFAULT_ERA][geometry.name]:
+        return SUBDETECTOR_LABELS[geometry.name]
+    return f"{geometry.name}: {geometry.depth_table_name} ({'+'.join(geometry.sensors)})"
+
+
 def plot_depth_profile(geometry: Geometry, *, ax: Axes | None = None) -> Axes:
     """Side view of the segmentation: active depths per ieta (plus side), marker size ∝ iphi count."""
     ax = _ax(ax)
     color = SUBDETECTOR_COLORS[geometry.name]
-    for abs_ieta, depths in geometry.depth_table.items():
-        n_iphi = 36 if abs_ieta >= 21 else 72
-        ax.scatter([abs_ieta] * len(depths), depths, s=n_iphi * 1.5, marker="s", color=color, label=None)
-    ax.scatter([], [], marker="s", color=color, label=SUBDETECTOR_LABELS[geometry.name])
+    cells = geometry.channels.assign(aeta=geometry.channels["ieta"].abs()).groupby(["aeta", "depth"]).size() / 2
+    ax.scatter(cells.index.get_level_values(0), cells.index.get_level_values(1), s=cells.to_numpy() * 1.5, marker="s",
+               color=color, label=None)
+    ax.scatter([], [], marker="s", color=color, label=geometry_label(geometry))
     ax.set_xlabel("|ieta|")
     ax.set_ylabel("depth")
     ax.set_yticks(range(1, 8))
@@ -629,4 +638,23 @@ def plot_certified_ls(runs: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("run (in order)")
     ax.set_ylabel("certified LS")
     ax.set_yscale("log")
+    return ax
+
+
+def plot_ring_levels(datasets: Sequence[OccupancyData], labels: Sequence[str], *, depth: int = 1,
+                     ax: Axes | None = None) -> Axes:
+    """Mean occupancy fraction of each |ieta| ring at one depth, one line per data set (e.g. a real detector,
+    its calibrated simulation and the default one).  Dead channels (no hit at all) are left out."""
+    if len(datasets) != len(labels):
+        raise ValueError(f"give one label per data set: {len(datasets)} data sets, {len(labels)} labels")
+    ax = _ax(ax)
+    styles = ("-o", "--s", ":^", "-.v")
+    for i, (data, label) in enumerate(zip(datasets, labels)):
+        frac = data.node_values() if data.normalised == "events" else data.node_values() / data.n_events[:, None]
+        ch = data.geometry.channels.assign(f=frac.mean(axis=0), aeta=data.geometry.channels["ieta"].abs())
+        ring = ch[(ch["depth"] == depth) & (ch["f"] > 0)].groupby("aeta")["f"].mean()
+        ax.plot(ring.index, ring.to_numpy(), styles[i % len(styles)], ms=4, label=label,
+                color=SUBDETECTOR_COLORS[data.subdetector] if i == 0 else f"C{i + 1}")
+    ax.set(xlabel="|ieta|", ylabel=f"mean fraction of events, depth {depth}", ylim=(0, None))
+    ax.legend()
     return ax

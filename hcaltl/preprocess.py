@@ -13,6 +13,9 @@ The steps, in the order the book applies them:
 4. :func:`make_windows` — windows of T consecutive LS (default 5) that never
    cross a run boundary, non-overlapping by default or sliding.
 
+:func:`scoring_windows` is the path for new data scored by a model trained elsewhere: steps 1, 3 (with the
+training data's fitted scaler) and 4, without a split.
+
 Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``).
 """
 
@@ -248,6 +251,45 @@ def prepare_windows(data: OccupancyData, window: int = 5, **split_kwargs) -> Pre
     for name, idx in vars(parts).items():
         if len(idx) == 0:
             raise ValueError(f"the {name} part of the split is empty; use more LS or change the split")
+        if len(window_starts(data.run[idx], data.ls[idx], window)) == 0:
+            raise ValueError(f"the {name} part of the split ({len(idx)} LS) holds no window of {window} consecutive LS; "
+                             "use more LS, change the split, or score a short sample with scoring_windows()")
         w, s = make_windows(scaler.transform(data.occupancy[idx]), data.run[idx], data.ls[idx], length=window)
         windows[name], starts[name] = w, idx[s]
     return Prepared(windows=windows, starts=starts, split=parts, scaler=scaler)
+
+
+def scoring_windows(data: OccupancyData, scaler: ChannelScaler, window: int = 5,
+                    stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of new lumisections for a model trained elsewhere: no split, no refit.
+
+    Renormalise (if raw), scale with the *already fitted* ``scaler`` of the model's training data, and cut
+    windows within runs: the path for scoring a short real sample (a few LS of your own detector).
+
+    Args:
+        data: the LS to score (raw counts or normalised by events).
+        scaler: the training data's fitted :class:`ChannelScaler`, of the same geometry.
+        window: LS per window T (the model's).
+        stride: LS between window starts (default ``window``: non-overlapping; 1: one window per LS).
+
+    Returns:
+        (windows, starts): ``[n_windows, T, 64, 72, 7]`` float32 and each window's first LS index into ``data``.
+
+    Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``, "Your own data").
+    """
+    if not isinstance(scaler, ChannelScaler):
+        raise TypeError(f"scaler must be a fitted ChannelScaler, got {type(scaler).__name__}")
+    scaler._check()
+    g, s = data.geometry, scaler.geometry
+    if g.name != s.name or g.depth_table_name != s.depth_table_name or g.n_channels != s.n_channels:
+        raise ValueError(f"data is {g.name} {g.depth_table_name!r} ({g.n_channels} channels) but the scaler was fitted "
+                         f"on {s.name} {s.depth_table_name!r} ({s.n_channels} channels)")
+    if data.normalised is None:
+        data = renormalise(data)
+    elif data.normalised != "events":
+        raise ValueError(f"scoring needs maps normalised by events (as the models are trained), got {data.normalised!r}")
+    longest = int(np.max(np.diff(np.flatnonzero(np.r_[True, (np.diff(data.run) != 0) | (np.diff(data.ls) != 1), True]))))
+    if longest < window:
+        raise ValueError(f"no window of {window} consecutive LS fits: the longest stretch of consecutive LS in one run "
+                         f"has {longest} LS (data holds {data.n_ls} LS)")
+    return make_windows(scaler.transform(data.occupancy), data.run, data.ls, length=window, stride=stride)

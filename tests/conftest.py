@@ -29,23 +29,63 @@ def he_data(he):
     return simulate(he, 600, seed=3)
 
 
-def write_dqm_hdf5(path, maps: np.ndarray, n_events=None, depths=range(1, 8)) -> None:
-    """Write maps [LS, 64, 72, 7] in the HCAL DQM HDF5 layout (LS, 72 iphi, 84 ieta) per depth."""
-    import h5py
-
+def _dqm_block(maps: np.ndarray, depth: int) -> np.ndarray:
+    """One depth of maps [LS, 64, 72, 7] as a DQM dataset (LS, 72 iphi, 84 ieta bins), bins computed here."""
     ieta = np.concatenate([np.arange(-29, 0), np.arange(1, 30)])
     rows = np.where(ieta < 0, ieta + 32, ieta + 31)
     bins = np.where(ieta < 0, ieta + 42, ieta + 41)
+    block = np.zeros((maps.shape[0], 72, 84), dtype=np.float32)
+    block[:, :, bins] = np.transpose(maps[..., depth - 1][:, rows, :], (0, 2, 1))
+    return block
+
+
+def write_dqm_hdf5(path, maps: np.ndarray, n_events=None, depths=range(1, 8), hf_depths=(1, 2), rechit=None) -> None:
+    """Write maps [LS, 64, 72, 7] in the real HCAL DQM HDF5 layout: per depth a (LS, 72 iphi, 84 ieta) dataset,
+    lzf-compressed, Digi and RecHit maps, no event count, run or LS number stored.
+
+    HF (bins 0-12, 71-83) is written as it is read out, without zero suppression: every odd-iphi HF channel of
+    ``hf_depths`` fires in every event (``n_events``), the others in fewer.
+    """
+    import h5py
+
     with h5py.File(path, "w") as f:
         for d in depths:
-            block = np.zeros((maps.shape[0], 72, 84), dtype=np.float32)
-            block[:, :, bins] = np.transpose(maps[..., d - 1][:, rows, :], (0, 2, 1))
-            # HF bins carry unrelated hits that a loader must ignore
-            block[:, :, :13] = 7.0
-            block[:, :, 71:] = 7.0
-            f.create_dataset(f"DigiTask_Occupancy_depth_depth{d}", data=block)
-        if n_events is not None:
-            f.create_dataset("NumEvents", data=np.asarray(n_events))
+            block = _dqm_block(maps, d)
+            if n_events is not None and d in hf_depths:
+                n = np.asarray(n_events, dtype=np.float32)[:, None, None]
+                block[:, 0::2, :13] = n  # iphi index 0, 2, … = odd iphi
+                block[:, 0::2, 71:] = n
+                block[:, 1::2, :13] = np.floor(0.6 * n)
+                block[:, 1::2, 71:] = np.floor(0.6 * n)
+            f.create_dataset(f"DigiTask_Occupancy_depth_depth{d}", data=block, compression="lzf")
+            rec = block if rechit is None else _dqm_block(rechit, d)
+            if rechit is not None:
+                rec[:, :, :13], rec[:, :, 71:] = block[:, :, :13], block[:, :, 71:]
+            f.create_dataset(f"RecHitTask_Occupancy_depth_depth{d}", data=rec, compression="lzf")
+
+
+def real_layout_maps(era: str = "2017", n_ls: int = 10, seed: int = 0, dead=((5, 10, 1),)):
+    """A detector of ``era`` as a DQM file holds it: HB and HE (simulated with one beam), HO at depth 4 for
+    |ieta| <= 15 where HB does not use it, and dead HB channels (ieta, iphi, depth).
+
+    Returns:
+        (maps [LS, 64, 72, 7], n_events [LS], {"HB": data, "HE": data}).
+    """
+    from hcaltl.geometry import ieta_to_row
+
+    parts = {sub: simulate(get_geometry(sub, era=era), n_ls, seed=seed) for sub in ("HB", "HE")}
+    n_events = parts["HB"].n_events
+    assert np.array_equal(n_events, parts["HE"].n_events)  # one seed, one beam
+    maps = parts["HB"].occupancy + parts["HE"].occupancy
+    for ieta, iphi, depth in dead:
+        maps[:, ieta_to_row(ieta), iphi - 1, depth - 1] = 0
+    if 4 not in get_geometry("HB", era=era).depths:  # HO in the depth-4 maps
+        rng = np.random.default_rng(seed + 1)
+        for a in range(1, 16):
+            level = 0.12 if a <= 4 else 0.31 if a <= 10 else 0.50
+            for ieta in (-a, a):
+                maps[:, ieta_to_row(ieta), :, 3] = rng.binomial(n_events[:, None], level * (1 + 0.08 * rng.standard_normal(72)).clip(0.01, 1))
+    return maps.astype(np.float32), n_events, parts
 
 
 def write_hcalanalyzer_root(path, maps: np.ndarray, ls_numbers: np.ndarray, n_events: np.ndarray, run: int) -> None:

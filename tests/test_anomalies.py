@@ -103,3 +103,17 @@ def test_bad_input_is_refused(hb_norm):
     bad[0, 0, 20, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         inject(bad, "dead", geometry="HB")
+
+
+@pytest.mark.parametrize("era", ["2016", "2017", "run3"])
+def test_injection_works_on_every_era(era):
+    from hcaltl.geometry import get_geometry
+    from hcaltl.simulate import simulate
+
+    for sub in ("HB", "HE"):
+        data = renormalise(simulate(get_geometry(sub, era=era), 12, seed=2))
+        out = inject(data, "dead", seed=3, fraction=0.5)
+        assert out.labels.shape == (12, data.geometry.n_channels) and out.labels.any()
+        assert np.array_equal(out.labels, nodes(out.data) != nodes(data))
+        for region in out.regions:  # a box stays inside the era's channels, on one side
+            assert set(data.geometry.channels.iloc[region.nodes]["side"]) == {region.side}

@@ -63,3 +63,14 @@ def _poke(occ, value, inactive=False):
     row, col, dep = (0, 0, 6) if inactive else (40, 5, 0)  # row 0 is ieta -32 (never active)
     out[3, row, col, dep] = value
     return out
+
+
+def test_every_era_round_trips_through_npz(tmp_path):
+    from hcaltl.data import OccupancyData
+    from hcaltl.geometry import get_geometry
+    from hcaltl.simulate import simulate
+
+    for era, sub in (("2017", "HE"), ("run3", "HB")):
+        data = simulate(get_geometry(sub, era=era), 3, seed=1)
+        back = OccupancyData.load(data.save(tmp_path / f"{era}{sub}.npz"))
+        assert back.geometry is data.geometry and np.array_equal(back.occupancy, data.occupancy)

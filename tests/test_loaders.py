@@ -22,24 +22,25 @@ def test_dqm_hdf5_round_trip(tmp_path, small, hb):
     maps = _with_foreign_hits(small, hb)
     path = tmp_path / "dqm.hdf5"
     write_dqm_hdf5(path, maps, n_events=small.n_events)
-    data = load_dqm_hdf5(path, small.geometry, run=316000)
+    data = load_dqm_hdf5(path, small.geometry, n_events="hf", run=316000)
     assert np.array_equal(data.occupancy, small.occupancy)
     assert np.array_equal(data.n_events, small.n_events)
-    assert data.meta["hits_outside_geometry"] > 0  # HB cells and HF bins are counted, not silently lost
-    hb_view = load_dqm_hdf5(path, hb, n_events=small.n_events)
+    assert data.meta["hits_by_region"]["HB"] == 3.0 * hb.n_channels * small.n_ls  # counted, not silently lost
+    assert data.meta["hits_by_region"]["HF"] > 0
+    hb_view = load_dqm_hdf5(path, hb, n_events=small.n_events, check_era=False)
     assert np.all(hb_view.node_values() == 3.0)
 
 
 def test_dqm_hdf5_errors(tmp_path, small):
     path = tmp_path / "dqm.hdf5"
     write_dqm_hdf5(path, small.occupancy)
-    with pytest.raises(ValueError, match="no per-LS event counts"):
+    with pytest.raises(ValueError, match="store no per-LS event count"):
         load_dqm_hdf5(path, small.geometry)
     write_dqm_hdf5(path, small.occupancy, depths=range(1, 4))
-    with pytest.raises(ValueError, match="lacks datasets"):
+    with pytest.raises(ValueError, match="lacks the digi datasets of depths"):
         load_dqm_hdf5(path, small.geometry, n_events=small.n_events)
     with pytest.raises(FileNotFoundError):
-        load_dqm_hdf5(tmp_path / "missing.hdf5", small.geometry)
+        load_dqm_hdf5(tmp_path / "missing.hdf5", small.geometry, n_events="hf")
     write_dqm_hdf5(path, small.occupancy, n_events=small.n_events)
     raw = path.read_bytes()
     (tmp_path / "cut.hdf5").write_bytes(raw[: len(raw) // 3])

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 from torch_geometric.nn import GCNConv
@@ -139,3 +140,25 @@ def test_keep_freed_memory_reports_whether_it_applies():
     assert isinstance(applied, bool)
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
         assert applied and keep_freed_memory()
+
+
+@pytest.mark.parametrize("era", ["2016", "2017", "2018", "run3"])
+def test_models_and_the_papers_transfer_work_on_every_era(era):
+    """Stacked halves give identical block shapes, so a source of any era transfers to a target of any era."""
+    import torch
+
+    from hcaltl import transfer
+    from hcaltl.geometry import get_geometry
+
+    source = GraphSTAD(get_geometry("HE", era=era), latent=4)
+    for sub in ("HB", "HE"):
+        target = GraphSTAD.like(source, get_geometry(sub, era=era))
+        transfer.apply(target, source, "TL-7", "TL-6")
+        for block in ("enc_cnn", "enc_gnn", "enc_rnn", "dec_rnn", "dec_cnn"):
+            ours, theirs = getattr(target, block).state_dict(), getattr(source, block).state_dict()
+            assert all(torch.equal(ours[k], theirs[k]) for k in theirs)
+        target.eval()
+        with torch.no_grad():
+            out = target(torch.rand(1, 5, 64, 72, 7))
+        assert out.shape == (1, 5, 64, 72, 7)
+        assert torch.all(out[0, :, ~torch.as_tensor(np.array(target.geometry.mask))] == 0)

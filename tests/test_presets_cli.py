@@ -29,5 +29,15 @@ def test_cli_simulate_and_info(tmp_path, capsys):
 def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["info", str(tmp_path / "none.npz")]) == 2
     assert "no occupancy file" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["simulate", "HF", "--n-ls", "2", "--out", "x"])
+    assert main(["simulate", "HF", "--n-ls", "2", "--out", "x"]) == 2
+    assert "unknown subdetector 'HF'" in capsys.readouterr().err
+    assert main(["geometry", "HB", "--era", "1999"]) == 2
+    assert "valid eras are 2016, 2017, 2018, run3" in capsys.readouterr().err
+
+
+def test_cli_lists_every_geometry(capsys):
+    assert main(["geometry", "--list"]) == 0
+    text = capsys.readouterr().out
+    assert all(name in text for name in ("HB-SiPM", "HE-2017", "HE-HPD", "run3", "9072"))
+    assert main(["geometry", "HB", "--era", "run3"]) == 0
+    assert "252" in capsys.readouterr().out

@@ -98,3 +98,17 @@ def test_bad_input(hb):
 def test_paper_scale_size_is_exact(he):
     data = simulate(he, 1, seed=0)
     assert isinstance(data, OccupancyData) and data.node_values().shape == (1, 6912)
+
+
+def test_run_plans_that_could_never_finish_are_refused():
+    """Once hangs: a run or a fill that adds no LS, a fractional LS count."""
+    from hcaltl.cms2010 import simulate_2010
+
+    for bad in ({"run_ls": (0, 0)}, {"runs_per_fill": (0, 0)}, {"run_ls": (5, 2)}, {"peak_lumi": (0.0, 1.0)},
+                {"n_bunches": 0}, {"run_ls": (1.5, 3)}):
+        with pytest.raises(ValueError, match=f"RunPlan.{next(iter(bad))}"):
+            RunPlan(**bad)
+    with pytest.raises(ValueError, match="n_ls must be a positive integer, got 12.5"):
+        simulate_2010(n_ls=12.5, progress=False)
+    with pytest.raises(ValueError, match="chunk must be a positive integer, got -1"):
+        simulate_2010(n_ls=20, chunk=-1, progress=False)

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from .. import transfer
 from ..anomalies import DEGRADED_FACTORS, inject
+from ..data import OccupancyData
 from ..detect import ErrorScaler, channel_scores, metrics
 from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
@@ -158,3 +159,53 @@ def paper_scale_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     contamination = results[results["experiment"] == "contamination"].pivot_table(index="case", columns=["pair", "rate"], values="AUC")
     return {"boxes": boxes, "single channels": single.reindex([c for c in order if c in single.index]),
             "contamination": contamination.reindex([c for c in order if c in contamination.index])}
+
+
+def own_detector_flags(own: OccupancyData, trained: dict[str, tuple[GraphSTAD, ErrorScaler, ChannelScaler]],
+                       source: GraphSTAD, *, n_calibrate: int = 10, n_ls_sim: int = 1400, sim_seed: int = 0,
+                       config: TrainConfig | None = None, threshold: float = 10.0,
+                       validation: dict[str, np.ndarray] | None = None, split: dict | None = None) -> pd.DataFrame:
+    """Healthy lumisections of a real detector, scored by models trained on simulation: how many channels each
+    flags, against the same model on its own validation data.
+
+    The first ``n_calibrate`` LS of ``own`` calibrate the simulator (:func:`hcaltl.simulate.calibrate`); a model
+    trained from scratch (RANDOM/No-TL) on the calibrated simulation joins ``trained`` (e.g. chapter 5's model
+    trained on the default simulation); every model scores the remaining LS of ``own`` in sliding windows.
+
+    Args:
+        own: raw counts of the detector (e.g. loaded from a DQM file), healthy.
+        trained: name → (model, its error scaler, its channel scaler) of models trained elsewhere.
+        source: the HE source, whose hyper-parameters the calibrated model takes.
+        n_calibrate, n_ls_sim, sim_seed: LS used to calibrate; size and seed of the calibrated simulation.
+        config: training settings; threshold: flag threshold in σ (production: 10–30).
+        validation: name → validation windows of the models in ``trained`` (for the comparison column).
+        split: arguments of :func:`hcaltl.preprocess.split` for the calibrated simulation (default: the authors').
+
+    Returns:
+        One row per model: mean flagged channels per window and flagged share, on the held-out LS and on the
+        model's own validation windows.
+    """
+    from ..preprocess import prepare_windows, scoring_windows
+    from ..simulate import calibrate, simulate
+
+    if own.n_ls < n_calibrate + source.config.window:
+        raise ValueError(f"own holds {own.n_ls} LS: {n_calibrate} to calibrate leave no held-out window of "
+                         f"{source.config.window} LS")
+    cal = calibrate(own.select(slice(0, n_calibrate)))
+    twin = prepare_windows(simulate(own.geometry, n_ls_sim, seed=sim_seed, calibration=cal), window=source.config.window,
+                           **(split or {}))
+    model, _, _ = fine_tune(source, twin.windows["train"], twin.windows["val"], "RANDOM", "No-TL", seed=1, config=config)
+    models = {**trained, "trained on the calibrated simulation": (model, fit_error_scaler(model, twin.windows["train"]), twin.scaler)}
+    validation = {**(validation or {}), "trained on the calibrated simulation": twin.windows["val"]}
+    held_out = own.select(slice(n_calibrate, own.n_ls))
+    rows = {}
+    for name, (m, err_scaler, ch_scaler) in models.items():
+        windows, _ = scoring_windows(held_out, ch_scaler, window=m.config.window, stride=1)
+        flagged = channel_scores(m, windows, err_scaler) > threshold
+        row = {"held-out LS: flagged channels per window": float(flagged.sum(axis=1).mean()),
+               "held-out LS: flagged share": float(flagged.mean())}
+        if name in validation:
+            own_flags = channel_scores(m, validation[name], err_scaler) > threshold
+            row["own validation: flagged share"] = float(own_flags.mean())
+        rows[name] = row
+    return pd.DataFrame(rows).T

@@ -168,7 +168,7 @@ class GraphSTAD(nn.Module):
         """Index buffers that cut a map into the two stacked halves and pick each channel's cell."""
         lo, hi = geometry.ieta_range
         ieta = np.arange(lo, hi + 1)
-        self.depth = max(max(d) for d in geometry.depth_table.values())
+        self.depth = geometry.max_depth
         rows = np.stack([ieta_to_row(-ieta), ieta_to_row(ieta)])  # [2, H], small → large |ieta|
         self.register_buffer("rows", torch.as_tensor(rows, dtype=torch.long), persistent=False)
         self.register_buffer("mask", torch.as_tensor(np.array(geometry.mask)), persistent=False)
