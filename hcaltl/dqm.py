@@ -169,6 +169,11 @@ def _regions(era: str) -> dict[str, np.ndarray]:
     return {name: masks[name] for name in (*SUBDETECTORS, "HO") if name in masks}
 
 
+def _union(era: str) -> np.ndarray:
+    """Every cell that some detector of ``era`` occupies in the HB/HE bins: bool [64, 72, 7]."""
+    return np.logical_or.reduce(list(_regions(era).values()))
+
+
 def region_hits(maps: np.ndarray, geometry: Geometry, era: str | None = None) -> dict[str, float]:
     """Hits of maps ``[n_ls, 64, 72, 7]`` in ``geometry`` and in every other region of the DQM maps.
 
@@ -204,9 +209,7 @@ def era_fit(content: DQMFile) -> pd.DataFrame:
     live = content.live()
     rows = []
     for era in ERAS:
-        union = np.zeros(MAP_SHAPE, dtype=bool)
-        for mask in _regions(era).values():
-            union |= mask
+        union = _union(era)
         explained = int((live & union).sum())
         rows.append({"era": era, "live": int(live.sum()), "explained": explained,
                      "unexplained": int((live & ~union).sum()), "silent": int((union & ~live).sum()),
@@ -222,12 +225,15 @@ def check_fit(content: DQMFile, geometry: Geometry, *, min_live: float = 0.8, ma
     """
     live = content.live()
     coverage = float(live[geometry.mask].mean())
-    best = era_fit(content).index[0]
-    hint = f"the era that fits this file best is {best!r} (get_geometry({geometry.name!r}, era={best!r}); see `hcaltl inspect`)"
+
+    def hint() -> str:  # ranking every era is only needed to explain a refusal
+        best = era_fit(content).index[0]
+        return f"the era that fits this file best is {best!r} (get_geometry({geometry.name!r}, era={best!r}); see `hcaltl inspect`)"
+
     if coverage < min_live:
         raise ValueError(f"{content.path} does not fit {geometry.name} geometry {geometry.depth_table_name!r}: only "
                          f"{int(live[geometry.mask].sum())} of its {geometry.n_channels} cells have hits "
-                         f"({coverage:.0%} < {min_live:.0%}); {hint}")
+                         f"({coverage:.0%} < {min_live:.0%}); {hint()}")
     if not geometry.eras:
         return
     lo, hi = IETA_LIMITS[geometry.name]
@@ -235,16 +241,11 @@ def check_fit(content: DQMFile, geometry: Geometry, *, min_live: float = 0.8, ma
     zone = np.zeros(MAP_SHAPE, dtype=bool)
     zone[ieta_to_row(np.concatenate([-ieta, ieta]))] = True
     zone_live = live & zone
-    outside = []
-    for era in geometry.eras:
-        union = np.zeros(MAP_SHAPE, dtype=bool)
-        for mask in _regions(era).values():
-            union |= mask
-        outside.append(int((zone_live & ~union).sum()))
+    outside = [int((zone_live & ~_union(era)).sum()) for era in geometry.eras]
     if min(outside) > max_unexplained * max(int(zone_live.sum()), 1):
         raise ValueError(f"{content.path} does not fit {geometry.name} geometry {geometry.depth_table_name!r} "
                          f"(eras {', '.join(geometry.eras)}): {min(outside)} live cells in |ieta| {lo}-{hi} lie outside "
-                         f"every detector of those eras; {hint}")
+                         f"every detector of those eras; {hint()}")
 
 
 def live_cells_table(content: DQMFile, era: str) -> pd.DataFrame:
