@@ -8,10 +8,10 @@
     hcaltl simulate HB --n-ls 7000 --seed 1 --out hb.npz
     hcaltl info hb.npz                      # what a saved data set holds
     hcaltl configs                          # the transfer-learning configurations
-    hcaltl sweep --preset paper --jobs 2 --out results/transfer_paper.csv   # the book's paper-scale sweep
+    hcaltl sweep --preset paper --seeds 1 2 3 --out results/paper    # the book's paper-scale runs, on Dask
 
 The command line is where the two wings meet: every command but ``sweep`` uses the library alone; ``sweep``
-runs the book's transfer chapter (:mod:`hcaltl.experiments.sweep`).
+runs the book's experiments of chapters 3-5 (:mod:`hcaltl.experiments.sweep`).
 """
 
 from __future__ import annotations
@@ -88,14 +88,24 @@ def _configs(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from .experiments.sweep import PAPER_FRACTIONS, sweep
+    from .experiments.cells import Spec
+    from .experiments.sweep import CONTAMINATION_RATES, PAPER_FRACTIONS, plan, progress_table, sweep
     from .transfer import PAPER_PAIRS
 
-    extra = {"epochs": args.epochs} if args.epochs else {}
-    schedules = {"constant": (False,), "one-cycle": (True,), "both": (False, True)}[args.schedule]
-    table = sweep(args.out, args.notebook, pairs=args.pairs or PAPER_PAIRS, fractions=args.fractions or PAPER_FRACTIONS, seeds=args.seeds,
-                  schedules=schedules, preset=args.preset, jobs=args.jobs, extra_parameters=extra, progress=not args.quiet)
-    print(f"wrote {len(table)} rows to {args.out}")
+    for name in ("epochs", "n_ls_he", "n_ls_hb", "n_anomalies", "workers", "threads"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    cells = plan(args.chapters, args.seeds, pairs=args.pairs or PAPER_PAIRS, fractions=args.fractions or PAPER_FRACTIONS,
+                 rates=args.rates if args.rates is not None else CONTAMINATION_RATES)
+    spec = Spec(preset=args.preset, n_ls_he=args.n_ls_he, n_ls_hb=args.n_ls_hb, epochs=args.epochs,
+                n_anomalies=args.n_anomalies or 1000, device=args.device)
+    if args.plan:
+        print(progress_table(args.out, cells).to_string())
+        return 0
+    table = sweep(args.out, cells, spec, scheduler=args.scheduler, workers=args.workers or 1, threads=args.threads or 1,
+                  progress=not args.quiet)
+    print(f"{len(table)} rows of {len(cells)} cells in {args.out}/cells")
     return 0
 
 
@@ -144,24 +154,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("configs", help="list the transfer-learning configurations")
     p.set_defaults(func=_configs)
 
-    p = sub.add_parser("sweep", help="run the transfer chapter over pairs x fractions x seeds with papermill")
-    p.add_argument("--out", required=True, help="collected CSV (per-cell files go beside it; reruns resume)")
-    p.add_argument("--notebook", default="notebooks/04_transfer_he_to_hb.ipynb",
-                   help="the transfer chapter to execute per cell (default: %(default)s, relative to the current folder)")
-    p.add_argument("--preset", default="fast", choices=["fast", "paper"])
+    p = sub.add_parser("sweep", help="the book's paper-scale runs (chapters 3-5) as Dask tasks; reruns resume")
+    p.add_argument("--out", required=True, help="results folder (cells/ holds one CSV per finished cell)")
+    p.add_argument("--chapters", nargs="+", type=int, default=[3, 4, 5], help="any of 3 4 5 (default: all)")
+    p.add_argument("--preset", default="paper", choices=["fast", "paper"])
+    p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="replica seeds (default: 1 2 3)")
     p.add_argument("--pairs", nargs="+", default=None, help="INIT/TRAIN names, e.g. RANDOM/No-TL TL-7/TL-6 (default: the paper's)")
     p.add_argument("--fractions", nargs="+", type=float, default=None, help="shares of the HB training windows")
-    p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 1..preset seeds")
-    p.add_argument("--schedule", default="constant", choices=["constant", "one-cycle", "both"])
+    p.add_argument("--rates", nargs="*", type=float, default=None, help="contaminated shares (chapter 5)")
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
-    p.add_argument("--jobs", type=int, default=1, help="parallel processes")
+    p.add_argument("--n-ls-he", type=int, default=None, help="override the preset's HE lumisections")
+    p.add_argument("--n-ls-hb", type=int, default=None, help="override the preset's HB lumisections")
+    p.add_argument("--n-anomalies", type=int, default=None, help="anomalous windows per kind (default 1000)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (default: a LocalCluster)")
+    p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per cell (default 1)")
+    p.add_argument("--plan", action="store_true", help="print cells done and planned, run nothing")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_sweep)
 
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as exc:
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError, ConnectionError) as exc:
         print(f"hcaltl: error: {exc}", file=sys.stderr)
         return 2
 

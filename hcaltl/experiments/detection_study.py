@@ -30,6 +30,8 @@ CASES: tuple[tuple[str, str, float | None], ...] = (
     *((f"degraded ×{f}", "degraded", f) for f in DEGRADED_FACTORS),
     ("dead", "dead", None), ("noisy hot ×2", "noisy_hot", None), ("fully hot", "fully_hot", None),
 )
+#: The cases of the single-channel study (the mildest and strongest degradations, dead, fully hot).
+SINGLE_CHANNEL_CASES = ("degraded ×0.8", "degraded ×0.4", "dead", "fully hot")
 
 
 @dataclass
@@ -66,20 +68,50 @@ def fit_error_scaler(model: GraphSTAD, train_windows: np.ndarray) -> ErrorScaler
     return ErrorScaler().fit(channel_scores(model, train_windows))
 
 
+def detection_scores(model: GraphSTAD, scaler: ErrorScaler, test: TestSet) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per case, the labels and σ scores of the channels of the last LS: the anomalous windows, then their healthy
+    originals (every channel of those is a negative).
+
+    Shapes:
+        each case → (labels ``[2 n N]``, scores ``[2 n N]``) for ``n`` test windows of ``N`` channels.
+    """
+    healthy = channel_scores(model, test.healthy, scaler)
+    cases = {}
+    for case, windows in test.anomalous.items():
+        scores = channel_scores(model, windows, scaler)
+        cases[case] = (np.concatenate([test.labels[case], np.zeros_like(test.labels[case])]).ravel(),
+                       np.concatenate([scores, healthy]).ravel())
+    return cases
+
+
+def _table(cases: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    return pd.DataFrame({case: {**metrics(y, s), "anomalous channels": int(y.sum())} for case, (y, s) in cases.items()}).T
+
+
 def detection_table(model: GraphSTAD, scaler: ErrorScaler, test: TestSet) -> tuple[pd.DataFrame, dict]:
     """FPR@90/95/99 and AUC per case; also returns the scores ``{case: (labels, scores)}`` for figures.
 
     Negatives are every unlabelled channel of the anomalous windows and every channel of their healthy originals.
     """
-    healthy = channel_scores(model, test.healthy, scaler)
-    rows, cases = {}, {}
-    for case, windows in test.anomalous.items():
-        scores = channel_scores(model, windows, scaler)
-        y = np.concatenate([test.labels[case], np.zeros_like(test.labels[case])]).ravel()
-        s = np.concatenate([scores, healthy]).ravel()
-        cases[case] = (y, s)
-        rows[case] = {**metrics(y, s), "anomalous channels": int(test.labels[case].sum())}
-    return pd.DataFrame(rows).T, cases
+    cases = detection_scores(model, scaler, test)
+    return _table(cases), cases
+
+
+def detection_table_chunked(model: GraphSTAD, scaler: ErrorScaler, windows: np.ndarray, channel_scaler: ChannelScaler,
+                            n: int, seed: int, *, shape: str = "box", cases=CASES, chunk: int = 100) -> pd.DataFrame:
+    """:func:`detection_table` for ``n`` anomalous windows per case, built and scored ``chunk`` at a time, so memory
+    stays that of one chunk (a paper-scale test set of 1000 windows per kind would otherwise hold GBs).
+
+    Chunk ``i`` is :func:`make_test_set` with seed ``1000 * seed + i``.
+    """
+    if n < 1 or chunk < 1:
+        raise ValueError(f"n and chunk must be positive, got n={n}, chunk={chunk}")
+    parts: dict[str, list] = {}
+    for i, start in enumerate(range(0, n, chunk)):
+        test = make_test_set(windows, channel_scaler, min(chunk, n - start), seed=1000 * seed + i, shape=shape, cases=cases)
+        for case, ys in detection_scores(model, scaler, test).items():
+            parts.setdefault(case, []).append(ys)
+    return _table({case: tuple(np.concatenate(a) for a in zip(*p)) for case, p in parts.items()})
 
 
 def contaminate(windows: np.ndarray, scaler: ChannelScaler, rate: float, seed: int = 0, cases=CASES) -> tuple[np.ndarray, np.ndarray]:

@@ -47,9 +47,11 @@ def machine_info() -> dict[str, str | int]:
 
 
 def git_commit(path: str | Path = ".") -> str:
-    """Short commit hash of the repository at ``path``, or ``"unknown"``."""
+    """Short commit hash of the repository at ``path`` (``"-dirty"`` appended when tracked files differ from it),
+    or ``"unknown"``."""
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=path, capture_output=True,
+                             text=True, timeout=5)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"

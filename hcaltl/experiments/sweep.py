@@ -1,20 +1,25 @@
-"""Papermill sweeps: execute the transfer chapter once per (pair × fraction × seed × schedule) cell, in parallel
-processes, and collect every cell's rows into one tidy CSV with provenance. Resumable: finished cells are skipped.
+"""The paper-scale sweep on Dask: every cell of chapters 3–5 (:mod:`hcaltl.experiments.cells`) is one task on a
+Dask cluster — a :class:`~distributed.LocalCluster` by default, or any running scheduler given by address (how a
+batch system such as HTCondor or SLURM is reached through ``dask-jobqueue``).
 
-    hcaltl sweep --notebook notebooks/04_transfer_he_to_hb.ipynb --preset paper --jobs 2 --out results/transfer_paper.csv
+    hcaltl sweep --chapters 3 4 5 --preset paper --seeds 1 2 3 --out results/paper
 
-The notebook is always given by path (the installed package never looks for the book's files); it must be a
-chapter with the transfer chapter's parameters. Explained in chapter 4 (``notebooks/04_transfer_he_to_hb.ipynb``).
+* **Resumable**: a finished cell writes ``<out>/cells/<key>.csv`` (atomically) and is never recomputed; a long
+  training cell saves its state every epoch and a killed one resumes from its last epoch.
+* **Dependencies**: the cells of a seed that start from the HE source wait for its chapter-3 cell.
+* **Failures** are retried once, then reported with their traceback; the other cells go on.
+* **Provenance** on every row: commit, preset, sizes, seed, device, wall time, the simulator's fingerprint.
+
+Explained on the book's page "Running at scale" (``book/running_at_scale.md``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import re
+import platform
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+import traceback
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,144 +27,226 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import __version__, transfer
-from .presets import get_preset
+from .cells import MODELS, Cell, Spec, run_cell, simulator_id
 from .provenance import git_commit
 
 PAPER_FRACTIONS = (0.05, 0.1, 0.25, 1.0)
+ONE_CYCLE_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-3", "TL-7/TL-5", "TL-7/TL-6")
+DETECTION_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-3", "TL-7/TL-6")
+CONTAMINATION_PAIRS = ("RANDOM/No-TL", "TL-7/TL-6")
+CONTAMINATION_RATES = (0.02, 0.05, 0.1, 0.2)  # rate 0 is the detection cell
+CHAPTERS = (3, 4, 5)
+PROVENANCE = ("commit", "preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent", "simulator", "device", "hcaltl_version",
+              "wall_seconds", "finished_at", "host")
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One sweep cell: a pair, a data fraction, a seed and the LR schedule."""
-
-    pair: str
-    fraction: float
-    seed: int
-    one_cycle: bool
-
-    @property
-    def key(self) -> str:
-        slug = re.sub(r"[^A-Za-z0-9.-]+", "_", self.pair).strip("_")
-        return f"{slug}__f{self.fraction:g}__s{self.seed}__{'onecycle' if self.one_cycle else 'constant'}"
-
-    def parameters(self) -> dict:
-        """Papermill parameters restricting the chapter to this cell."""
-        grid = {"pairs": [self.pair], "fractions": [self.fraction], "one_cycle_pairs": [], "one_cycle_fractions": []}
-        if self.one_cycle:
-            grid = {"pairs": [], "fractions": [], "one_cycle_pairs": [self.pair], "one_cycle_fractions": [self.fraction]}
-        return {**grid, "seeds": [self.seed]}
-
-
-def cells(pairs, fractions, seeds, schedules=(False,)) -> list[Cell]:
-    """The grid, pairs validated against :data:`hcaltl.transfer.CONFIGS`."""
-    labels = [transfer.pair_label(*transfer.parse_pair(p)) for p in pairs]
-    for f in fractions:
-        if not 0 < f <= 1:
-            raise ValueError(f"fractions must be in (0, 1], got {f}")
-    return [Cell(p, float(f), int(s), bool(oc)) for oc in schedules for f in fractions for s in seeds for p in labels]
-
-
-def _run_cell(notebook: str, out_dir: str, cell: Cell, base: dict, threads: int) -> tuple[Cell, float, str | None]:
-    """Worker: execute the chapter for one cell (its own process; torch threads limited by environment)."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ["MKL_NUM_THREADS"] = str(threads)
-    import papermill
-
-    out = Path(out_dir)
-    csv = out / f"{cell.key}.csv"
-    params = {**base, **cell.parameters(), "results_csv": str(csv.resolve())}
-    t0 = time.perf_counter()
-    try:
-        papermill.execute_notebook(notebook, str(out / f"{cell.key}.ipynb"), parameters=params, cwd=str(Path(notebook).parent),
-                                   kernel_name="python3", progress_bar=False)
-    except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
-        return cell, time.perf_counter() - t0, f"{type(exc).__name__}: {str(exc)[-2000:]}"
-    return cell, time.perf_counter() - t0, None
-
-
-def sweep(out: str | Path, notebook: str | Path, *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS, seeds=None,
-          schedules=(False,), preset: str = "fast", jobs: int = 1, extra_parameters: dict | None = None,
-          progress: bool = True) -> pd.DataFrame:
-    """Run the grid through papermill and write one tidy CSV at ``out``.
+def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS,
+         one_cycle_pairs=ONE_CYCLE_PAIRS, detection_pairs=DETECTION_PAIRS, contamination_pairs=CONTAMINATION_PAIRS,
+         rates=CONTAMINATION_RATES, models=tuple(MODELS)) -> list[Cell]:
+    """The cells of a sweep, in the order they should run (issue order: chapter 3's model comparison, Table 3/5 at
+    share 1, the limited-data shares, one-cycle, chapter 5's detection, contamination; seeds in turn within each).
 
     Args:
-        out: the collected results (CSV). Per-cell notebooks and rows go to ``<out stem>_cells/`` beside it; a cell
-            whose rows exist there is not run again, so an interrupted sweep resumes where it stopped.
-        notebook: the transfer chapter (``notebooks/04_transfer_he_to_hb.ipynb`` in the book's repository).
-        pairs: ``"INIT/TRAIN"`` names or tuples; fractions: shares of the HB training windows; seeds: seed list
-            (default: ``range(1, preset.seeds + 1)``); schedules: ``(False,)``, ``(True,)`` or both (one-cycle LR).
-        preset: ``"fast"`` or ``"paper"`` (passed to the chapter); jobs: parallel processes.
-        extra_parameters: more chapter parameters (e.g. ``{"epochs": 1}``) for every cell.
-
-    Returns:
-        The collected table, one row per (cell, run), with provenance columns ``commit``, ``preset``, ``device``,
-        ``hcaltl_version``, ``wall_seconds``, ``finished_at``.
+        chapters: any of 3, 4, 5; seeds: replica seeds (positive integers).
+        pairs: chapter 4's ``"INIT/TRAIN"`` pairs; fractions: HB training shares in (0, 1].
+        one_cycle_pairs: pairs also run with one-cycle LR (Table 6), at every fraction.
+        detection_pairs, contamination_pairs, rates: chapter 5's pairs and contaminated shares in (0, 1).
+        models: chapter 3's models (:data:`~hcaltl.experiments.cells.MODELS`).
     """
+    chapters = _checked_list("chapters", chapters, lambda c: c in CHAPTERS, f"chapters among {CHAPTERS}")
+    seeds = _checked_list("seeds", seeds, lambda s: isinstance(s, int) and not isinstance(s, bool) and s > 0,
+                          "positive integer seeds")
+    _checked_list("fractions", fractions, lambda f: isinstance(f, (int, float)) and 0 < f <= 1, "fractions in (0, 1]")
+    _checked_list("rates", rates, lambda r: isinstance(r, (int, float)) and 0 < r < 1, "contamination rates in (0, 1)",
+                  allow_empty=True)
+    out: list[Cell] = []
+    if 3 in chapters:
+        out += [Cell("model", s, model=m) for s in seeds for m in models] + [Cell("baseline", 0)]
+    if 4 in chapters:
+        full = [f for f in fractions if f == 1.0]
+        limited = sorted(f for f in fractions if f < 1.0)
+        for group in (full, limited):
+            out += [Cell("transfer", s, pair=p, fraction=f) for s in seeds for f in group for p in pairs]
+        out += [Cell("transfer", s, pair=p, fraction=f, one_cycle=True) for s in seeds
+                for f in [*full, *limited] for p in one_cycle_pairs]
+    if 5 in chapters:
+        out += [Cell("detection", s, pair=p) for s in seeds for p in detection_pairs]
+        out += [Cell("contamination", s, pair=p, rate=r) for s in seeds for r in rates for p in contamination_pairs]
+    return list(dict.fromkeys(out))  # a pair given twice is one cell
+
+
+def _checked_list(name: str, values, ok, expected: str, allow_empty: bool = False) -> list:
+    values = list(values)
+    if not values and not allow_empty:
+        raise ValueError(f"{name} must not be empty; expected {expected}")
+    bad = [v for v in values if not ok(v)]
+    if bad:
+        raise ValueError(f"{name}: expected {expected}, got {bad!r}")
+    return values
+
+
+def cell_dir(out: str | Path) -> Path:
+    return Path(out) / "cells"
+
+
+def done(out: str | Path) -> set[str]:
+    """Keys of the cells whose rows are written."""
+    return {p.stem for p in cell_dir(out).glob("*.csv")}
+
+
+def _execute(cell: Cell, spec: Spec, out: str, provenance: dict, threads: int | None, *dependencies) -> str:
+    """Dask task: compute the cell and write its rows with provenance (tmp file, then rename)."""
+    t0 = time.perf_counter()
+    rows = run_cell(cell, spec, out, threads=threads)
     import torch
 
-    from . import chapter
+    device = "cuda" if spec.device != "cpu" and torch.cuda.is_available() else "cpu"
+    rows = rows.assign(cell=cell.key, **provenance, device=device, wall_seconds=round(time.perf_counter() - t0, 1),
+                       finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), host=platform.node())
+    path = cell_dir(out) / f"{cell.key}.csv"
+    tmp = path.with_suffix(".csv.tmp")
+    rows.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return cell.key
 
-    notebook = Path(notebook)
-    if not notebook.is_file():
-        raise FileNotFoundError(f"notebook {str(notebook)!r} does not exist: give the transfer chapter's path, "
-                                "e.g. notebooks/04_transfer_he_to_hb.ipynb")
-    cfg = get_preset(preset)
-    seeds = list(seeds) if seeds is not None else list(range(1, cfg.seeds + 1))
-    grid = cells(pairs, fractions, seeds, schedules)
+
+def connect(scheduler: str | None = None, *, workers: int = 1, threads: int = 1, timeout: float = 10.0):
+    """A Dask client: to ``scheduler`` (``"tcp://host:port"``) when given, else to a new :class:`LocalCluster` of
+    ``workers`` processes with one task each (``threads`` torch threads per task).
+
+    An address that does not answer raises :class:`ConnectionError` within ``timeout`` seconds.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=f"{timeout}s")
+        except (OSError, TimeoutError) as exc:
+            raise ConnectionError(f"no Dask scheduler answered at scheduler={scheduler!r} within {timeout:g} s "
+                                  f"({type(exc).__name__}: {exc}); start one (dask scheduler) or omit it for a "
+                                  "LocalCluster") from exc
+    if workers < 1 or threads < 1:
+        raise ValueError(f"workers and threads must be positive, got workers={workers}, threads={threads}")
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           memory_limit=0, silence_logs=40)
+    return Client(cluster)
+
+
+def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, scheduler: str | None = None,
+          workers: int = 1, threads: int = 1, retries: int = 1, progress: bool = True) -> pd.DataFrame:
+    """Run every cell not yet done on Dask and return the collected rows of the whole plan.
+
+    Args:
+        out: the results folder (``cells/`` holds one CSV per finished cell; ``sources/`` the HE models).
+        cells: from :func:`plan`; spec: the shared recipe (:class:`~hcaltl.experiments.cells.Spec`, paper preset).
+        scheduler: address of a running Dask scheduler; None starts a LocalCluster of ``workers`` processes.
+        threads: torch threads per task; retries: reruns of a failed cell before it is reported.
+
+    Raises:
+        RuntimeError: listing each failed cell with its traceback (finished cells are kept; rerun to resume).
+    """
+    from distributed import as_completed
+
+    spec = spec or Spec()
     out = Path(out)
-    cell_dir = out.with_name(out.stem + "_cells")
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    base = {"preset": preset, **(extra_parameters or {})}
-    # train (or find) the HE source once, before the workers start, so they never race for it
-    base.setdefault("source_checkpoint", str((cell_dir / "he_source.pt").resolve()))
-    params = _chapter_defaults(notebook)
-    source_cfg = chapter.preset(preset, n_ls_he=base.get("n_ls_he"), epochs=base.get("epochs"))
-    chapter.he_source(base["source_checkpoint"], source_cfg, latent=base.get("latent", params.get("latent", 8)),
-                      seed=base.get("seed", params.get("seed", 2018)), progress=progress)
-    todo = [c for c in grid if not (cell_dir / f"{c.key}.csv").exists()]
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    commit = git_commit(Path(notebook).parent)
-    failures = []
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_run_cell, str(notebook), str(cell_dir), c, base, threads) for c in todo]
-        for fut in tqdm(as_completed(futures), total=len(futures), desc="sweep cells", disable=not progress):
-            cell, seconds, error = fut.result()
-            if error:
-                failures.append(f"{cell.key}: {error}")
-                continue
-            rows = pd.read_csv(cell_dir / f"{cell.key}.csv")
-            rows = rows.assign(cell=cell.key, commit=commit, preset=preset, device=device, hcaltl_version=__version__,
-                               wall_seconds=seconds, finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-            rows.to_csv(cell_dir / f"{cell.key}.csv", index=False)
-    table = collect(cell_dir, grid)
-    table.to_csv(out, index=False)
+    cell_dir(out).mkdir(parents=True, exist_ok=True)
+    finished = done(out)
+    todo = [c for c in cells if c.key not in finished]
+    provenance = {"commit": git_commit(Path(__file__).parent), "preset": spec.preset, **_sizes(spec),
+                  "latent": spec.latent, "simulator": simulator_id(), "hcaltl_version": __version__}
+    if finished:  # the folder's cells must be of this recipe
+        check_consistent(pd.concat([collect(out).iloc[:1], pd.DataFrame([{**provenance, "cell": "(this sweep)"}])],
+                                   ignore_index=True), str(cell_dir(out)))
+    if not todo:
+        return collect(out, cells)
+    client = connect(scheduler, workers=workers, threads=threads)
+    failures: list[str] = []
+    try:
+        futures, by_future = {}, {}
+        for rank, cell in enumerate(todo):
+            deps = [futures[cell.source_cell().key]] if cell.needs_source() and cell.source_cell().key in futures else []
+            fut = client.submit(_execute, cell, spec, str(out), provenance, threads, *deps, key=f"cell-{cell.key}",
+                                priority=len(todo) - rank, retries=retries, pure=False)
+            futures[cell.key], by_future[fut.key] = fut, cell
+        bar = tqdm(total=len(todo), desc="sweep cells", unit="cell", disable=not progress)
+        for fut in as_completed(list(futures.values())):
+            cell = by_future[fut.key]
+            if fut.status == "error":
+                source = cell.source_cell().key
+                if cell.needs_source() and source in futures and futures[source].status == "error":
+                    failures.append(f"{cell.key}: not run, its HE source cell {source} failed")
+                else:
+                    exc, tb = fut.exception(), fut.traceback()
+                    failures.append(f"{cell.key}: {type(exc).__name__}: {exc}\n"
+                                    + "".join(traceback.format_tb(tb) if tb is not None else []))
+            bar.update(1)
+            bar.set_postfix(failed=len(failures))
+        bar.close()
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
     if failures:
-        raise RuntimeError(f"{len(failures)} sweep cell(s) failed (finished cells are kept; rerun to resume):\n"
-                           + "\n".join(failures))
+        raise RuntimeError(f"{len(failures)} of {len(todo)} sweep cell(s) failed after {retries} retr"
+                           f"{'y' if retries == 1 else 'ies'} (finished cells are kept; rerun to resume):\n\n"
+                           + "\n\n".join(failures))
+    return collect(out, cells)
+
+
+def _sizes(spec: Spec) -> dict:
+    cfg = spec.cfg
+    return {"n_ls_he": cfg.n_ls_he, "n_ls_hb": cfg.n_ls_hb, "preset_epochs": cfg.epochs}
+
+
+#: Provenance that must agree across the rows of one table: rows that differ in any of these are not averaged.
+MUST_AGREE = ("preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent", "simulator")
+
+
+def collect(out: str | Path, cells: list[Cell] | None = None) -> pd.DataFrame:
+    """The finished cells' rows (only the given cells when ``cells`` is set), one table, checked by
+    :func:`check_consistent`."""
+    directory = cell_dir(out)
+    keys = [c.key for c in cells] if cells is not None else sorted(done(out))
+    parts = [pd.read_csv(directory / f"{k}.csv") for k in keys if (directory / f"{k}.csv").exists()]
+    if not parts:
+        raise FileNotFoundError(f"no finished sweep cells in {directory}")
+    return check_consistent(pd.concat(parts, ignore_index=True), str(directory))
+
+
+def check_consistent(rows: pd.DataFrame, name: str = "results") -> pd.DataFrame:
+    """Refuse rows that mix presets, sizes or simulator calibrations (:data:`MUST_AGREE`): they would be averaged
+    as if they were seeds of one experiment. Rows from several commits are allowed (a sweep runs over days) and
+    listed in ``attrs["commits"]``.
+
+    Raises:
+        ValueError: naming the column, its values and one cell of each.
+    """
+    missing = [c for c in MUST_AGREE if c not in rows.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the provenance column(s) {missing}: not written by hcaltl sweep")
+    for column in MUST_AGREE:
+        values = rows[column].astype(str).unique()
+        if len(values) > 1:
+            examples = {v: rows.loc[rows[column].astype(str) == v, "cell"].iloc[0] for v in values}
+            raise ValueError(f"{name} mixes {column} values {sorted(values)} (e.g. {examples}); keep each "
+                             "preset and simulator in its own results folder")
+    rows.attrs["commits"] = sorted(rows["commit"].astype(str).unique())
+    return rows
+
+
+def progress_table(out: str | Path, cells: list[Cell]) -> pd.DataFrame:
+    """Cells done and planned per chapter and kind, with the CPU-hours spent so far."""
+    finished = done(out)
+    rows = []
+    for cell in cells:
+        path = cell_dir(out) / f"{cell.key}.csv"
+        seconds = float(pd.read_csv(path, usecols=["wall_seconds"])["wall_seconds"].iloc[0]) if cell.key in finished else 0.0
+        rows.append({"chapter": cell.chapter, "kind": cell.kind, "done": cell.key in finished, "hours": seconds / 3600})
+    table = pd.DataFrame(rows).groupby(["chapter", "kind"], sort=False).agg(
+        done=("done", "sum"), planned=("done", "size"), hours=("hours", "sum"))
     return table
 
 
-def collect(cell_dir: str | Path, grid: list[Cell] | None = None) -> pd.DataFrame:
-    """Concatenate the per-cell CSVs (only the grid's cells when given)."""
-    cell_dir = Path(cell_dir)
-    keys = [c.key for c in grid] if grid is not None else sorted(p.stem for p in cell_dir.glob("*.csv"))
-    parts = [pd.read_csv(cell_dir / f"{k}.csv") for k in keys if (cell_dir / f"{k}.csv").exists()]
-    if not parts:
-        raise ValueError(f"no finished sweep cells in {cell_dir}")
-    return pd.concat(parts, ignore_index=True)
-
-
-def _chapter_defaults(notebook: str | Path) -> dict:
-    import papermill
-
-    return {name: _literal(info["default"]) for name, info in papermill.inspect_notebook(str(notebook)).items()}
-
-
-def _literal(text: str):
-    import ast
-
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
+def spec_dict(spec: Spec) -> dict:
+    return asdict(spec)

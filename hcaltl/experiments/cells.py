@@ -1,0 +1,321 @@
+"""One cell of the book's paper-scale sweep: what it is (:class:`Cell`), what it depends on, and how it is computed
+(:func:`run_cell`) — the same functions the chapters call, one (model, pair, share, seed, schedule, rate) at a time.
+
+Kinds of cell, by chapter:
+
+* chapter 3, ``"model"``: train one HE model (GraphSTAD, CNN + LSTM, CNN only) for a seed and score held-out
+  LS; ``"baseline"``: the per-channel mean of the training LS (no training, seed-free). The GraphSTAD cell's model
+  is the HE source of every later cell with that seed.
+* chapter 4, ``"transfer"``: fine-tune one (init, train) pair on a share of the HB training windows.
+* chapter 5, ``"detection"``: score injected anomalies (boxes and single channels) with a pair fine-tuned on all
+  HB training windows; ``"contamination"``: the same after training on windows of which a share is anomalous.
+
+Every cell of a seed uses the same simulated data (HE seed 2018 and HB seed 7000, the chapters' defaults); the seed
+drives initialisation, batch order, the data subset and the contamination draw. Orchestrated by
+:mod:`hcaltl.experiments.sweep`; the tables are built in chapters 3–5.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import transfer
+from ..checkpoints import load_checkpoint, save_checkpoint
+from ..geometry import get_geometry
+from ..models import GraphSTAD
+from ..preprocess import Prepared, prepare_windows
+from ..simulate import simulate
+from ..train import TrainConfig, fit, per_channel_mean_mse, result_row
+from ..utils import seed_everything
+from . import detection_study as ds
+from .presets import Preset, get_preset
+
+#: Chapter 3's models: name → GraphSTAD keyword arguments (the ablations switch blocks off).
+MODELS: dict[str, dict] = {
+    "GraphSTAD": {},
+    "CNN + LSTM": {"use_gnn": False},
+    "CNN only": {"use_gnn": False, "temporal": False, "variational": False},
+}
+BASELINE = "per-channel mean"
+KINDS = ("model", "baseline", "transfer", "detection", "contamination")
+CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "contamination": 5}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What every cell of one sweep shares: the preset and the fixed parts of the recipe.
+
+    Attributes:
+        preset: ``"fast"`` or ``"paper"``; ``n_ls_he``, ``n_ls_hb``, ``epochs``: overrides (None keeps the preset's).
+        latent: latent size of every model; he_seed, hb_seed: seeds of the simulated HE and HB data.
+        anomaly_seed: seed of the injected test regions; n_anomalies: anomalous windows per kind (chapter 5).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"`` for training.
+    """
+
+    preset: str = "paper"
+    n_ls_he: int | None = None
+    n_ls_hb: int | None = None
+    epochs: int | None = None
+    latent: int = 8
+    he_seed: int = 2018
+    hb_seed: int = 7000
+    anomaly_seed: int = 101
+    n_anomalies: int = 1000
+    device: str = "auto"
+
+    @property
+    def cfg(self) -> Preset:
+        overrides = {k: v for k, v in (("n_ls_he", self.n_ls_he), ("n_ls_hb", self.n_ls_hb), ("epochs", self.epochs))
+                     if v is not None}
+        return get_preset(self.preset, **overrides)
+
+    def train_config(self, seed: int, one_cycle: bool = False) -> TrainConfig:
+        return TrainConfig(epochs=self.cfg.epochs, seed=seed, one_cycle=one_cycle, device=self.device, progress=False)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One task of the sweep.
+
+    Attributes:
+        kind: one of :data:`KINDS`; seed: the replica seed (0 for the seed-free baseline).
+        model: chapter 3's model name (:data:`MODELS`); pair: ``"INIT/TRAIN"`` (chapters 4–5).
+        fraction: share of the HB training windows; one_cycle: the LR schedule; rate: contaminated share.
+    """
+
+    kind: str
+    seed: int
+    model: str = "GraphSTAD"
+    pair: str = ""
+    fraction: float = 1.0
+    one_cycle: bool = False
+    rate: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"cell kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.kind == "model" and self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        if self.kind in ("transfer", "detection", "contamination"):
+            object.__setattr__(self, "pair", transfer.pair_label(*transfer.parse_pair(self.pair)))
+        if not 0 < self.fraction <= 1:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+        if not 0 <= self.rate < 1:
+            raise ValueError(f"rate must be in [0, 1), got {self.rate}")
+
+    @property
+    def chapter(self) -> int:
+        return CHAPTER_OF[self.kind]
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe unique name, e.g. ``transfer__TL-4_TL-2__f0.1__constant__s1``."""
+        what = {"model": self.model, "baseline": BASELINE, "transfer": f"{self.pair}__f{self.fraction:g}__"
+                f"{'onecycle' if self.one_cycle else 'constant'}", "detection": self.pair,
+                "contamination": f"{self.pair}__r{self.rate:g}"}[self.kind]
+        return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{self.kind}__{what}__s{self.seed}").strip("_")
+
+    def needs_source(self) -> bool:
+        """Whether the cell starts from (or is built like) the seed's HE GraphSTAD source."""
+        return self.kind in ("transfer", "detection", "contamination")
+
+    def source_cell(self) -> Cell:
+        return Cell("model", self.seed, model="GraphSTAD")
+
+    def describe(self) -> dict:
+        return {k: v for k, v in asdict(self).items()}
+
+
+# -- data, once per worker process ------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=2)
+def he_data(cfg: Preset, seed: int) -> Prepared:
+    """Simulated HE windows at the preset's size (cached: a worker simulates them once)."""
+    return prepare_windows(simulate(get_geometry("HE"), cfg.n_ls_he, seed=seed), window=cfg.window)
+
+
+@functools.lru_cache(maxsize=2)
+def hb_data(cfg: Preset, seed: int) -> Prepared:
+    """Simulated HB windows at the preset's size (cached per worker)."""
+    return prepare_windows(simulate(get_geometry("HB"), cfg.n_ls_hb, seed=seed), window=cfg.window)
+
+
+@functools.lru_cache(maxsize=1)
+def simulator_id() -> str:
+    """A fingerprint of the simulator's numbers: the hash of a small simulated HB and HE sample (raw counts and
+    events), so rows simulated with another calibration are never averaged together."""
+    h = hashlib.sha256()
+    for name in ("HB", "HE"):
+        data = simulate(get_geometry(name), 12, seed=0)
+        h.update(np.ascontiguousarray(data.occupancy).tobytes())
+        h.update(np.ascontiguousarray(data.n_events).tobytes())
+    return "sim-" + h.hexdigest()[:10]
+
+
+# -- where a cell keeps its models ------------------------------------------------------------------------------
+
+def source_path(workdir: str | Path, seed: int) -> Path:
+    """The seed's trained HE GraphSTAD (kept with the results: it costs the most to recompute)."""
+    return Path(workdir) / "sources" / f"he_graphstad_s{seed}.pt"
+
+
+def _partial_path(workdir: str | Path, cell: Cell) -> Path:
+    return Path(workdir) / "partial" / f"{cell.key}.pt"
+
+
+def _target_path(workdir: str | Path, cell: Cell) -> Path:
+    return Path(workdir) / "targets" / f"{Cell('transfer', cell.seed, pair=cell.pair).key}.pt"
+
+
+def load_source(workdir: str | Path, spec: Spec, seed: int) -> GraphSTAD:
+    """The seed's HE source, checked against this sweep's recipe."""
+    path = source_path(workdir, seed)
+    if not path.exists():
+        raise FileNotFoundError(f"the HE source of seed {seed} is missing at {path}: run its chapter-3 cell first "
+                                f"({Cell('model', seed).key})")
+    model, record = load_checkpoint(path, expect_subdetector="HE")
+    if record["extra"].get("recipe") != _recipe(spec, seed):
+        raise ValueError(f"the HE source at {path} was trained with {record['extra'].get('recipe')}, "
+                         f"not this sweep's recipe {_recipe(spec, seed)}: use another results folder")
+    return model.eval()
+
+
+def _recipe(spec: Spec, seed: int) -> dict:
+    cfg = spec.cfg
+    return {"n_ls_he": cfg.n_ls_he, "epochs": cfg.epochs, "latent": spec.latent, "window": cfg.window, "seed": seed,
+            "he_seed": spec.he_seed}
+
+
+# -- the cells --------------------------------------------------------------------------------------------------
+
+def _fit_resumable(model: GraphSTAD, train, val, config: TrainConfig, partial: Path):
+    """Fit, saving the training state after every epoch so a killed cell resumes where it stopped."""
+    return fit(model, train, val, config, checkpoint=partial, resume=partial.exists())
+
+
+def _model_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    cfg = spec.cfg
+    prep = he_data(cfg, spec.he_seed)
+    seed_everything(cell.seed)
+    model = GraphSTAD("HE", latent=spec.latent, window=cfg.window, **MODELS[cell.model])
+    config = spec.train_config(cell.seed)
+    partial = _partial_path(workdir, cell)
+    t0 = time.perf_counter()
+    history = _fit_resumable(model, prep.windows["train"], prep.windows["val"], config, partial)
+    row = result_row(model, history, prep.windows["test"], time.perf_counter() - t0)
+    if cell.model == "GraphSTAD":
+        save_checkpoint(model, source_path(workdir, cell.seed), train_config=config, history=history,
+                        extra={"recipe": _recipe(spec, cell.seed), "he_test_mse": row["test_mse"]})
+    partial.unlink(missing_ok=True)
+    return [{"model": cell.model, **row}]
+
+
+def _baseline_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    prep = he_data(spec.cfg, spec.he_seed)
+    t0 = time.perf_counter()
+    mse = per_channel_mean_mse(prep.windows["train"], prep.windows["test"], get_geometry("HE").mask)
+    return [{"model": BASELINE, "test_mse": mse, "parameters": 0, "trainable_params": 0,
+             "train_seconds": time.perf_counter() - t0}]
+
+
+def _fine_tune(cell: Cell, spec: Spec, workdir: Path, fraction: float, one_cycle: bool):
+    """(model, history, subset): the cell's pair fine-tuned on a share of the HB training windows; on every window with
+    the constant schedule the model is kept for chapter 5's cells of the same seed."""
+    from .transfer_study import fine_tune
+
+    prep = hb_data(spec.cfg, spec.hb_seed)
+    model, history, subset = fine_tune(load_source(workdir, spec, cell.seed), prep.windows["train"], prep.windows["val"],
+                                       *transfer.parse_pair(cell.pair), fraction=fraction, seed=cell.seed,
+                                       config=spec.train_config(cell.seed, one_cycle))
+    if fraction == 1.0 and not one_cycle:
+        save_checkpoint(model, _target_path(workdir, cell), history=history,
+                        extra={"recipe": _recipe(spec, cell.seed), "pair": cell.pair})
+    return model, history, subset
+
+
+def _trained_target(cell: Cell, spec: Spec, workdir: Path) -> GraphSTAD:
+    """The pair fine-tuned on every HB training window: the transfer cell's model when kept, else trained again
+    (same seed, same model)."""
+    path = _target_path(workdir, cell)
+    if path.exists():
+        model, record = load_checkpoint(path, expect_subdetector="HB")
+        if record["extra"].get("recipe") == _recipe(spec, cell.seed):
+            return model.eval()
+    return _fine_tune(cell, spec, workdir, 1.0, False)[0].eval()
+
+
+def _transfer_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    prep = hb_data(spec.cfg, spec.hb_seed)
+    t0 = time.perf_counter()
+    model, history, subset = _fine_tune(cell, spec, workdir, cell.fraction, cell.one_cycle)
+    init, train = transfer.parse_pair(cell.pair)
+    return [{"init": init, "train": train, "pair": cell.pair, "fraction": cell.fraction, "seed": cell.seed,
+             "one_cycle": cell.one_cycle, "n_train_windows": len(subset),
+             **result_row(model, history, prep.windows["test"], time.perf_counter() - t0),
+             "trainable_change_pct": transfer.trainable_change(model)}]
+
+
+def _detection_rows(model: GraphSTAD, train_windows: np.ndarray, spec: Spec, shapes=("box", "single")) -> list[dict]:
+    prep = hb_data(spec.cfg, spec.hb_seed)
+    error_scaler = ds.fit_error_scaler(model, train_windows)
+    rows = []
+    for shape in shapes:
+        cases = ds.CASES if shape == "box" else [c for c in ds.CASES if c[0] in ds.SINGLE_CHANNEL_CASES]
+        table = ds.detection_table_chunked(model, error_scaler, prep.windows["test"], prep.scaler, spec.n_anomalies,
+                                           seed=spec.anomaly_seed + (shape == "single"), shape=shape, cases=cases)
+        experiment = "boxes" if shape == "box" else "single channels"
+        rows += [{"experiment": experiment, "case": case, **r} for case, r in table.iterrows()]
+    return rows
+
+
+def _detection_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    model = _trained_target(cell, spec, workdir)
+    prep = hb_data(spec.cfg, spec.hb_seed)
+    return [{"pair": cell.pair, "rate": 0.0, "n_anomalies": spec.n_anomalies, **r}
+            for r in _detection_rows(model, prep.windows["train"], spec)]
+
+
+def _contamination_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    from .transfer_study import fine_tune
+
+    prep = hb_data(spec.cfg, spec.hb_seed)
+    dirty = ds.contaminate(prep.windows["train"], prep.scaler, cell.rate, seed=cell.seed)[0]
+    model, _, _ = fine_tune(load_source(workdir, spec, cell.seed), dirty, prep.windows["val"], *transfer.parse_pair(cell.pair),
+                            seed=cell.seed, config=spec.train_config(cell.seed))
+    return [{"pair": cell.pair, "rate": cell.rate, "n_anomalies": spec.n_anomalies, **r}
+            for r in _detection_rows(model, dirty, spec, shapes=("box",))]
+
+
+_RUNNERS = {"model": _model_cell, "baseline": _baseline_cell, "transfer": _transfer_cell,
+            "detection": _detection_cell, "contamination": _contamination_cell}
+
+
+def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = None) -> pd.DataFrame:
+    """Compute one cell and return its rows with the cell's coordinates (no provenance; the sweep adds it).
+
+    Args:
+        cell: what to compute; spec: the sweep's shared recipe.
+        workdir: the results folder (sources, fine-tuned targets and partial training states live there).
+        threads: torch threads for this process (None leaves torch's setting).
+    """
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    workdir = Path(workdir)
+    rows = _RUNNERS[cell.kind](cell, spec, workdir)
+    coords = {"kind": cell.kind, "chapter": cell.chapter, "seed": cell.seed}
+    if cell.kind != "model" and cell.kind != "baseline":
+        coords.update(pair=cell.pair)
+    if cell.kind == "transfer":
+        coords.update(fraction=cell.fraction, one_cycle=cell.one_cycle)
+    return pd.DataFrame([{**coords, **r} for r in rows])
+
