@@ -61,7 +61,7 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
                   allow_empty=True)
     out: list[Cell] = []
     if 3 in chapters:
-        out += [Cell("model", s, model=m) for s in seeds for m in models] + [Cell("baseline", 0)]
+        out += [Cell("baseline", 0)] + [Cell("model", s, model=m) for s in seeds for m in models]  # baseline: seconds
     if 4 in chapters:
         full = [f for f in fractions if f == 1.0]
         limited = sorted(f for f in fractions if f < 1.0)
@@ -127,7 +127,7 @@ def connect(scheduler: str | None = None, *, workers: int = 1, threads: int = 1,
                                   "LocalCluster") from exc
     if workers < 1 or threads < 1:
         raise ValueError(f"workers and threads must be positive, got workers={workers}, threads={threads}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            memory_limit=0, silence_logs=40)
     return Client(cluster)
 

@@ -1,0 +1,143 @@
+"""The paper-scale results as the chapters show them: the committed sweep rows (:mod:`hcaltl.experiments.sweep`)
+turned into chapter 3's model comparison, chapter 4's transfer tables and chapter 5's detection tables, with the
+mean and the spread over seeds, and the sentences the chapters glue into their text.
+
+Every function takes the rows of one results folder (:func:`load`), already checked to share one recipe.
+A table of a sweep still running covers the cells done so far and says how many seeds each entry has.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import detection_study as ds
+from . import transfer_study as ts
+from .cells import BASELINE, MODELS
+from .sweep import collect, done, plan, progress_table
+
+#: Where the book keeps its paper-scale sweep (relative to the repository root).
+RESULTS = "results/paper"
+
+
+def load(out: str | Path = RESULTS) -> pd.DataFrame | None:
+    """Every finished cell's rows of a results folder, or None when no cell has finished."""
+    out = Path(out)
+    if not (out / "cells").is_dir() or not done(out):
+        return None
+    return collect(out)
+
+
+def completeness(out: str | Path = RESULTS, seeds=(1, 2, 3)) -> pd.DataFrame:
+    """Cells done and planned per chapter and kind for the book's plan (:func:`~hcaltl.experiments.sweep.plan`),
+    with the CPU-hours spent."""
+    return progress_table(out, plan(seeds=seeds))
+
+
+def _spread(frame: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
+    return frame.groupby(by, sort=False)[value].agg(seeds="count", mean="mean", sd="std")
+
+
+def model_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 3 at paper scale: held-out HE MSE per model, mean and standard deviation over seeds, its change
+    against the per-channel mean, parameters and training hours per seed."""
+    part = rows[rows["kind"].isin(["model", "baseline"])]
+    if part.empty:
+        return pd.DataFrame()
+    table = _spread(part, ["model"], "test_mse")
+    table["vs per-channel mean (%)"] = (100 * (table["mean"] / table.at[BASELINE, "mean"] - 1)
+                                        if BASELINE in table.index else np.nan)
+    extra = part.groupby("model", sort=False).agg(parameters=("parameters", "first"),
+                                                  epochs=("epochs", "mean"), hours=("wall_seconds", "mean"))
+    extra["hours"] /= 3600
+    order = [m for m in (*MODELS, BASELINE) if m in table.index]
+    return table.join(extra).reindex(order).rename(columns={"mean": "test MSE", "sd": "sd over seeds"})
+
+
+def transfer_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4 at paper scale: :func:`~hcaltl.experiments.transfer_study.summary` of the transfer cells, with
+    the standard deviation of the test MSE over seeds."""
+    part = rows[rows["kind"] == "transfer"]
+    if part.empty:
+        return pd.DataFrame()
+    table = ts.summary(part)
+    sd = part.groupby(["one_cycle", "fraction", "pair"], sort=False)["test_mse"].std().rename("sd_mse")
+    return table.merge(sd.reset_index(), on=["one_cycle", "fraction", "pair"])
+
+
+def detection_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Chapter 5 at paper scale: box AUCs beside Table 7, single-channel AUCs and AUC against the contaminated
+    share (rate 0 is the clean detection cell), each the mean over seeds; ``"AUC sd"`` holds the spread of the
+    box AUCs."""
+    part = rows[rows["kind"].isin(["detection", "contamination"])]
+    if part.empty:
+        return {}
+    part = part.assign(experiment=np.where(part["kind"] == "contamination", "contamination", part["experiment"]))
+    clean_boxes = part[(part["kind"] == "detection") & (part["experiment"] == "boxes")]
+    contaminated = set(part.loc[part["kind"] == "contamination", "pair"])  # rate 0 beside the contaminated rates
+    clean = clean_boxes[clean_boxes["pair"].isin(contaminated)].assign(experiment="contamination")
+    tables = ds.paper_scale_tables(pd.concat([part, clean]))
+    order = [c[0] for c in ds.CASES]
+    tables["AUC sd"] = clean_boxes.pivot_table(index="case", columns="pair", values="AUC", aggfunc="std").reindex(
+        [c for c in order if c in set(clean_boxes["case"])])
+    return tables
+
+
+def facts(rows: pd.DataFrame | None) -> dict[str, str]:
+    """Sentences for the chapters' text (glued as Markdown): what the paper-scale runs show so far."""
+    if rows is None:
+        none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
+        return {"paper_models": none, "paper_transfer": none, "paper_detection": none}
+    return {"paper_models": _models_sentence(model_table(rows)),
+            "paper_transfer": _transfer_sentence(transfer_table(rows)),
+            "paper_detection": _detection_sentence(detection_tables(rows))}
+
+
+def _models_sentence(table: pd.DataFrame) -> str:
+    if table.empty or "GraphSTAD" not in table.index:
+        return "The paper-scale GraphSTAD on HE has not finished yet."
+    g = table.loc["GraphSTAD"]
+    text = (f"At paper scale GraphSTAD reaches a held-out HE MSE of {g['test MSE']:.3g}"
+            f"{_pm(g['sd over seeds'])} over {int(g['seeds'])} seed(s)")
+    if "CNN + LSTM" in table.index:
+        c = table.loc["CNN + LSTM"]
+        verdict = "lower" if g["test MSE"] < c["test MSE"] else "not lower"
+        text += (f", against {c['test MSE']:.3g}{_pm(c['sd over seeds'])} for the same model without its GNN "
+                 f"({int(c['seeds'])} seed(s)): the GNN's error is {verdict}")
+        if g["seeds"] > 1 and c["seeds"] > 1:
+            gap, noise = abs(g["test MSE"] - c["test MSE"]), max(g["sd over seeds"], c["sd over seeds"])
+            text += (", by more than the spread over seeds" if gap > noise else ", but within the spread over seeds")
+    return text + "."
+
+
+def _transfer_sentence(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "No paper-scale transfer cell has finished yet."
+    constant = table[~table["one_cycle"]]
+    share = constant["fraction"].max()
+    part = constant[constant["fraction"] == share].set_index("pair").drop(index="RANDOM/No-TL", errors="ignore")
+    part = part.dropna(subset=["mean_change_%"])
+    if part.empty:
+        return f"At share {share:g} the paper-scale RANDOM/No-TL reference has not finished yet."
+    beat = int((part["mean_change_%"] < 0).sum())
+    best = part["mean_change_%"].idxmin()
+    return (f"At paper scale and {100 * share:g} % of the HB training windows, {beat} of {len(part)} transfer pairs "
+            f"beat RANDOM/No-TL; the best is {best} ({part.at[best, 'mean_change_%']:+.1f} %, "
+            f"{int(part.at[best, 'seeds'])} seed(s)).")
+
+
+def _detection_sentence(tables: dict[str, pd.DataFrame]) -> str:
+    if not tables or tables["boxes"].empty:
+        return "No paper-scale detection cell has finished yet."
+    boxes = tables["boxes"].drop(columns=[c for c in tables["boxes"] if str(c).startswith("paper")])
+    mild = "degraded ×0.8"
+    if mild not in boxes.index:
+        return "The paper-scale detection cells have not scored the mildest degradation yet."
+    values = ", ".join(f"{pair} {boxes.at[mild, pair]:.3f}" for pair in boxes.columns)
+    return f"At paper scale the mildest degradation (×0.8) is detected with AUC {values} (paper: 0.993 and 0.996)."
+
+
+def _pm(sd: float) -> str:
+    return f" ± {sd:.2g}" if pd.notna(sd) else ""

@@ -1,0 +1,109 @@
+"""The paper-scale sweep on Dask: the plan, the refusal of mixed recipes, and a real LocalCluster of two worker
+processes running a tiny sweep end to end — killed after its first cell, then resumed without recomputing it."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from hcaltl.experiments import sweep as sw  # noqa: E402
+from hcaltl.experiments import transfer_study as ts  # noqa: E402
+from hcaltl.experiments.cells import Cell, Spec  # noqa: E402
+
+TINY = Spec(preset="fast", n_ls_he=1100, n_ls_hb=1100, epochs=1, latent=4, n_anomalies=4)
+
+
+def test_plan_follows_the_issue_order_and_validates():
+    cells = sw.plan((5, 3, 4), seeds=(1, 2), pairs=["RANDOM/No-TL", "tl-4/tl-2d[bn]"], fractions=(1.0, 0.1),
+                    rates=(0.2,))
+    kinds = [c.kind for c in cells]
+    assert kinds.index("transfer") > max(i for i, k in enumerate(kinds) if k in ("model", "baseline"))
+    assert kinds.index("detection") > max(i for i, k in enumerate(kinds) if k == "transfer")
+    transfer = [c for c in cells if c.kind == "transfer" and not c.one_cycle]
+    assert [c.fraction for c in transfer][:4] == [1.0] * 4  # share 1 first, then the limited shares
+    assert {c.pair for c in transfer} == {"RANDOM/No-TL", "TL-4/TL-2d[BN]"}
+    assert len({c.key for c in cells}) == len(cells) and all("/" not in c.key and "[" not in c.key for c in cells)
+    with pytest.raises(ValueError, match="unknown transfer configuration"):
+        sw.plan((4,), pairs=["RANDOM/TL-9"])
+    with pytest.raises(ValueError, match=r"fractions: expected fractions in \(0, 1\], got \[1.5\]"):
+        sw.plan((4,), fractions=[1.5])
+    with pytest.raises(ValueError, match=r"seeds: expected positive integer seeds, got \[-1\]"):
+        sw.plan((3,), seeds=[-1])
+    with pytest.raises(ValueError, match=r"chapters: expected chapters among \(3, 4, 5\), got \[6\]"):
+        sw.plan((6,))
+    with pytest.raises(ValueError, match="rate must be in"):
+        Cell("contamination", 1, pair="RANDOM/No-TL", rate=1.0)
+
+
+def _rows(**provenance):
+    base = {"cell": "transfer_x", "commit": "abc1234", "preset": "paper", "n_ls_he": 20000, "n_ls_hb": 7000,
+            "preset_epochs": 10, "latent": 8, "simulator": "sim-1"}
+    return pd.DataFrame([base, {**base, "cell": "transfer_y", **provenance}])
+
+
+def test_rows_of_another_preset_or_simulator_are_refused_not_averaged():
+    assert sw.check_consistent(_rows(commit="def5678")).attrs["commits"] == ["abc1234", "def5678"]
+    with pytest.raises(ValueError, match=r"mixes preset values \['fast', 'paper'\]"):
+        sw.check_consistent(_rows(preset="fast"))
+    with pytest.raises(ValueError, match="mixes simulator values"):
+        sw.check_consistent(_rows(simulator="sim-2"))
+    with pytest.raises(ValueError, match="lacks the provenance column"):
+        sw.check_consistent(_rows().drop(columns="simulator"))
+
+
+def test_an_unreachable_scheduler_fails_within_seconds():
+    t0 = time.perf_counter()
+    with pytest.raises(ConnectionError, match="no Dask scheduler answered at scheduler='tcp://127.0.0.1:9'"):
+        sw.connect("tcp://127.0.0.1:9", timeout=2)
+    assert time.perf_counter() - t0 < 30
+
+
+@pytest.mark.slow
+def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path):
+    out = tmp_path / "results"
+    source = Cell("model", 1, model="GraphSTAD")
+    pairs = [Cell("transfer", 1, pair="RANDOM/No-TL", fraction=0.5), Cell("transfer", 1, pair="TL-7/TL-6", fraction=0.5)]
+    # 1. a sweep in its own process (with its own LocalCluster), killed as soon as its first cell is written
+    script = textwrap.dedent(f"""
+        from hcaltl.experiments import sweep as sw
+        from hcaltl.experiments.cells import Cell, Spec
+        cells = [Cell("model", 1, model="GraphSTAD"), Cell("model", 1, model="CNN only"),
+                 *[Cell("transfer", 1, pair=p, fraction=0.5) for p in ("RANDOM/No-TL", "TL-7/TL-6")]]
+        sw.sweep({str(out)!r}, cells, Spec(**{TINY.__dict__!r}), workers=2, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    first = sw.cell_dir(out)
+    deadline = time.monotonic() + 600
+    while not (list(first.glob("*.csv")) if first.exists() else []):
+        assert proc.poll() is None, "the sweep ended before writing a cell"
+        assert time.monotonic() < deadline, "no cell finished in 10 minutes"
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # the client, the cluster and its workers
+    proc.wait()
+    written = {p.name: p.stat().st_mtime_ns for p in first.glob("*.csv")}
+    assert 1 <= len(written) < 4
+    # 2. resumed on a LocalCluster of two processes, with one more cell that must fail (seed 2 has no HE source)
+    broken = Cell("transfer", 2, pair="RANDOM/No-TL", fraction=0.5)
+    cells = [source, *pairs, broken]
+    with pytest.raises(RuntimeError, match=r"1 of \d sweep cell\(s\) failed after 1 retry(.|\n)*"
+                                           r"transfer_RANDOM_No-TL_f0.5_constant_s2: FileNotFoundError: the HE source of seed 2"):
+        sw.sweep(out, cells, TINY, workers=2, progress=False)
+    for name, stamp in written.items():  # finished cells were not computed again
+        assert (first / name).stat().st_mtime_ns == stamp
+    table = sw.collect(out, cells)
+    assert set(table["cell"]) == {c.key for c in (source, *pairs)}
+    for column in sw.PROVENANCE:
+        assert table[column].notna().all(), column
+    assert set(table["simulator"]) == {table["simulator"].iloc[0]} and (table["preset"] == "fast").all()
+    graphstad = table[table["kind"] == "model"].iloc[0]
+    assert graphstad["test_mse"] > 0 and graphstad["epochs"] == 1
+    summary = ts.summary(table[table["kind"] == "transfer"]).set_index("pair")
+    assert summary.at["RANDOM/No-TL", "mean_change_%"] == 0.0 and pd.notna(summary.at["TL-7/TL-6", "mean_change_%"])
+    assert sw.sweep(out, [source, *pairs], TINY, workers=2, progress=False).shape == table.shape  # all done: no cluster
