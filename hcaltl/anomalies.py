@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from . import validate
 from .data import OccupancyData
 from .geometry import Geometry, get_geometry
 from .preprocess import ChannelScaler
@@ -171,9 +172,9 @@ def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = N
         arr = np.asarray(data)
         if arr.ndim != 5 or arr.shape[2:] != (64, 72, 7):
             raise ValueError(f"windows must be [n, T, 64, 72, 7], got {arr.shape}")
-        geom = scaler.geometry if scaler is not None else (get_geometry(geometry) if isinstance(geometry, str) else geometry)
-        if geom is None:
+        if scaler is None and geometry is None:
             raise ValueError("injecting into windows needs geometry= (or the scaler of scaled windows)")
+        geom = scaler.geometry if scaler is not None else validate.geometry(geometry)
         maps = scaler.inverse_transform(arr) if scaler is not None else arr
         nodes = geom.map_to_nodes(maps).astype(np.float64)  # [n, T, N]
         full = np.ones((len(nodes), 1, 1))
@@ -183,14 +184,10 @@ def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = N
     n = len(nodes)
     rng = np.random.default_rng(seed)
     if samples is None:
-        if not 0 <= fraction <= 1:
-            raise ValueError(f"fraction must be in [0, 1], got {fraction}")
-        k = int(round(fraction * n))
+        k = int(round(validate.fraction(fraction, "fraction") * n))
         samples = np.sort(rng.choice(n, size=k, replace=False))
     else:
-        samples = np.unique(np.asarray(samples, dtype=np.int64))
-        if len(samples) and (samples.min() < 0 or samples.max() >= n):
-            raise ValueError(f"samples must index 0..{n - 1}")
+        samples = np.sort(validate.indices(samples, "samples", n))
     regions = draw_regions(geom, len(samples), rng, shape)
     new = nodes.copy()
     steps = slice(None) if where == "all" else slice(-1, None)

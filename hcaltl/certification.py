@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import validate
+
 
 @dataclass(frozen=True)
 class Certification:
@@ -71,13 +73,11 @@ def load_golden_json(path: str | Path) -> Certification:
         ValueError: the content is not ``{run: [[first, last], ...]}`` with positive integers, ``first ≤ last`` and
             no overlapping ranges within a run.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"certification JSON not found: {path}")
+    path = validate.file(path, "path", suffixes=(".json", ".txt"), what="certification JSON (.json or .txt)")
     try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise validate.FileFormatError(f"{path} is not valid JSON: {err}") from err
     return parse_golden(raw, source=str(path))
 
 
@@ -85,15 +85,20 @@ def parse_golden(raw: dict, source: str = "") -> Certification:
     """The :class:`Certification` of an already-loaded ``{run: [[first, last], ...]}`` mapping."""
     if not isinstance(raw, dict):
         raise ValueError(f"{source or 'certification'}: expected an object of runs, got {type(raw).__name__}")
-    ranges = {}
+    ranges, spelled = {}, {}
     for key, value in raw.items():
-        try:
-            run = int(key)
-        except ValueError:
-            raise ValueError(f"{source or 'certification'}: run {key!r} is not an integer") from None
+        text = str(key).strip()
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"{source or 'certification'}: run {key!r} is not a positive integer")
+        run = int(text)
+        if run in spelled:
+            raise ValueError(f"{source or 'certification'}: runs {spelled[run]!r} and {key!r} are the same run "
+                             f"{run}, listed twice")
+        spelled[run] = key
         pairs = []
         for item in value if isinstance(value, list) else [None]:
-            if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, int) for x in item)):
+            if not (isinstance(item, list) and len(item) == 2
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in item)):
                 raise ValueError(f"{source or 'certification'}: run {run} has a range {item!r}, expected [first, last]")
             first, last = item
             if not 1 <= first <= last:

@@ -80,11 +80,21 @@ def load_checkpoint(path: str | Path, *, expect_subdetector: str | None = None, 
         raise ValueError(f"{path} is not a readable checkpoint (truncated or damaged?): {exc}") from exc
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise ValueError(f"{path} is not an hcaltl GraphSTAD checkpoint")
+    missing = [k for k in ("model_config", "n_channels", "state_dict") if k not in record]
+    if missing or "subdetector" not in record.get("model_config", {}):
+        raise ValueError(f"{path} is an incomplete hcaltl checkpoint: it lacks {missing or ['model_config.subdetector']}")
+    bad = [name for name, t in record["state_dict"].items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise ValueError(f"{path} holds NaN or infinite weights in {len(bad)} tensor(s), e.g. {bad[:3]}: the training "
+                         "that wrote it diverged")
     sub = record["model_config"]["subdetector"]
     if expect_subdetector is not None and sub != expect_subdetector:
         raise ValueError(f"checkpoint {path} was trained on {sub}, but a {expect_subdetector} model was asked for")
     model = GraphSTAD.from_config(record["model_config"])
     if model.geometry.n_channels != record["n_channels"]:
         raise ValueError(f"checkpoint geometry has {record['n_channels']} channels, the rebuilt {sub} has {model.geometry.n_channels}")
-    model.load_state_dict(record["state_dict"])
+    try:
+        model.load_state_dict(record["state_dict"])
+    except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
+        raise ValueError(f"{path}: the stored weights do not fit the stored model configuration: {exc}") from exc
     return model.to(device), record

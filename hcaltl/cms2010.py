@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from . import validate
 from .certification import Certification
 from .simulate import RunPlan, run_structure
 
@@ -321,13 +322,22 @@ def simulate_2010(n_ls: int = 4000, *, events_per_ls: int = 200, bad_fraction: f
         :class:`LumiFeatures` with the feature blocks of :data:`PAPER_SIZES`, ``good`` = no subsystem failed, and
         ``causes`` per subsystem.
     """
-    for name, value in (("n_ls", n_ls), ("events_per_ls", events_per_ls), ("chunk", chunk)):
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    n_ls = validate.count(n_ls, "n_ls", maximum=validate.MAX_LS, why="more LS than memory can hold")
+    events_per_ls = validate.count(events_per_ls, "events_per_ls", maximum=1_000_000,
+                                   why="the statistics converge long before; memory grows with it")
+    chunk = validate.count(chunk, "chunk", maximum=100_000)
     if n_ls < 10 or events_per_ls < 5:
         raise ValueError(f"need n_ls ≥ 10 and events_per_ls ≥ 5, got {n_ls} and {events_per_ls}")
     if not 0 < min_severity <= 1:
         raise ValueError(f"min_severity must be in (0, 1], got {min_severity}")
+    validate.fraction(double_share, "double_share")
+    validate.fraction(bad_fraction, "bad_fraction", one=False)
+    validate.real(block_ls, "block_ls", low=1.0)
+    if cause_weights is not None:
+        for name, w in cause_weights.items():
+            validate.real(w, f"cause_weights[{name!r}]", low=0.0)
+        if sum(cause_weights.values()) <= 0:
+            raise ValueError(f"cause_weights must not all be zero, got {cause_weights}")
     if not 0 <= bad_fraction < 1:
         raise ValueError(f"bad_fraction must be in [0, 1), got {bad_fraction}")
     weights = cause_weights or {s: 1.0 for s in SUBSYSTEMS}
@@ -380,20 +390,15 @@ def load_feature_table(path: str | Path, *, channels: tuple[str, ...] = CHANNELS
         fill_missing: value for missing features (the authors fill the gaps of their outer join with 0); None raises.
         drop_zero_lumi: drop LS without luminosity, as the authors do (the number dropped is reported).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"feature table not found: {path}")
-    if path.suffix == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except ImportError as err:
-            raise ImportError(f"reading {path.name} needs pyarrow (pip install pyarrow), or save the table as CSV") from err
-    elif path.suffix in (".csv", ".gz"):
-        frame = pd.read_csv(path)
-    else:
-        raise ValueError(f"{path.name}: expected a .csv or .parquet feature table")
+    path = validate.file(path, "path", suffixes=(".csv", ".gz", ".parquet"), what="feature table (.csv or .parquet)")
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except ImportError as err:
+        raise ImportError(f"reading {path} needs pyarrow (pip install pyarrow), or save the table as CSV") from err
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, EOFError) as err:
+        raise validate.FileFormatError(f"{path} is not a readable feature table: {type(err).__name__}: {err}") from err
     return features_from_frame(frame, channels=channels, certification=certification, fill_missing=fill_missing,
-                               drop_zero_lumi=drop_zero_lumi, source=path.name)
+                               drop_zero_lumi=drop_zero_lumi, source=str(path))
 
 
 def _pick(frame: pd.DataFrame, names: tuple[str, ...], what: str, source: str) -> str:
@@ -427,14 +432,42 @@ def features_from_frame(frame: pd.DataFrame, *, channels: tuple[str, ...] = CHAN
         raise ValueError(f"{source}: {int(np.isnan(lumi).sum())} LS have no luminosity")
     keep = lumi > 0 if drop_zero_lumi else np.ones(len(frame), dtype=bool)
     if (~keep).any():
-        warnings.warn(f"{source}: dropped {int((~keep).sum())} LS with zero luminosity (drop_zero_lumi=True)", stacklevel=2)
+        warnings.warn(f"{source}: dropped {int((~keep).sum())} LS with zero or negative luminosity (drop_zero_lumi=True)",
+                      stacklevel=2)
     frame, lumi = frame[keep].reset_index(drop=True), lumi[keep]
-    run, ls = frame[run_col].to_numpy(dtype=np.int64), frame[ls_col].to_numpy(dtype=np.int64)
+    if not keep.any():
+        raise ValueError(f"{source}: every one of the {len(keep)} LS has zero or negative luminosity; nothing is left "
+                         "(pass drop_zero_lumi=False to keep them)")
+    if (lumi < 0).any():
+        raise ValueError(f"{source}: {int((lumi < 0).sum())} LS have negative luminosity (first at row "
+                         f"{int(np.flatnonzero(lumi < 0)[0])})")
+    run, ls = _whole(frame[run_col], "run", source), _whole(frame[ls_col], ls_col, source)
+    pairs = pd.Series(list(zip(run, ls)))
+    if pairs.duplicated().any():
+        r, s = pairs[pairs.duplicated()].iloc[0]
+        raise ValueError(f"{source}: (run, LS) pairs must be unique; ({r}, {s}) appears more than once "
+                         f"({int(pairs.duplicated().sum())} duplicated rows)")
     if certification is not None:
         good = certification.labels(run, ls)
     elif "label" in frame.columns:
-        good = frame["label"].to_numpy() == 1
+        labels = frame["label"]
+        valid = labels.isin([0, 1]) & labels.map(lambda v: not isinstance(v, (str, bool)))
+        if not valid.all():
+            raise ValueError(f"{source}: label must be 1 (good) or 0 (bad); got {labels[~valid].unique()[:5].tolist()} "
+                             f"(first at row {int(np.flatnonzero(~valid.to_numpy())[0])})")
+        good = labels.to_numpy() == 1
     else:
         raise ValueError(f"{source}: no 'label' column; pass certification=load_golden_json(...) to label the LS")
     feats = {c: frame[cols].to_numpy(dtype=np.float32) for c, cols in columns.items()}
     return LumiFeatures(feats, columns, run, ls, lumi, good)
+
+
+def _whole(column: pd.Series, name: str, source: str) -> np.ndarray:
+    """A column of whole numbers as int64, refusing NaN, fractions and text rather than truncating them."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{source}: {name} must hold whole non-negative numbers; {int(bad.sum())} do not, first "
+                         f"{column.iloc[i]!r} at row {i}")
+    return values.astype(np.int64)

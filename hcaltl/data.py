@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from . import validate
 from .geometry import MAP_SHAPE, Geometry, get_geometry
 
 #: Duration of one lumisection: 2^18 LHC orbits of 88.924 µs.
@@ -54,7 +55,13 @@ class OccupancyData:
     meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        occ = np.asarray(self.occupancy, dtype=np.float32)
+        if not isinstance(self.geometry, Geometry):
+            raise TypeError(f"geometry must be a hcaltl Geometry (use hcaltl.geometry.get_geometry), got "
+                            f"{type(self.geometry).__name__}")
+        raw = np.asarray(self.occupancy)
+        if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
+            raise TypeError(f"occupancy must hold real numbers (counts or rates), got dtype {raw.dtype}")
+        occ = raw.astype(np.float32, copy=False)
         if occ.ndim != 4 or occ.shape[1:] != MAP_SHAPE:
             raise ValueError(f"occupancy must have shape [n_ls, 64, 72, 7], got {occ.shape}")
         n_ls = occ.shape[0]
@@ -62,25 +69,43 @@ class OccupancyData:
             raise ValueError("occupancy holds no lumisection (n_ls = 0)")
         arrays = {
             "n_events": np.asarray(self.n_events),
-            "luminosity": np.asarray(self.luminosity, dtype=np.float64),
+            "luminosity": np.asarray(self.luminosity),
             "run": np.asarray(self.run),
             "ls": np.asarray(self.ls),
         }
         for key, arr in arrays.items():
+            if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+                raise TypeError(f"{key} must hold real numbers, got dtype {arr.dtype}")
             if arr.shape != (n_ls,):
                 raise ValueError(f"{key} must have shape [{n_ls}] to match occupancy, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
                 raise ValueError(f"{key} contains NaN or infinite values at LS index {np.flatnonzero(~np.isfinite(arr))[:5].tolist()}")
+        arrays["luminosity"] = arrays["luminosity"].astype(np.float64)
         for key in ("n_events", "run", "ls"):
             arr = arrays[key]
             if np.any(arr != np.round(arr)):
                 raise ValueError(f"{key} must hold integers")
+            if np.any(np.abs(arr) > 2**53):
+                raise ValueError(f"{key} holds values beyond 2^53 (first at LS index {np.flatnonzero(np.abs(arr) > 2**53)[0]}): "
+                                 "not a count or number HCAL writes")
             arrays[key] = arr.astype(np.int64)
         if np.any(arrays["n_events"] <= 0):
             bad = np.flatnonzero(arrays["n_events"] <= 0)
             raise ValueError(f"n_events must be positive; zero or negative at LS index {bad[:5].tolist()} (LS with no events cannot be renormalised)")
         if np.any(arrays["luminosity"] < 0):
-            raise ValueError("luminosity must be non-negative")
+            raise ValueError(f"luminosity must be non-negative; negative at LS index "
+                             f"{np.flatnonzero(arrays['luminosity'] < 0)[:5].tolist()}")
+        if np.any(arrays["ls"] < 1):
+            raise ValueError(f"ls numbers start at 1; got {arrays['ls'][arrays['ls'] < 1][:5].tolist()} at LS index "
+                             f"{np.flatnonzero(arrays['ls'] < 1)[:5].tolist()}")
+        if np.any(arrays["run"] < 0):
+            raise ValueError(f"run numbers must be non-negative; negative at LS index {np.flatnonzero(arrays['run'] < 0)[:5].tolist()}")
+        pairs = arrays["run"] * (2**31) + arrays["ls"]
+        if len(np.unique(pairs)) != n_ls:
+            uniq, first, counts = np.unique(pairs, return_index=True, return_counts=True)
+            i = first[counts > 1][0]
+            raise ValueError(f"(run, ls) pairs must be unique; ({arrays['run'][i]}, {arrays['ls'][i]}) appears "
+                             f"{counts[counts > 1][0]} times ({int((counts > 1).sum())} duplicated pairs in all)")
         # Cheap whole-array checks first (reductions, no full-size temporaries);
         # the exact location is looked up only when something is wrong.
         flat = occ.reshape(n_ls, -1)
@@ -152,9 +177,10 @@ class OccupancyData:
     @classmethod
     def load(cls, path: str | Path) -> "OccupancyData":
         """Read a file written by :meth:`save`, with clear errors for missing or damaged files."""
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"no occupancy file at {path}")
+        path = validate.file(path, "path", suffixes=(".npz",), what="hcaltl occupancy file (.npz)")
+        if not zipfile.is_zipfile(path):
+            raise validate.FileFormatError(f"{path} is not an .npz archive (truncated, damaged, or another format "
+                                           "renamed to .npz)")
         try:
             with np.load(path, allow_pickle=False) as f:
                 missing = [k for k in ("header", *_ARRAYS) if k not in f.files]
@@ -170,3 +196,11 @@ class OccupancyData:
         name = header["depth_table_name"]
         geometry = get_geometry(header["subdetector"], name if name != "custom" else table)
         return cls(geometry=geometry, normalised=header["normalised"], meta=header["meta"], **arrays)
+
+
+def as_data(value, name: str = "data") -> OccupancyData:
+    """``value`` if it is an :class:`OccupancyData`, else a TypeError that says how to make one."""
+    if not isinstance(value, OccupancyData):
+        raise TypeError(f"{name} must be an OccupancyData (from hcaltl.simulate.simulate, hcaltl.loaders or "
+                        f"OccupancyData.load), got {type(value).__name__}")
+    return value

@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
+from . import validate
 from .inference import per_batch
 from .models import GraphSTAD
 
@@ -54,9 +55,11 @@ class ErrorScaler:
 
 
 def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
+    x = validate._numeric_array(x, name, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"{name} must be [n_windows, n_channels], got shape {x.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} hold no window or no channel (shape {x.shape})")
     if not np.isfinite(x).all():
         raise ValueError(f"{name} contain NaN or inf")
     return x
@@ -88,10 +91,10 @@ def channel_scores(model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | 
 
 
 def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if np.shape(labels) != np.shape(scores):  # same shape, not merely the same size: no silent reshuffle
+        raise ValueError(f"labels and scores must have the same shape, got {np.shape(labels)} and {np.shape(scores)}")
     y = np.asarray(labels).ravel()
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    if y.shape != s.shape:
-        raise ValueError(f"labels and scores differ in size: {np.asarray(labels).shape} vs {np.asarray(scores).shape}")
+    s = validate._numeric_array(scores, "scores", dtype=np.float64).ravel()
     if not np.isin(y, (0, 1)).all():
         raise ValueError("labels must be 0/1 (or bool)")
     if not np.isfinite(s).all():

@@ -11,30 +11,29 @@ from typing import Callable
 import numpy as np
 import torch
 
+from . import validate
 from .allocator import keep_freed_memory
 from .models import GraphSTAD
 
 
 def as_windows(windows: np.ndarray | torch.Tensor, name: str, model: GraphSTAD) -> torch.Tensor:
-    """Windows as a float32 tensor, checked against the model (shape, window length, non-empty, finite).
+    """Windows as a float32 tensor, checked against the model (shape, window length, non-empty, finite, and zero
+    outside the model's geometry: windows of another subdetector or era are refused).
 
     Shapes:
         windows ``[n, T, 64, 72, 7]`` with T the model's window.
     """
-    w = torch.as_tensor(np.asarray(windows, dtype=np.float32))
-    if w.dim() != 5 or tuple(w.shape[1:]) != (model.config.window, 64, 72, 7):
-        raise ValueError(f"{name} windows must be [n, {model.config.window}, 64, 72, 7], got {tuple(w.shape)}")
-    if len(w) == 0:
-        raise ValueError(f"{name} windows are empty")
-    if not torch.isfinite(w).all():
-        raise ValueError(f"{name} windows contain NaN or inf")
-    return w
+    if isinstance(windows, torch.Tensor):
+        windows = windows.detach().cpu().numpy()
+    arr = validate.windows(windows, f"{name} windows", geometry_=model.geometry, window=model.config.window)
+    return torch.as_tensor(arr)
 
 
 @torch.no_grad()
 def per_batch(model: GraphSTAD, windows, name: str, batch_size: int, fn: Callable[[torch.Tensor], object]) -> list:
     """Apply ``fn(batch)`` to windows in batches, in eval mode (training mode restored afterwards)."""
     keep_freed_memory()
+    validate.count(batch_size, "batch_size")
     w = as_windows(windows, name, model)
     device = next(model.parameters()).device
     was = model.training

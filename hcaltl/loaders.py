@@ -28,6 +28,8 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from . import validate
+from .validate import FileFormatError
 from .data import OccupancyData
 from .dqm import check_fit, dqm_ieta_bin, era_fit, estimate_events_hf, read_dqm_hdf5, region_hits
 from .geometry import MAP_SHAPE, N_DEPTH, Geometry
@@ -37,13 +39,8 @@ __all__ = ["dqm_ieta_bin", "load", "load_dqm_hdf5", "load_hcalanalyzer_npy", "lo
 ROOT_DIRECTORY = "Hcal4DQMAnalyzer"
 
 
-def _existing(path: str | Path) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such file: {path}")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path} is empty")
-    return path
+def _existing(path: str | Path, suffixes: tuple[str, ...] = (), what: str = "file") -> Path:
+    return validate.file(path, "path", suffixes=suffixes, what=what)
 
 
 def _numbers(run, ls, n_ls: int) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
@@ -74,9 +71,7 @@ def _container(
             f"{meta.get('source_file', 'this file')} carries no per-LS event counts; pass n_events= "
             "(one count per LS) so the maps can be renormalised"
         )
-    n_events = np.asarray(n_events)
-    if n_events.shape != (n_ls,):
-        raise ValueError(f"n_events must have one entry per LS ({n_ls}), got shape {n_events.shape}")
+    n_events = validate.events(n_events, "n_events", n_ls)
     if np.any(~np.isfinite(maps)):
         raise ValueError(f"{meta.get('source_file')}: occupancy contains NaN or inf")
     inside = np.where(geometry.mask, maps, 0).astype(np.float32)
@@ -163,58 +158,72 @@ def load_hcalanalyzer_root(path: str | Path, geometry: Geometry, *, directory: s
     """
     import uproot
 
-    path = _existing(path)
+    path = _existing(path, (".root",), "ROOT file")
+    geometry = validate.geometry(geometry)
     try:
         f = uproot.open(path)
     except Exception as exc:  # uproot raises several types for damaged files
-        raise ValueError(f"{path} is not a readable ROOT file (truncated or damaged?): {exc}") from exc
-    with f:
-        prefix = f"{directory}/" if directory else ""
-        tree_key = f"{prefix}evttree"
-        if tree_key not in f:
-            raise ValueError(f"{path} has no TTree '{tree_key}' (needed for event counts per LS)")
-        tree = f[tree_key]
-        for branch in ("RunNum", "LumiSec"):
-            if branch not in tree.keys():
-                raise ValueError(f"{path}:{tree_key} has no branch {branch!r}")
-        lumisec = np.asarray(tree["LumiSec"].array(library="np"))
-        runs = np.unique(np.asarray(tree["RunNum"].array(library="np")))
-        if len(lumisec) == 0:
-            raise ValueError(f"{path}:{tree_key} holds no events")
-        if len(runs) != 1:
-            raise ValueError(f"{path} mixes runs {runs.tolist()}; the analyzer writes one run per file")
-        ls_numbers, n_events = np.unique(lumisec, return_counts=True)
-        maps = np.zeros((len(ls_numbers), *MAP_SHAPE), dtype=np.float32)
-        depths_present = [d for d in range(1, N_DEPTH + 1) if f"{prefix}hist3D_depth{d}" in f]
-        needed = list(geometry.depths)
-        missing = [d for d in needed if d not in depths_present]
-        if missing:
-            raise ValueError(f"{path} lacks hist3D_depth{missing} needed for {geometry.name}")
-        for d in depths_present:
-            hist = f[f"{prefix}hist3D_depth{d}"]
-            values = np.asarray(hist.values(flow=True))  # (LS+2, ieta+2, iphi+2) with flow bins
-            x_edges = hist.axis("x").edges()
-            y_edges = hist.axis("y").edges()
-            z_edges = hist.axis("z").edges()
-            if not (np.allclose(np.diff(x_edges), 1) and np.allclose(y_edges[[0, -1]], [-32, 32]) and len(y_edges) == 65
-                    and np.allclose(z_edges[[0, -1]], [0, 72]) and len(z_edges) == 73):
-                raise ValueError(f"{path}:hist3D_depth{d} does not have the analyzer's binning (LS×[-32,32)×[0,72), unit bins)")
-            x_bin = (ls_numbers - x_edges[0]).astype(int) + 1  # +1: underflow bin first
-            if np.any((x_bin < 1) | (x_bin > len(x_edges) - 1)):
-                raise ValueError(f"{path}: LS numbers outside the histogram's LS axis [{x_edges[0]}, {x_edges[-1]})")
-            sel = values[x_bin]  # (n_ls, 66, 74)
-            ieta_vals = np.arange(-32, 32)
-            keep = ieta_vals != 0
-            rows = np.where(ieta_vals[keep] < 0, ieta_vals[keep] + 32, ieta_vals[keep] + 31)
-            # y: flow index 1 + (ieta + 32); z: iphi 1…71 at flow index 1 + iphi, iphi 72 in the overflow (73)
-            y_index = 1 + (ieta_vals[keep] + 32)
-            z_index = np.concatenate([1 + np.arange(1, 72), [73]])
-            block = sel[:, y_index][:, :, z_index]  # (n_ls, 63, 72)
-            maps[..., d - 1][:, rows, :] = block
+        raise FileFormatError(f"{path} is not a readable ROOT file (truncated or damaged?): {exc}") from exc
+    try:
+        maps, n_events, run, ls_numbers = _read_analyzer(f, path, geometry, directory)
+    except FileFormatError:
+        raise
+    except Exception as exc:  # a file that opens but breaks while its objects are read (truncated baskets, ...)
+        raise FileFormatError(f"{path}: the ROOT file opened but its contents cannot be read (truncated or damaged?): "
+                              f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        f.close()
     return _container(
-        geometry, maps, n_events, int(runs[0]), ls_numbers, None,
+        geometry, maps, n_events, run, ls_numbers, None,
         {"source": "hcalanalyzer_root", "source_file": str(path)},
     )
+
+
+def _read_analyzer(f, path: Path, geometry: Geometry, directory: str):
+    """(maps, events per LS, run, LS numbers) of an open analyzer file; FileFormatError for a wrong layout."""
+    prefix = f"{directory}/" if directory else ""
+    tree_key = f"{prefix}evttree"
+    if tree_key not in f:
+        raise FileFormatError(f"{path} has no TTree '{tree_key}' (needed for event counts per LS)")
+    tree = f[tree_key]
+    for branch in ("RunNum", "LumiSec"):
+        if branch not in tree.keys():
+            raise FileFormatError(f"{path}:{tree_key} has no branch {branch!r}")
+    lumisec = np.asarray(tree["LumiSec"].array(library="np"))
+    runs = np.unique(np.asarray(tree["RunNum"].array(library="np")))
+    if len(lumisec) == 0:
+        raise FileFormatError(f"{path}:{tree_key} holds no events")
+    if len(runs) != 1:
+        raise FileFormatError(f"{path} mixes runs {runs.tolist()}; the analyzer writes one run per file")
+    ls_numbers, n_events = np.unique(lumisec, return_counts=True)
+    maps = np.zeros((len(ls_numbers), *MAP_SHAPE), dtype=np.float32)
+    depths_present = [d for d in range(1, N_DEPTH + 1) if f"{prefix}hist3D_depth{d}" in f]
+    needed = list(geometry.depths)
+    missing = [d for d in needed if d not in depths_present]
+    if missing:
+        raise FileFormatError(f"{path} lacks hist3D_depth{missing} needed for {geometry.name}")
+    for d in depths_present:
+        hist = f[f"{prefix}hist3D_depth{d}"]
+        values = np.asarray(hist.values(flow=True))  # (LS+2, ieta+2, iphi+2) with flow bins
+        x_edges = hist.axis("x").edges()
+        y_edges = hist.axis("y").edges()
+        z_edges = hist.axis("z").edges()
+        if not (np.allclose(np.diff(x_edges), 1) and np.allclose(y_edges[[0, -1]], [-32, 32]) and len(y_edges) == 65
+                and np.allclose(z_edges[[0, -1]], [0, 72]) and len(z_edges) == 73):
+            raise FileFormatError(f"{path}:hist3D_depth{d} does not have the analyzer's binning (LS×[-32,32)×[0,72), unit bins)")
+        x_bin = (ls_numbers - x_edges[0]).astype(int) + 1  # +1: underflow bin first
+        if np.any((x_bin < 1) | (x_bin > len(x_edges) - 1)):
+            raise FileFormatError(f"{path}: LS numbers outside the histogram's LS axis [{x_edges[0]}, {x_edges[-1]})")
+        sel = values[x_bin]  # (n_ls, 66, 74)
+        ieta_vals = np.arange(-32, 32)
+        keep = ieta_vals != 0
+        rows = np.where(ieta_vals[keep] < 0, ieta_vals[keep] + 32, ieta_vals[keep] + 31)
+        # y: flow index 1 + (ieta + 32); z: iphi 1…71 at flow index 1 + iphi, iphi 72 in the overflow (73)
+        y_index = 1 + (ieta_vals[keep] + 32)
+        z_index = np.concatenate([1 + np.arange(1, 72), [73]])
+        block = sel[:, y_index][:, :, z_index]  # (n_ls, 63, 72)
+        maps[..., d - 1][:, rows, :] = block
+    return maps, n_events, int(runs[0]), ls_numbers
 
 
 def load_hcalanalyzer_npy(
@@ -226,16 +235,24 @@ def load_hcalanalyzer_npy(
     ls: Sequence[int] | None = None,
     luminosity: Sequence[float] | None = None,
 ) -> OccupancyData:
-    """Load the authors' numpy export ``[LS, 64, 72, D, 1]`` (D ≤ 7) with its event counts."""
-    path = _existing(path)
+    """Load the authors' numpy export ``[LS, 64, 72, D, 1]`` (D ≤ 7, at least the geometry's deepest depth) with
+    its event counts."""
+    path = _existing(path, (".npy",), "numpy export (.npy)")
+    geometry = validate.geometry(geometry)
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise FileFormatError(f"{path} is not a numpy .npy file (no .npy header; another format renamed?)")
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{path} is not a readable .npy file (truncated or damaged?): {exc}") from exc
+        raise FileFormatError(f"{path} is not a readable .npy file (truncated or damaged?): {exc}") from exc
     if arr.ndim == 5 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim != 4 or arr.shape[1:3] != (64, 72) or not 1 <= arr.shape[3] <= N_DEPTH:
-        raise ValueError(f"{path} has shape {arr.shape}; expected [LS, 64, 72, D, 1] with D <= 7")
+        raise FileFormatError(f"{path} has shape {arr.shape}; expected [LS, 64, 72, D, 1] with D <= 7")
+    if arr.shape[3] < geometry.max_depth:
+        raise FileFormatError(f"{path} holds depths 1-{arr.shape[3]}, but {geometry.name} ({geometry.depth_table_name!r}) "
+                              f"needs depths up to {geometry.max_depth}: missing depths are not filled with zeros")
     maps = np.zeros((arr.shape[0], *MAP_SHAPE), dtype=np.float32)
     maps[..., : arr.shape[3]] = arr
     return _container(geometry, maps, n_events, run, ls, luminosity, {"source": "hcalanalyzer_npy", "source_file": str(path)})
@@ -248,6 +265,8 @@ def load(path: str | Path, geometry: Geometry | None = None, **kwargs) -> Occupa
     subdetectors); ``kwargs`` go to the format's loader (e.g. ``n_events=``).
     """
     path = _existing(path)
+    if geometry is not None:
+        geometry = validate.geometry(geometry)
     suffix = path.suffix.lower()
     if suffix == ".npz":
         data = OccupancyData.load(path)
@@ -259,4 +278,6 @@ def load(path: str | Path, geometry: Geometry | None = None, **kwargs) -> Occupa
         raise ValueError(f"unsupported file type {suffix!r} for {path}; supported: .npz, {', '.join(loaders)}")
     if geometry is None:
         raise ValueError(f"loading {path} needs geometry= (HB or HE): the file holds several subdetectors")
+    if suffix == ".npy" and "n_events" not in kwargs:
+        raise ValueError(f"loading {path} (a numpy export without event counts) needs n_events= (one count per LS)")
     return loaders[suffix](path, geometry, **kwargs)

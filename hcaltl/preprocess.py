@@ -27,7 +27,8 @@ from typing import Literal
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
-from .data import LS_SECONDS, OccupancyData
+from . import validate
+from .data import LS_SECONDS, OccupancyData, as_data
 from .geometry import MAP_SHAPE, Geometry
 
 PB_PER_LS_AT_1E34 = 1e34 * LS_SECONDS / 1e36
@@ -101,16 +102,15 @@ def split(
         gap: LS dropped between training and validation in each run so no window straddles them.
         seed: seed for the choice of test runs.
     """
-    if not 0 <= val_fraction < 1:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    data = as_data(data)
+    validate.fraction(val_fraction, "val_fraction", one=False)
+    validate.count(gap, "gap", minimum=0)
     idx = np.arange(data.n_ls)
     if scheme == "ls_block":
-        if train_ls < 1:
-            raise ValueError(f"train_ls must be positive, got {train_ls}")
+        validate.count(train_ls, "train_ls")
         is_train = data.ls <= train_ls
     elif scheme == "run":
-        if not 0 < test_runs < 1:
-            raise ValueError(f"test_runs must be in (0, 1), got {test_runs}")
+        validate.fraction(test_runs, "test_runs", zero=False, one=False)
         runs = data.runs()
         if len(runs) < 2:
             raise ValueError("splitting by run needs at least two runs; use scheme='ls_block' or simulate more LS")
@@ -143,15 +143,24 @@ class ChannelScaler:
         maps in and out: [..., 64, 72, 7].
     """
 
-    def __init__(self, geometry: Geometry) -> None:
-        self.geometry = geometry
+    def __init__(self, geometry: Geometry | str) -> None:
+        self.geometry = validate.geometry(geometry)
         self._scaler = MinMaxScaler(clip=False)
         self.fitted = False
 
+    def _maps(self, maps, name: str) -> np.ndarray:
+        """Maps or windows ``[..., 64, 72, 7]``: real, finite, non-empty, zero outside this scaler's geometry."""
+        arr = validate._numeric_array(maps, name)
+        if arr.ndim < 3 or arr.shape[-3:] != MAP_SHAPE:
+            raise ValueError(f"{name} must be maps [..., 64, 72, 7], got shape {arr.shape}")
+        if arr.size == 0:
+            raise ValueError(f"{name} hold no map (shape {arr.shape})")
+        validate._finite(arr, name)
+        validate._outside(arr, self.geometry, name)
+        return arr
+
     def fit(self, maps: np.ndarray) -> "ChannelScaler":
-        nodes = self.geometry.map_to_nodes(maps).reshape(-1, self.geometry.n_channels)
-        if not np.all(np.isfinite(nodes)):
-            raise ValueError("cannot fit the scaler: training maps contain NaN or inf")
+        nodes = self.geometry.map_to_nodes(self._maps(maps, "training maps")).reshape(-1, self.geometry.n_channels)
         self._scaler.fit(nodes)
         self.fitted = True
         return self
@@ -162,13 +171,13 @@ class ChannelScaler:
 
     def transform(self, maps: np.ndarray) -> np.ndarray:
         self._check()
-        nodes = self.geometry.map_to_nodes(maps)
+        nodes = self.geometry.map_to_nodes(self._maps(maps, "maps"))
         flat = self._scaler.transform(nodes.reshape(-1, self.geometry.n_channels)).astype(np.float32)
         return self.geometry.nodes_to_map(flat.reshape(nodes.shape))
 
     def inverse_transform(self, maps: np.ndarray) -> np.ndarray:
         self._check()
-        nodes = self.geometry.map_to_nodes(maps)
+        nodes = self.geometry.map_to_nodes(self._maps(maps, "scaled maps"))
         flat = self._scaler.inverse_transform(nodes.reshape(-1, self.geometry.n_channels)).astype(np.float32)
         return self.geometry.nodes_to_map(flat.reshape(nodes.shape))
 
@@ -243,6 +252,8 @@ class Prepared:
 
 def prepare_windows(data: OccupancyData, window: int = 5, **split_kwargs) -> Prepared:
     """Renormalise (if raw), split, scale on training LS only, and cut windows — the whole chapter-1 pipeline."""
+    data = as_data(data)
+    validate.count(window, "window")
     if data.normalised is None:
         data = renormalise(data)
     parts = split(data, **split_kwargs)

@@ -44,6 +44,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from tqdm.auto import tqdm
 
+from . import validate
 from .data import LS_SECONDS, OccupancyData
 from .geometry import DEPTH_TABLES, WIDE_TOWER_IETA, Geometry
 
@@ -386,7 +387,7 @@ def calibrate(data: OccupancyData, *, pileup: float | None = None, plan: RunPlan
 
 
 def simulate(
-    geometry: Geometry,
+    geometry: Geometry | str,
     n_ls: int,
     seed: int = 0,
     *,
@@ -416,10 +417,8 @@ def simulate(
     Shapes:
         ``occupancy``: [n_ls, 64, 72, 7]; ``n_events``, ``luminosity``, ``run``, ``ls``: [n_ls].
     """
-    if not isinstance(geometry, Geometry):
-        raise TypeError(f"geometry must be a hcaltl Geometry (use hcaltl.geometry.get_geometry), got {type(geometry).__name__}")
-    if int(n_ls) != n_ls or n_ls < 1:
-        raise ValueError(f"n_ls must be a positive integer, got {n_ls!r}")
+    geometry = validate.geometry(geometry)
+    n_ls = validate.count(n_ls, "n_ls", maximum=validate.MAX_LS, why="more LS than memory can hold: simulate in parts")
     if calibration is not None:
         if not isinstance(calibration, Calibration):
             raise TypeError(f"calibration must come from hcaltl.simulate.calibrate, got {type(calibration).__name__}")

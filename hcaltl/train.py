@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import validate
 from .allocator import keep_freed_memory
 from .checkpoints import load_resume_state, save_with_best
 from .inference import as_windows, per_batch
@@ -54,6 +55,16 @@ class TrainConfig:
     seed: int = 123
     device: str = "auto"
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        validate.count(self.epochs, "epochs")
+        validate.count(self.batch_size, "batch_size")
+        validate.real(self.lr, "lr", low=0.0, low_open=True)
+        validate.real(self.weight_decay, "weight_decay", low=0.0)
+        validate.real(self.beta_kl, "beta_kl", low=0.0)
+        validate.count(self.patience, "patience")
+        validate.count(self.seed, "seed", minimum=0)
+        validate.choice(self.device, "device", ("auto", "cpu", "cuda"))
 
 
 @dataclass
@@ -247,9 +258,17 @@ def _restore(state: dict, model: GraphSTAD, opt, sched, gen: torch.Generator, co
 
 
 def per_channel_mean_mse(train_windows: np.ndarray, test_windows: np.ndarray, mask: np.ndarray) -> float:
-    """The trivial baseline: predict every channel's training mean, score masked MSE on test windows."""
-    mean_map = np.asarray(train_windows, dtype=np.float32).mean(axis=(0, 1))
-    test = torch.as_tensor(np.asarray(test_windows, dtype=np.float32))
+    """The trivial baseline: predict every channel's training mean, score masked MSE on test windows.
+
+    Shapes:
+        train_windows ``[n, T, 64, 72, 7]``, test_windows ``[m, T, 64, 72, 7]``, mask ``[64, 72, 7]``.
+    """
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (64, 72, 7):
+        raise ValueError(f"mask must be a boolean [64, 72, 7] map (geometry.mask), got {mask.dtype} {mask.shape}")
+    train = validate.windows(train_windows, "train_windows")
+    mean_map = train.mean(axis=(0, 1))
+    test = torch.as_tensor(validate.windows(test_windows, "test_windows", window=train.shape[1]))
     pred = torch.as_tensor(mean_map).expand_as(test)
     return float(masked_mse(pred, test, torch.as_tensor(np.array(mask, dtype=bool))))
 

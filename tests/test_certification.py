@@ -31,7 +31,7 @@ def test_ranges_are_inclusive_and_absent_runs_are_bad(golden):
 
 @pytest.mark.parametrize("raw, match", [
     ([[1, 2]], "object of runs"),
-    ({"x": [[1, 2]]}, "not an integer"),
+    ({"x": [[1, 2]]}, "not a positive integer"),
     ({"1": [[3, 2]]}, "invalid range"),
     ({"1": [[0, 2]]}, "invalid range"),
     ({"1": [[1, 2, 3]]}, "expected \\[first, last\\]"),
@@ -44,7 +44,7 @@ def test_malformed_certifications_raise_clear_errors(raw, match):
 
 
 def test_missing_or_invalid_files_raise(tmp_path):
-    with pytest.raises(FileNotFoundError, match="not found"):
+    with pytest.raises(FileNotFoundError, match="no certification JSON"):
         load_golden_json(tmp_path / "nope.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{1: ")

@@ -83,7 +83,7 @@ def test_feature_table_round_trip_and_clear_errors(sim, tmp_path):
         c.features_from_frame(sim.to_frame().drop(columns="label"))
     frame = sim.to_frame()
     frame.loc[:4, ["instantLumi", "muons_instantLumi", "photons_instantLumi"]] = 0.0
-    with pytest.warns(UserWarning, match="dropped 5 LS with zero luminosity"):
+    with pytest.warns(UserWarning, match="dropped 5 LS with zero or negative luminosity"):
         assert c.features_from_frame(frame).n_ls == sim.n_ls - 5
     with pytest.raises(FileNotFoundError):
         c.load_feature_table(tmp_path / "missing.csv")

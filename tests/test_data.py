@@ -25,13 +25,13 @@ def test_select_keeps_arrays_aligned(hb_data):
 
 
 def test_missing_and_truncated_files(tmp_path, hb_data):
-    with pytest.raises(FileNotFoundError, match="no occupancy file"):
+    with pytest.raises(FileNotFoundError, match="no hcaltl occupancy file"):
         OccupancyData.load(tmp_path / "nope.npz")
     path = hb_data.save(tmp_path / "hb.npz")
     raw = path.read_bytes()
     cut = tmp_path / "cut.npz"
     cut.write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ValueError, match="truncated or damaged"):
+    with pytest.raises(ValueError, match="cut.npz is not an .npz archive .truncated, damaged"):
         OccupancyData.load(cut)
     other = tmp_path / "other.npz"
     np.savez(other, x=np.zeros(3))

@@ -26,7 +26,7 @@ def test_degenerate_and_bad_input_raise():
         roc_auc(np.zeros(5), np.arange(5.0))
     with pytest.raises(ValueError, match="both classes"):
         fpr_at_tpr(np.ones(5), np.arange(5.0), 0.9)
-    with pytest.raises(ValueError, match="differ in size"):
+    with pytest.raises(ValueError, match="must have the same shape"):
         roc_auc(np.array([0, 1]), np.array([0.1, 0.2, 0.3]))
     with pytest.raises(ValueError, match="NaN"):
         roc_auc(np.array([0, 1]), np.array([np.nan, 0.2]))

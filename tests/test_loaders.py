@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import write_dqm_hdf5, write_hcalanalyzer_root
+from hcaltl.geometry import get_geometry
 from hcaltl.loaders import load_dqm_hdf5, load_hcalanalyzer_npy, load_hcalanalyzer_root
 from hcaltl.simulate import simulate
 
@@ -77,13 +78,17 @@ def test_hcalanalyzer_npy(tmp_path, small):
     np.save(tmp_path / "x.npy", arr)
     data = load_hcalanalyzer_npy(tmp_path / "x.npy", small.geometry, n_events=small.n_events)
     assert np.array_equal(data.occupancy, small.occupancy)
-    np.save(tmp_path / "y.npy", small.occupancy[:, :, :, :4, None])  # a 4-depth export
-    four = load_hcalanalyzer_npy(tmp_path / "y.npy", small.geometry, n_events=small.n_events)
-    assert np.all(four.occupancy[..., 4:] == 0)
+    np.save(tmp_path / "y.npy", small.occupancy[:, :, :, :4, None])  # a 4-depth export: HE needs 7
+    with pytest.raises(ValueError, match="holds depths 1-4, but HE .* needs depths up to 7: missing depths are not filled"):
+        load_hcalanalyzer_npy(tmp_path / "y.npy", small.geometry, n_events=small.n_events)
+    hb = get_geometry("HB")
+    hb_maps = np.where(hb.mask, small.occupancy, 0)[:, :, :, :4, None]  # an HB export needs depths 1-4 only
+    np.save(tmp_path / "hb.npy", hb_maps)
+    assert load_hcalanalyzer_npy(tmp_path / "hb.npy", hb, n_events=small.n_events).n_ls == small.n_ls
     np.save(tmp_path / "z.npy", np.zeros((3, 64, 70, 7)))
     with pytest.raises(ValueError, match="expected \\[LS, 64, 72, D, 1\\]"):
         load_hcalanalyzer_npy(tmp_path / "z.npy", small.geometry, n_events=[1, 1, 1])
-    with pytest.raises(ValueError, match="one entry per LS"):
+    with pytest.raises(ValueError, match="n_events must be a vector of 12 events per LS, got shape"):
         load_hcalanalyzer_npy(tmp_path / "x.npy", small.geometry, n_events=[1, 2])
 
 

@@ -28,7 +28,7 @@ def test_cli_simulate_and_info(tmp_path, capsys):
 
 def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["info", str(tmp_path / "none.npz")]) == 2
-    assert "no occupancy file" in capsys.readouterr().err
+    assert "no hcaltl occupancy file" in capsys.readouterr().err
     assert main(["simulate", "HF", "--n-ls", "2", "--out", "x"]) == 2
     assert "unknown subdetector 'HF'" in capsys.readouterr().err
     assert main(["geometry", "HB", "--era", "1999"]) == 2

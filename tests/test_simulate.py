@@ -91,8 +91,11 @@ def test_sipm_noise_grows_with_integrated_luminosity_hpd_noise_does_not(he, hb):
 def test_bad_input(hb):
     with pytest.raises(ValueError, match="n_ls"):
         simulate(hb, 0)
-    with pytest.raises(TypeError, match="get_geometry"):
-        simulate("HB", 10)
+    with pytest.raises(TypeError, match="geometry must be a Geometry or a name"):
+        simulate(None, 10)
+    assert simulate("HB", 2, seed=0).geometry is hb  # a name is a geometry
+    with pytest.raises(ValueError, match="n_ls must be at most 1,000,000"):
+        simulate(hb, 10**12)
 
 
 def test_paper_scale_size_is_exact(he):
@@ -108,7 +111,7 @@ def test_run_plans_that_could_never_finish_are_refused():
                 {"n_bunches": 0}, {"run_ls": (1.5, 3)}):
         with pytest.raises(ValueError, match=f"RunPlan.{next(iter(bad))}"):
             RunPlan(**bad)
-    with pytest.raises(ValueError, match="n_ls must be a positive integer, got 12.5"):
+    with pytest.raises(ValueError, match="n_ls must be a whole number, got 12.5"):
         simulate_2010(n_ls=12.5, progress=False)
-    with pytest.raises(ValueError, match="chunk must be a positive integer, got -1"):
+    with pytest.raises(ValueError, match="chunk must be at least 1, got -1"):
         simulate_2010(n_ls=20, chunk=-1, progress=False)

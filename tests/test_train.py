@@ -63,7 +63,7 @@ def test_one_cycle_schedule_and_bad_input(hb_windows):
         fit(model, hb_windows["train"][:, :3], hb_windows["val"], TrainConfig(epochs=1, progress=False))
     bad = hb_windows["val"][:2].copy()
     bad[0, 0, 40, 0, 0] = np.nan
-    with pytest.raises(ValueError, match="validation windows contain NaN"):
+    with pytest.raises(ValueError, match="validation windows: 1 NaN or infinite values"):
         fit(model, hb_windows["train"][:4], bad, TrainConfig(epochs=1, progress=False))
     for p in model.parameters():
         p.requires_grad_(False)

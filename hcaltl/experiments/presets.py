@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from .. import validate
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -49,4 +51,7 @@ def get_preset(name: str = "fast", **overrides: Any) -> Preset:
     unknown = set(overrides) - set(preset.as_dict())
     if unknown:
         raise ValueError(f"unknown preset field(s) {sorted(unknown)}; valid fields are {sorted(preset.as_dict())}")
+    for field_name, value in overrides.items():
+        if field_name != "name":
+            validate.count(value, field_name, maximum=validate.MAX_LS)
     return replace(preset, **overrides)

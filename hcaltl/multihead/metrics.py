@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from .. import validate
 from ..cms2010 import LumiFeatures
 
 
@@ -38,6 +39,7 @@ def attribution_table(table: pd.DataFrame, data: LumiFeatures, heads: list[str] 
     if data.causes is None:
         raise ValueError("attribution needs per-subsystem truth (data.causes)")
     heads = heads or [c for c in table.columns if c != "global"]
+    validate.choice(among, "among", ("all", "bad"))
     keep = np.ones(data.n_ls, dtype=bool) if among == "all" else ~data.good
     w = (data.lumi if weighted else np.ones(data.n_ls))[keep]
     truth = {"inclusive": ~data.good, **{s: data.causes[s].to_numpy() for s in data.causes.columns}}

@@ -97,6 +97,9 @@ class FuzzyAndNet(nn.Module):
         for n in self.names:
             if x[n].ndim != 2 or x[n].shape[1] != self.sizes[n]:
                 raise ValueError(f"input {n!r} must be [batch, {self.sizes[n]}], got {tuple(x[n].shape)}")
+            if not torch.isfinite(x[n]).all():
+                raise ValueError(f"input {n!r} holds {int((~torch.isfinite(x[n])).sum())} NaN or infinite values "
+                                 "(standardise complete features; hcaltl.cms2010.load_feature_table(fill_missing=...))")
         scores = torch.stack([self.heads[n](x[n]) for n in self.names], dim=-1)
         return COMBINE[self.combine](scores), scores
 
