@@ -142,7 +142,9 @@ class OccupancyData:
         return self.geometry.map_to_nodes(self.occupancy)
 
     def select(self, index: np.ndarray | slice) -> "OccupancyData":
-        """A new container with the LS picked by ``index`` (boolean mask, indices or slice)."""
+        """A new container with the LS picked by ``index`` (boolean mask of length ``n_ls``, integer indices or slice)."""
+        if not isinstance(index, slice):
+            index = validate.indices(index, "index", self.n_ls)  # in the order given
         take = (lambda a: a[index])
         return replace(
             self,

@@ -291,10 +291,7 @@ def scoring_windows(data: OccupancyData, scaler: ChannelScaler, window: int = 5,
     if not isinstance(scaler, ChannelScaler):
         raise TypeError(f"scaler must be a fitted ChannelScaler, got {type(scaler).__name__}")
     scaler._check()
-    g, s = data.geometry, scaler.geometry
-    if g.name != s.name or g.depth_table_name != s.depth_table_name or g.n_channels != s.n_channels:
-        raise ValueError(f"data is {g.name} {g.depth_table_name!r} ({g.n_channels} channels) but the scaler was fitted "
-                         f"on {s.name} {s.depth_table_name!r} ({s.n_channels} channels)")
+    validate.same_geometry(data.geometry, scaler.geometry, "data", "the scaler's fitted geometry")
     if data.normalised is None:
         data = renormalise(data)
     elif data.normalised != "events":

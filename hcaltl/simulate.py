@@ -422,13 +422,10 @@ def simulate(
     if calibration is not None:
         if not isinstance(calibration, Calibration):
             raise TypeError(f"calibration must come from hcaltl.simulate.calibrate, got {type(calibration).__name__}")
-        cg = calibration.geometry
-        if cg.name != geometry.name or cg.depth_table_name != geometry.depth_table_name or cg.n_channels != geometry.n_channels:
-            raise ValueError(f"calibration was measured on {cg.name} {cg.depth_table_name!r} ({cg.n_channels} channels), "
-                             f"but {geometry.name} {geometry.depth_table_name!r} ({geometry.n_channels} channels) was asked for")
+        validate.same_geometry(geometry, calibration.geometry, "the geometry asked for", "the calibration's")
     n_ls = int(n_ls)
     plan = plan or RunPlan()
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validate.count(seed, "seed", minimum=0))
     ch = geometry.channels
     n_ch = geometry.n_channels
     models = {s: sensor or SENSOR_MODELS[s] for s in geometry.sensors}

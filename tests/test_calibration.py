@@ -69,7 +69,7 @@ def test_calibration_errors_are_named(hb_2017):
     with pytest.raises(ValueError, match="pileup must be a positive"):
         calibrate(data, pileup=-1)
     cal = calibrate(data)
-    with pytest.raises(ValueError, match="measured on HB 'HB-HPD'.*HB 'HB-SiPM'"):
+    with pytest.raises(ValueError, match="the geometry asked for is HB 'HB-SiPM'.*the calibration's is HB 'HB-HPD'"):
         simulate(get_geometry("HB", era="run3"), 10, calibration=cal)
     with pytest.raises(TypeError, match="calibration must come from"):
         simulate(hb_2017, 10, calibration={"lam": 1})
@@ -86,7 +86,7 @@ def test_scoring_windows_use_the_given_scaler(hb_2017):
     assert scoring_windows(sample, scaler, stride=1)[0].shape[0] == 6
     with pytest.raises(ValueError, match="longest stretch of consecutive LS in one run has 4 LS"):
         scoring_windows(sample.select(slice(0, 4)), scaler)
-    with pytest.raises(ValueError, match="fitted on HB"):
+    with pytest.raises(ValueError, match="the scaler.s fitted geometry is HB"):
         scoring_windows(simulate(get_geometry("HE"), 6, seed=1), scaler)
     with pytest.raises(ValueError, match="the train part of the split \\(3 LS\\) holds no window"):
         prepare_windows(sample)

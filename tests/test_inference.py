@@ -27,7 +27,7 @@ def test_batched_latents_and_reconstructions_equal_one_pass(model):
 def test_windows_are_checked_against_the_model(model):
     with pytest.raises(ValueError, match=r"input windows must be \[n, 5, 64, 72, 7\]"):
         as_windows(np.zeros((2, 4, 64, 72, 7)), "input", model)
-    with pytest.raises(ValueError, match="input windows are empty"):
+    with pytest.raises(ValueError, match="input windows holds no window"):
         as_windows(np.zeros((0, 5, 64, 72, 7)), "input", model)
     bad = np.zeros((1, 5, 64, 72, 7))
     bad[0, 0, 40, 1, 0] = np.inf

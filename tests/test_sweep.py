@@ -10,12 +10,14 @@ import time
 
 import pandas as pd
 import pytest
+import torch
 
 pytest.importorskip("distributed")
 
+from hcaltl.experiments import cells  # noqa: E402
 from hcaltl.experiments import sweep as sw  # noqa: E402
 from hcaltl.experiments import transfer_study as ts  # noqa: E402
-from hcaltl.experiments.cells import Cell, Spec  # noqa: E402
+from hcaltl.experiments.cells import Cell, Spec, run_cell  # noqa: E402
 
 TINY = Spec(preset="fast", n_ls_he=1100, n_ls_hb=1100, epochs=1, latent=4, n_anomalies=4)
 
@@ -107,3 +109,13 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     summary = ts.summary(table[table["kind"] == "transfer"]).set_index("pair")
     assert summary.at["RANDOM/No-TL", "mean_change_%"] == 0.0 and pd.notna(summary.at["TL-7/TL-6", "mean_change_%"])
     assert sw.sweep(out, [source, *pairs], TINY, workers=2, progress=False).shape == table.shape  # all done: no cluster
+    # 3. same seed, same numbers: the cell computed again here, in this process, gives the worker's rows
+    threads = torch.get_num_threads()
+    try:
+        here = run_cell(pairs[1], TINY, out, threads=1)
+    finally:
+        torch.set_num_threads(threads)
+        cells.hb_data.cache_clear()
+    there = table[table["cell"] == pairs[1].key].reset_index(drop=True)
+    numbers = ["test_mse", "best_val_mse", "epochs", "trainable_params", "val_curve", "train_curve"]
+    pd.testing.assert_frame_equal(here[numbers], there[numbers])

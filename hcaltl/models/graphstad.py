@@ -118,6 +118,8 @@ class GraphSTAD(nn.Module):
         super().__init__()
         if isinstance(geometry, str):
             geometry = get_geometry(geometry)
+        if not isinstance(geometry, Geometry):
+            raise TypeError(f"geometry must be a Geometry or a name such as 'HB' or 'HE', got {type(geometry).__name__}")
         if latent < 1 or window < 1:
             raise ValueError(f"latent and window must be positive, got latent={latent}, window={window}")
         self.geometry = geometry
