@@ -14,7 +14,7 @@ import torch
 
 pytest.importorskip("distributed")
 
-from hcaltl.experiments import cells  # noqa: E402
+from hcaltl.experiments import cells as cell_module  # noqa: E402
 from hcaltl.experiments import sweep as sw  # noqa: E402
 from hcaltl.experiments import transfer_study as ts  # noqa: E402
 from hcaltl.experiments.cells import Cell, Spec, run_cell  # noqa: E402
@@ -115,7 +115,7 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
         here = run_cell(pairs[1], TINY, out, threads=1)
     finally:
         torch.set_num_threads(threads)
-        cells.hb_data.cache_clear()
+        cell_module.hb_data.cache_clear()
     there = table[table["cell"] == pairs[1].key].reset_index(drop=True)
     numbers = ["test_mse", "best_val_mse", "epochs", "trainable_params", "val_curve", "train_curve"]
     pd.testing.assert_frame_equal(here[numbers], there[numbers])
