@@ -21,7 +21,7 @@ import functools
 import hashlib
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -129,9 +129,6 @@ class Cell:
 
     def source_cell(self) -> Cell:
         return Cell("model", self.seed, model="GraphSTAD")
-
-    def describe(self) -> dict:
-        return {k: v for k, v in asdict(self).items()}
 
 
 # -- data, once per worker process ------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ import os
 import platform
 import time
 import traceback
-from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -246,7 +245,3 @@ def progress_table(out: str | Path, cells: list[Cell]) -> pd.DataFrame:
     table = pd.DataFrame(rows).groupby(["chapter", "kind"], sort=False).agg(
         done=("done", "sum"), planned=("done", "size"), hours=("hours", "sum"))
     return table
-
-
-def spec_dict(spec: Spec) -> dict:
-    return asdict(spec)
