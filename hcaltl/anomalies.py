@@ -110,6 +110,25 @@ def draw_regions(geometry: Geometry, n: int, seed: int | np.random.Generator = 0
     return regions
 
 
+def region_of(geometry: Geometry, nodes) -> Region:
+    """The :class:`Region` of given channels (its box spans them), to inject the same fault into many samples.
+
+    Args:
+        geometry: the channels' geometry.
+        nodes: channel indices (or a boolean mask over the channels), all on one side of the detector.
+    """
+    nodes = validate.indices(nodes, "nodes", geometry.n_channels)
+    if len(nodes) == 0:
+        raise ValueError("nodes must name at least one channel")
+    ch = geometry.channels.iloc[nodes]
+    sides = np.unique(ch["side"].to_numpy())
+    if len(sides) != 1:
+        raise ValueError(f"a region lies on one side of the detector; nodes span sides {sides.tolist()}")
+    span = lambda column: (int(ch[column].min()), int(ch[column].max()))  # noqa: E731
+    return Region(int(sides[0]), tuple(int(v) for v in (np.abs(ch["ieta"]).min(), np.abs(ch["ieta"]).max())),
+                  span("iphi"), span("depth"), np.sort(nodes))
+
+
 def _factor(kind: str, factor: float | None) -> float | None:
     if kind not in KINDS:
         raise ValueError(f"unknown anomaly kind {kind!r}; valid kinds are {', '.join(KINDS)}")
@@ -134,7 +153,7 @@ def _apply(values: np.ndarray, kind: str, factor: float | None, full: np.ndarray
 def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = None, seed: int = 0, *,
            fraction: float = 1.0, samples: np.ndarray | None = None, shape: Literal["box", "single", "mixed"] = "box",
            where: Literal["last", "all"] = "last", geometry: Geometry | str | None = None,
-           scaler: ChannelScaler | None = None) -> Injected:
+           scaler: ChannelScaler | None = None, regions: Region | list[Region] | None = None) -> Injected:
     """Inject one kind of channel anomaly into a data set or into windows.
 
     Args:
@@ -151,6 +170,8 @@ def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = N
         geometry: needed for windows (a Geometry or ``"HB"``/``"HE"``) unless ``scaler`` is given.
         scaler: the fitted :class:`~hcaltl.preprocess.ChannelScaler` of scaled windows; the anomaly is applied in
             renormalised units and the result scaled back.
+        regions: the channels to change instead of random boxes: one :class:`Region` for every sample (a fault
+            that persists, e.g. from :func:`region_of`) or one per sample.
 
     Returns:
         :class:`Injected` with the changed copy and the labels ``[n_samples, n_channels]``.
@@ -188,7 +209,14 @@ def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = N
         samples = np.sort(rng.choice(n, size=k, replace=False))
     else:
         samples = np.sort(validate.indices(samples, "samples", n))
-    regions = draw_regions(geom, len(samples), rng, shape)
+    if regions is None:
+        regions = draw_regions(geom, len(samples), rng, shape)
+    else:
+        regions = [regions] * len(samples) if isinstance(regions, Region) else list(regions)
+        if len(regions) != len(samples) or not all(isinstance(r, Region) for r in regions):
+            raise ValueError(f"regions must be one Region or one per sample ({len(samples)}), got {len(regions)} items")
+        for r in regions:
+            validate.indices(r.nodes, "region nodes", geom.n_channels)
     new = nodes.copy()
     steps = slice(None) if where == "all" else slice(-1, None)
     for i, region in zip(samples, regions):

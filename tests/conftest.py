@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from hcaltl.geometry import get_geometry
+from hcaltl.models import GraphSTAD
+from hcaltl.preprocess import prepare_windows
 from hcaltl.simulate import simulate
+from hcaltl.train import TrainConfig, fit
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +31,31 @@ def hb_data(hb):
 @pytest.fixture(scope="session")
 def he_data(he):
     return simulate(he, 600, seed=3)
+
+
+@pytest.fixture(scope="session")
+def hb_run(hb):
+    """Raw HB counts of a simulated run set (1400 LS), the data of the trained HB model below."""
+    return simulate(hb, 1400, seed=1)
+
+
+@pytest.fixture(scope="session")
+def hb_prepared(hb_run):
+    return prepare_windows(hb_run)
+
+
+@pytest.fixture(scope="session")
+def hb_windows(hb_prepared):
+    return hb_prepared.windows
+
+
+@pytest.fixture(scope="session")
+def trained_hb(hb_windows):
+    """An HB GraphSTAD trained for 6 epochs on ``hb_windows`` (shared by the training and online tests)."""
+    torch.manual_seed(0)
+    model = GraphSTAD("HB", latent=8)
+    history = fit(model, hb_windows["train"], hb_windows["val"], TrainConfig(epochs=6, progress=False))
+    return model, history
 
 
 def _dqm_block(maps: np.ndarray, depth: int) -> np.ndarray:

@@ -3,24 +3,14 @@ import pytest
 import torch
 
 from hcaltl.models import GraphSTAD
-from hcaltl.preprocess import prepare_windows
-from hcaltl.simulate import simulate
 from hcaltl.checkpoints import load_checkpoint, save_checkpoint
 from hcaltl.inference import reconstruct
 from hcaltl.train import TrainConfig, evaluate, fit, per_channel_mean_mse, train_and_evaluate
 
 
 @pytest.fixture(scope="module")
-def hb_windows(hb):
-    return prepare_windows(simulate(hb, 1400, seed=1)).windows
-
-
-@pytest.fixture(scope="module")
-def trained(hb_windows):
-    torch.manual_seed(0)
-    model = GraphSTAD("HB", latent=8)
-    history = fit(model, hb_windows["train"], hb_windows["val"], TrainConfig(epochs=6, progress=False))
-    return model, history
+def trained(trained_hb):
+    return trained_hb
 
 
 def test_training_lowers_the_loss(trained):
