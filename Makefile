@@ -42,6 +42,7 @@ test: $(VENV)/.installed
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_simulate.py
 	$(PY) benchmarks/bench_graphstad.py
+	$(PY) benchmarks/bench_online.py
 	$(PY) benchmarks/bench_book.py
 
 clean:

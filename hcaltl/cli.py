@@ -8,6 +8,8 @@
     hcaltl simulate HB --n-ls 7000 --seed 1 --out hb.npz
     hcaltl info hb.npz                      # what a saved data set holds
     hcaltl configs                          # the transfer-learning configurations
+    hcaltl export-onnx scorer.pt --out model.onnx   # a calibrated online scorer as one ONNX graph
+    hcaltl score hb.npz --model model.onnx          # per-LS flagged channels of raw counts (or --model scorer.pt)
     hcaltl sweep --preset paper --seeds 1 2 3 --out results/paper    # the book's paper-scale runs, on Dask
 
 The command line is where the two wings meet: every command but ``sweep`` uses the library alone; ``sweep``
@@ -19,6 +21,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Sequence
+
+import numpy as np
 
 from . import __version__
 
@@ -84,6 +88,36 @@ def _configs(args: argparse.Namespace) -> int:
     from .transfer import configs_table
 
     print(configs_table().to_string())
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    from .online import export_onnx, load_scorer
+
+    scorer = load_scorer(args.checkpoint)
+    threshold = scorer.threshold if args.threshold is None else args.threshold
+    path = export_onnx(scorer.model, args.out, scorer.scaler, scorer.noise, masked=np.flatnonzero(~scorer._eligible),
+                       threshold=threshold)
+    print(f"wrote {path}: {scorer.geometry.name} ({scorer.geometry.depth_table_name}), window {scorer.window} LS, "
+          f"threshold {threshold:g} σ; inputs input_data [1, 64, 72, {scorer.geometry.max_depth}, 1], input_data_exo, "
+          "anomaly_std_th, feature_history")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .data import OccupancyData
+    from .online import OnnxScorer, load_scorer
+
+    scorer = OnnxScorer(args.model) if str(args.model).endswith(".onnx") else load_scorer(args.model)
+    if args.threshold is not None:
+        scorer.threshold = args.threshold
+    replay = scorer.replay(OccupancyData.load(args.path), progress=not args.quiet)
+    print(replay.table[["run", "ls", "status", "n_flagged"]].to_string(index=False))
+    if args.out:
+        scored = replay.table[replay.scored]
+        np.savez_compressed(args.out, run=scored["run"].to_numpy(), ls=scored["ls"].to_numpy(), scores=replay.scores,
+                            flags=replay.flags, threshold=scorer.threshold)
+        print(f"wrote per-channel scores of {len(scored)} LS to {args.out}")
     return 0
 
 
@@ -173,6 +207,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--plan", action="store_true", help="print cells done and planned, run nothing")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_sweep)
+
+    p = sub.add_parser("export-onnx", help="write a calibrated online scorer (hcaltl.online.save_scorer) as one ONNX graph")
+    p.add_argument("checkpoint", help="a checkpoint written by hcaltl.online.save_scorer")
+    p.add_argument("--out", required=True, help="the .onnx file to write")
+    p.add_argument("--threshold", type=float, default=None, help="σ threshold stored as the default (else the scorer's)")
+    p.set_defaults(func=_export_onnx)
+
+    p = sub.add_parser("score", help="score raw counts LS by LS with an ONNX graph or a saved scorer")
+    p.add_argument("path", help="raw counts saved by hcaltl (.npz; real files: hcaltl convert first)")
+    p.add_argument("--model", required=True, help="model.onnx (hcaltl export-onnx) or scorer.pt (save_scorer)")
+    p.add_argument("--threshold", type=float, default=None, help="σ threshold (default: the model's)")
+    p.add_argument("--out", default=None, help="write per-channel scores and flags of the scored LS (.npz)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_score)
 
     args = parser.parse_args(argv)
     try:

@@ -377,6 +377,36 @@ def plot_region_map(values: np.ndarray, labels: np.ndarray, geometry: Geometry, 
     return ax
 
 
+#: One colour per injected fault of the online replay (chapter 7).
+FAULT_COLORS = {"channel dies": "#d62728", "RM turns noisy": "#9467bd", "slow degradation": "#ff7f0e"}
+
+
+def plot_flag_timeline(table: pd.DataFrame, onsets: dict[str, int] | None = None, *, truth: np.ndarray | None = None,
+                       ax: Axes | None = None) -> Axes:
+    """Flagged channels per LS of a replayed run (:class:`hcaltl.online.Replay` ``.table``), as a shifter sees it.
+
+    Args:
+        table: one row per LS with ``ls``, ``status`` and ``n_flagged``.
+        onsets: fault name → LS number where it starts (a vertical line each, colours of :data:`FAULT_COLORS`).
+        truth: optional count of anomalous channels per LS (drawn as a grey step line).
+    """
+    ax = _ax(ax, (8, 3))
+    scored = table["status"] == "scored"
+    ax.step(table["ls"][scored], table["n_flagged"][scored], where="mid", color="black", lw=1, label="flagged channels")
+    if truth is not None:
+        ax.step(table["ls"], truth, where="mid", color="0.6", lw=1, ls=":", label="injected channels")
+    skipped = table["ls"][~scored]
+    if len(skipped):
+        ax.plot(skipped, np.zeros(len(skipped)), "|", color="0.5", ms=8, label="not scored (warm-up, no events)")
+    for name, ls in (onsets or {}).items():
+        ax.axvline(ls, color=FAULT_COLORS.get(name, "0.3"), ls="--", lw=1.2, label=f"{name} (LS {ls})")
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_xlabel("LS")
+    ax.set_ylabel("flagged channels")
+    _legend(ax, fontsize=8, loc="upper left")
+    return ax
+
+
 def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None, colors: dict | None = None) -> Axes:
     """ROC curves (log false-positive rate) of ``{name: (labels, scores)}``."""
     from sklearn.metrics import roc_curve

@@ -159,6 +159,25 @@ class ChannelScaler:
         validate._outside(arr, self.geometry, name)
         return arr
 
+    @classmethod
+    def from_range(cls, geometry: Geometry | str, data_min: np.ndarray, data_max: np.ndarray) -> "ChannelScaler":
+        """A scaler fitted to given per-channel minima and maxima (as stored with a model, e.g. by
+        :func:`hcaltl.online.save_scorer`), in their dtype (a float32 range gives the float32 scaling that
+        :meth:`fit` on float32 maps gives). Shapes: ``[n_channels]`` each."""
+        scaler = cls(geometry)
+        n = scaler.geometry.n_channels
+        dtype = np.result_type(np.asarray(data_min).dtype, np.asarray(data_max).dtype, np.float32)
+        low = validate._numeric_array(data_min, "data_min", dtype=dtype)
+        high = validate._numeric_array(data_max, "data_max", dtype=dtype)
+        if low.shape != (n,) or high.shape != (n,):
+            raise ValueError(f"data_min and data_max must be [{n}] for {scaler.geometry.name}, got {low.shape} and {high.shape}")
+        validate._finite(np.stack([low, high]), "data_min/data_max")
+        if (low > high).any():
+            raise ValueError(f"data_min exceeds data_max at channel {int(np.argmax(low > high))}")
+        scaler._scaler.fit(np.stack([low, high]))  # two rows: exactly these minima and maxima
+        scaler.fitted = True
+        return scaler
+
     def fit(self, maps: np.ndarray) -> "ChannelScaler":
         nodes = self.geometry.map_to_nodes(self._maps(maps, "training maps")).reshape(-1, self.geometry.n_channels)
         self._scaler.fit(nodes)

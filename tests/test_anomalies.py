@@ -117,3 +117,22 @@ def test_injection_works_on_every_era(era):
         assert np.array_equal(out.labels, nodes(out.data) != nodes(data))
         for region in out.regions:  # a box stays inside the era's channels, on one side
             assert set(data.geometry.channels.iloc[region.nodes]["side"]) == {region.side}
+
+
+def test_a_fixed_region_persists_over_the_samples_given(hb_data):
+    geometry = hb_data.geometry
+    box = anomalies.draw_regions(geometry, 1, seed=4)[0]
+    region = anomalies.region_of(geometry, box.nodes)
+    assert np.array_equal(region.nodes, np.sort(box.nodes)) and region.side == box.side
+    later = np.arange(10, 30)
+    injected = inject(hb_data, "dead", samples=later, regions=region)
+    changed = injected.labels.any(axis=0)
+    assert set(np.flatnonzero(changed)) <= set(region.nodes)
+    assert not injected.labels[:10].any() and injected.labels[later].any(axis=1).all()
+    with pytest.raises(ValueError, match="one Region or one per sample"):
+        inject(hb_data, "dead", samples=later, regions=[region, region])
+    with pytest.raises(ValueError, match="one side"):
+        minus, plus = np.flatnonzero(geometry.channels["side"] < 0)[:1], np.flatnonzero(geometry.channels["side"] > 0)[:1]
+        anomalies.region_of(geometry, np.concatenate([minus, plus]))
+    with pytest.raises(ValueError, match="at least one channel"):
+        anomalies.region_of(geometry, [])

