@@ -401,6 +401,7 @@ def plot_flag_timeline(table: pd.DataFrame, onsets: dict[str, int] | None = None
     for name, ls in (onsets or {}).items():
         ax.axvline(ls, color=FAULT_COLORS.get(name, "0.3"), ls="--", lw=1.2, label=f"{name} (LS {ls})")
     ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("LS")
     ax.set_ylabel("flagged channels")
     _legend(ax, fontsize=8, loc="upper left")

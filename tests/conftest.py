@@ -51,10 +51,10 @@ def hb_windows(hb_prepared):
 
 @pytest.fixture(scope="session")
 def trained_hb(hb_windows):
-    """An HB GraphSTAD trained for 6 epochs on ``hb_windows`` (shared by the training and online tests)."""
+    """An HB GraphSTAD trained for 4 epochs on ``hb_windows`` (shared by the training and online tests)."""
     torch.manual_seed(0)
     model = GraphSTAD("HB", latent=8)
-    history = fit(model, hb_windows["train"], hb_windows["val"], TrainConfig(epochs=6, progress=False))
+    history = fit(model, hb_windows["train"], hb_windows["val"], TrainConfig(epochs=4, progress=False))
     return model, history
 
 

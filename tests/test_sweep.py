@@ -19,7 +19,7 @@ from hcaltl.experiments import sweep as sw  # noqa: E402
 from hcaltl.experiments import transfer_study as ts  # noqa: E402
 from hcaltl.experiments.cells import Cell, Spec, run_cell  # noqa: E402
 
-TINY = Spec(preset="fast", n_ls_he=1100, n_ls_hb=1100, epochs=1, latent=4, n_anomalies=4)
+TINY = Spec(preset="fast", n_ls_he=800, n_ls_hb=1100, epochs=1, latent=4, n_anomalies=4)
 
 
 def test_plan_follows_the_issue_order_and_validates():

@@ -15,7 +15,7 @@ def trained(trained_hb):
 
 def test_training_lowers_the_loss(trained):
     _, history = trained
-    assert len(history.train_loss) == 6
+    assert len(history.train_loss) == 4
     assert history.train_loss[-1] < 0.2 * history.train_loss[0]
     assert history.val_loss[history.best_epoch] == min(history.val_loss)
     assert history.ls_per_second > 0
