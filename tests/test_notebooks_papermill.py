@@ -34,7 +34,7 @@ SMALL = {
                                  "variants": ["Fuzzy AND, soft pretraining (authors)", "single head (all features)"],
                                  "n_ls_he": 1200, "n_ls_hb": 1100, "hcal_epochs": 1, "latent": 4, "source_seed": 7,
                                  "hcal_windows": 100},
-    "07_online_monitoring.ipynb": {**SOURCE, "seed": 7, "n_noise_ls": 100, "replay_ls": 300, "n_check_ls": 40},
+    "07_online_monitoring.ipynb": {**SOURCE, "seed": 7, "n_noise_ls": 60, "replay_ls": 200, "n_check_ls": 20},
 }
 
 
