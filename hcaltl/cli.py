@@ -96,7 +96,7 @@ def _export_onnx(args: argparse.Namespace) -> int:
 
     scorer = load_scorer(args.checkpoint)
     threshold = scorer.threshold if args.threshold is None else args.threshold
-    path = export_onnx(scorer.model, args.out, scorer.scaler, scorer.noise, masked=np.flatnonzero(~scorer._eligible),
+    path = export_onnx(scorer.model, args.out, scorer.scaler, scorer.noise, masked=scorer.masked,
                        threshold=threshold)
     print(f"wrote {path}: {scorer.geometry.name} ({scorer.geometry.depth_table_name}), window {scorer.window} LS, "
           f"threshold {threshold:g} σ; inputs input_data [1, 64, 72, {scorer.geometry.max_depth}, 1], input_data_exo, "

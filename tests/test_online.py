@@ -209,7 +209,7 @@ def test_saved_scorer_round_trips_and_the_command_line_exports_and_scores(hb_str
     saved = save_scorer(scorer, tmp_path / "scorer.pt")
     again = load_scorer(saved)
     assert again.threshold == 3.0 and np.array_equal(again.noise, scorer.noise)
-    assert np.array_equal(again._eligible, scorer._eligible)
+    assert np.array_equal(again.masked, [5, 6]) and np.array_equal(again.eligible, scorer.eligible)
     assert np.array_equal(again.replay(data, progress=False).scores, scorer.replay(data, progress=False).scores)
 
     raw = data.save(tmp_path / "run.npz")

@@ -134,7 +134,8 @@ class OnnxScorer(Stream):
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         super().__init__(geometry, int(meta["hcaltl.window"]),
                          float(meta["hcaltl.threshold"]) if threshold is None else threshold, masked)
-        self._node_flat = (lambda r, c, d: (r * MAP_SHAPE[1] + c) * MAP_SHAPE[2] + d)(*geometry.node_index)
+        row, col, depth = geometry.node_index
+        self._node_flat = (row * MAP_SHAPE[1] + col) * MAP_SHAPE[2] + depth  # each channel's cell in a flat map
 
     def run(self, counts: np.ndarray, n_events: float, history: np.ndarray) -> dict[str, np.ndarray]:
         """One call of the graph. Shapes: counts ``[64, 72, 7]``; history ``[T − 1, 2, F]``."""
@@ -146,6 +147,8 @@ class OnnxScorer(Stream):
         return dict(zip(OUTPUTS, self.session.run(list(OUTPUTS), feeds)))
 
     def _encode(self, counts: np.ndarray, n_events: float):
+        # the graph encodes and scores in one call; while the window warms up its score (from a zero history) is
+        # discarded and only this LS's features are kept
         warm = len(self._history) == self.window - 1
         history = (np.stack(self._history) if warm and self.window > 1
                    else np.zeros((self.window - 1, 2, self.feature_size), np.float32))

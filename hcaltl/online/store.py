@@ -25,7 +25,7 @@ def save_scorer(scorer: StreamScorer, path: str | Path) -> Path:
     state = {"data_min": low.astype(np.float64).tolist(), "data_max": high.astype(np.float64).tolist(),
              "range_dtype": str(low.dtype),
              "noise": scorer.noise.astype(np.float64).tolist(), "threshold": float(scorer.threshold),
-             "masked": np.flatnonzero(~scorer._eligible).tolist()}
+             "masked": scorer.masked.tolist()}
     return save_checkpoint(scorer.model, path, extra={KEY: state})
 
 

@@ -105,6 +105,16 @@ class Stream:
     def threshold(self) -> float:
         return self._threshold
 
+    @property
+    def masked(self) -> np.ndarray:
+        """Indices of the channels never flagged (the ``masked`` argument)."""
+        return np.flatnonzero(~self._eligible)
+
+    @property
+    def eligible(self) -> np.ndarray:
+        """Bool ``[n_channels]``: the channels that may be flagged (not masked)."""
+        return self._eligible.copy()
+
     @threshold.setter
     def threshold(self, value: float) -> None:
         self._threshold = validate.real(value, "threshold", low=0, low_open=True)

@@ -33,7 +33,7 @@ def calibrate_threshold(scorer: Stream, healthy: OccupancyData, flags_per_ls: fl
     if n == 0:
         raise ValueError("calibrate_threshold needs healthy data with at least one scored LS "
                          f"(T = {scorer.window} consecutive LS with events)")
-    eligible = replay.scores[:, scorer._eligible].ravel()
+    eligible = replay.scores[:, scorer.eligible].ravel()
     allowed = int(np.floor(rate * n))  # flags are scores strictly above the threshold
     ranked = np.sort(eligible)[::-1]
     threshold = float(ranked[min(allowed, len(ranked) - 1)])
