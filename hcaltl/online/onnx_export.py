@@ -28,7 +28,7 @@ from ..geometry import MAP_SHAPE, get_geometry
 from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
 from .graph_step import OnlineStep
-from .stream import DEFAULT_THRESHOLD, Stream, scaling_maps
+from .stream import DEFAULT_THRESHOLD, Stream, channel_noise, scaling_maps
 
 INPUTS = ("input_data", "input_data_exo", "anomaly_std_th", "feature_history")
 OUTPUTS = ("anomaly_score", "anomaly_flag", "n_flagged", "ls_features")
@@ -70,9 +70,7 @@ def export_onnx(model: GraphSTAD, path: str | Path, scaler: ChannelScaler, noise
     validate.same_geometry(scaler.geometry, model.geometry, "scaler", "model")
     scale, offset = scaling_maps(scaler)
     n = model.geometry.n_channels
-    noise = np.ones(n, np.float32) if noise is None else validate._numeric_array(noise, "noise")
-    if noise.shape != (n,) or not np.isfinite(noise).all() or noise.min() <= 0:
-        raise ValueError(f"noise must be {n} positive finite spreads, got shape {noise.shape}")
+    noise = channel_noise(noise, n)
     path = Path(path)
     if path.suffix != ".onnx":
         raise ValueError(f"path must end in .onnx, got {str(path)!r}")

@@ -189,6 +189,19 @@ class Stream:
         raise NotImplementedError
 
 
+def channel_noise(value: np.ndarray | None, n: int) -> np.ndarray:
+    """Per-channel error spreads as float32 ``[n]``: finite and positive (None: 1 for every channel)."""
+    if value is None:
+        return np.ones(n, dtype=np.float32)
+    arr = validate._numeric_array(value, "noise")
+    if arr.shape != (n,):
+        raise ValueError(f"noise must be one spread per channel [{n}], got shape {arr.shape}")
+    validate._finite(arr, "noise")
+    if arr.min() <= 0:
+        raise ValueError(f"noise must be positive, got {arr.min()} at channel {int(arr.argmin())}")
+    return arr
+
+
 def validate_raw(data: OccupancyData, geometry: Geometry) -> OccupancyData:
     """Raw counts of the scorer's geometry (the scorer renormalises by events itself)."""
     if not isinstance(data, OccupancyData):
@@ -262,15 +275,7 @@ class StreamScorer(Stream):
 
     @noise.setter
     def noise(self, value: np.ndarray | None) -> None:
-        n = self.geometry.n_channels
-        if value is None:
-            value = np.ones(n, dtype=np.float32)
-        arr = validate._numeric_array(value, "noise")
-        if arr.shape != (n,):
-            raise ValueError(f"noise must be one spread per channel [{n}], got shape {arr.shape}")
-        validate._finite(arr, "noise")
-        if arr.min() <= 0:
-            raise ValueError(f"noise must be positive, got {arr.min()} at channel {int(arr.argmin())}")
+        arr = channel_noise(value, self.geometry.n_channels)
         self._noise = arr
         self._inverse = torch.as_tensor(1.0 / arr, device=self._scale.device)
 
