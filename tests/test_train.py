@@ -84,6 +84,7 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(hb_windows, tmp_path
     resumed, resumed_history = run(3, tmp_path / "cut.pt", resume=True)
     assert resumed_history.train_loss == whole_history.train_loss
     assert resumed_history.val_loss == whole_history.val_loss
+    assert len(resumed_history.seconds) == 3 and min(resumed_history.seconds) > 0  # every session's epochs timed
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
     stored, record = load_checkpoint(tmp_path / "cut.pt")

@@ -50,7 +50,7 @@ def model_table(rows: pd.DataFrame) -> pd.DataFrame:
     table["vs per-channel mean (%)"] = (100 * (table["mean"] / table.at[BASELINE, "mean"] - 1)
                                         if BASELINE in table.index else np.nan)
     extra = part.groupby("model", sort=False).agg(parameters=("parameters", "first"),
-                                                  epochs=("epochs", "mean"), hours=("wall_seconds", "mean"))
+                                                  epochs=("epochs", "mean"), hours=("train_seconds", "mean"))
     extra["hours"] /= 3600
     order = [m for m in (*MODELS, BASELINE) if m in table.index]
     return table.join(extra).reindex(order).rename(columns={"mean": "test MSE", "sd": "sd over seeds"})

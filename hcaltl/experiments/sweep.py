@@ -234,13 +234,23 @@ def check_consistent(rows: pd.DataFrame, name: str = "results") -> pd.DataFrame:
     return rows
 
 
+def _cell_seconds(path: Path) -> float:
+    """A finished cell's time: its process's wall time, or the epochs' time summed over every session when the cell
+    was resumed (``train_seconds``), whichever is longer."""
+    rows = pd.read_csv(path)
+    seconds = float(rows["wall_seconds"].iloc[0])
+    if "train_seconds" in rows:
+        seconds = max(seconds, float(rows["train_seconds"].fillna(0).max()))
+    return seconds
+
+
 def progress_table(out: str | Path, cells: list[Cell]) -> pd.DataFrame:
     """Cells done and planned per chapter and kind, with the CPU-hours spent so far."""
     finished = done(out)
     rows = []
     for cell in cells:
         path = cell_dir(out) / f"{cell.key}.csv"
-        seconds = float(pd.read_csv(path, usecols=["wall_seconds"])["wall_seconds"].iloc[0]) if cell.key in finished else 0.0
+        seconds = _cell_seconds(path) if cell.key in finished else 0.0
         rows.append({"chapter": cell.chapter, "kind": cell.kind, "done": cell.key in finished, "hours": seconds / 3600})
     table = pd.DataFrame(rows).groupby(["chapter", "kind"], sort=False).agg(
         done=("done", "sum"), planned=("done", "size"), hours=("hours", "sum"))
