@@ -5,6 +5,8 @@
   the same error on training windows — the σ units of the production system (thresholds of 10–30 σ).
 * Metrics from continuous scores (scikit-learn): ROC AUC and the FPR at a fixed TPR (paper A reports 90, 95
   and 99 %).
+* Simple detectors with the same interface (:mod:`hcaltl.baselines`, re-exported here): per-channel mean,
+  PCA, per-channel reference test, and GraphSTAD itself as :class:`ModelDetector`.
 
 Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``).
 """
@@ -65,16 +67,20 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
-def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8) -> np.ndarray:
-    """Absolute reconstruction error of every channel, averaged over each window's T LS.
-
-    This is the authors' per-channel window score (before standardisation).
+def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8,
+                         reduce: str = "mean") -> np.ndarray:
+    """Absolute reconstruction error of every channel, averaged over each window's T LS (``reduce="mean"``, the
+    authors' per-channel window score, before standardisation) or of its last LS only (``"last"``).
 
     Shapes:
         windows [n, T, 64, 72, 7] → errors [n, n_channels].
     """
+    if reduce not in ("mean", "last"):
+        raise ValueError(f"reduce must be 'mean' or 'last', got {reduce!r}")
+
     def channel_error(batch: torch.Tensor) -> np.ndarray:
-        err = (model(batch) - batch).abs().mean(dim=1)  # [b, 64, 72, 7]
+        err = (model(batch) - batch).abs()
+        err = err.mean(dim=1) if reduce == "mean" else err[:, -1]  # [b, 64, 72, 7]
         return err.reshape(len(batch), -1)[:, model.node_flat].cpu().numpy()
 
     return np.concatenate(per_batch(model, windows, "input", batch_size, channel_error))
@@ -133,3 +139,7 @@ def metrics(labels: np.ndarray, scores: np.ndarray, tprs=TPRS) -> dict[str, floa
 def metrics_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], tprs=TPRS) -> pd.DataFrame:
     """One row of :func:`metrics` per named case (``{name: (labels, scores)}``)."""
     return pd.DataFrame({name: metrics(y, s, tprs) for name, (y, s) in cases.items()}).T
+
+
+# the baselines use ErrorScaler and window_channel_error above; re-exported so `detect` holds every detector
+from .baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest  # noqa: E402

@@ -44,7 +44,7 @@ class TestSet:
     regions: list
 
 
-def make_test_set(windows: np.ndarray, scaler: ChannelScaler, n: int, seed: int = 101, *, shape: str = "box",
+def make_test_set(windows: np.ndarray, scaler: ChannelScaler, n: int, seed: int = 101, *, shape: str | None = None,
                   where: str = "last", cases=CASES) -> TestSet:
     """``n`` windows drawn with replacement from ``windows``, each carrying one region per case (same regions
     for every case, as in the authors' generator).
@@ -98,7 +98,7 @@ def detection_table(model: GraphSTAD, scaler: ErrorScaler, test: TestSet) -> tup
 
 
 def detection_table_chunked(model: GraphSTAD, scaler: ErrorScaler, windows: np.ndarray, channel_scaler: ChannelScaler,
-                            n: int, seed: int, *, shape: str = "box", cases=CASES, chunk: int = 100) -> pd.DataFrame:
+                            n: int, seed: int, *, shape: str | None = None, cases=CASES, chunk: int = 100) -> pd.DataFrame:
     """:func:`detection_table` for ``n`` anomalous windows per case, built and scored ``chunk`` at a time, so memory
     stays that of one chunk (a paper-scale test set of 1000 windows per kind would otherwise hold GBs).
 
