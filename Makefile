@@ -6,6 +6,8 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# The tests run on one pytest-xdist worker per core, a test file per worker at a time (files share their fixtures).
+PYTEST_WORKERS ?= 2
 export PYTHONHASHSEED := 0
 # MPLBACKEND is deliberately not set: the kernels that execute the chapters must keep Jupyter's inline backend,
 # or figures reach the book as '<Figure size ...>' text instead of images.
@@ -37,7 +39,7 @@ test: $(VENV)/.installed
 	@$(MAKE) --no-print-directory chromium > .chromium.log 2>&1 & browser=$$!; \
 	$(MAKE) --no-print-directory book; built=$$?; wait $$browser; cat .chromium.log; rm -f .chromium.log; \
 	[ $$built -eq 0 ] || exit $$built; \
-	HCALTL_BOOK=_build HCALTL_REQUIRE_BOOK=1 $(VENV)/bin/pytest tests $(PYTEST_ARGS)
+	HCALTL_BOOK=_build HCALTL_REQUIRE_BOOK=1 $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile tests $(PYTEST_ARGS)
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_simulate.py

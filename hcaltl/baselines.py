@@ -70,6 +70,10 @@ class WindowDetector:
         self.error_scaler: ErrorScaler | None = None
         self._fitted = False
 
+    @property
+    def fitted(self) -> bool:
+        return self._fitted
+
     def fit(self, windows: np.ndarray) -> "WindowDetector":
         """Fit on healthy windows, then the σ statistics of their window scores."""
         if np.size(windows) == 0:
@@ -110,8 +114,9 @@ class LSDetector(WindowDetector):
         self._fit(nodes.reshape(-1, nodes.shape[-1]))
 
     def _window_scores(self, nodes: np.ndarray) -> np.ndarray:
-        per_ls = self._ls_scores(nodes.reshape(-1, nodes.shape[-1])).reshape(nodes.shape)
-        return per_ls.mean(axis=1) if self.reduce == "mean" else per_ls[:, -1]
+        if self.reduce == "last":
+            return self._ls_scores(nodes[:, -1])
+        return self._ls_scores(nodes.reshape(-1, nodes.shape[-1])).reshape(nodes.shape).mean(axis=1)
 
     def _fit(self, ls: np.ndarray) -> None:  # pragma: no cover - the interface
         raise NotImplementedError
@@ -200,14 +205,21 @@ class ModelDetector(WindowDetector):
 
     Args:
         model: the trained model (its geometry is the detector's).
+        error_scaler: σ statistics already fitted on the healthy windows with the same ``reduce`` (the detector is
+            then fitted; e.g. chapter 5's, which it computed for the window mean).
         batch_size: windows per forward pass.
     """
 
-    def __init__(self, model: GraphSTAD, reduce: Reduce = "mean", batch_size: int = 8) -> None:
+    def __init__(self, model: GraphSTAD, reduce: Reduce = "mean", batch_size: int = 8,
+                 error_scaler: ErrorScaler | None = None) -> None:
         if not isinstance(model, GraphSTAD):
             raise TypeError(f"model must be a GraphSTAD, got {type(model).__name__}")
         super().__init__(model.geometry, reduce)
         self.model, self.batch_size = model, batch_size
+        if error_scaler is not None:
+            if not isinstance(error_scaler, ErrorScaler) or error_scaler.mean is None:
+                raise TypeError(f"error_scaler must be a fitted ErrorScaler, got {error_scaler!r}")
+            self.error_scaler, self._fitted = error_scaler, True
 
     def _check(self, windows, name: str):
         return windows  # the model checks its input (shape, T, geometry) in window_channel_error

@@ -67,6 +67,30 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
+def window_channel_errors(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8,
+                          reductions: tuple[str, ...] = ("mean", "last")) -> dict[str, np.ndarray]:
+    """Absolute reconstruction error of every channel per window, reduced over the window's T LS in each of
+    ``reductions`` from one forward pass: ``"mean"`` (the authors' window score) or ``"last"`` LS only.
+
+    Shapes:
+        windows [n, T, 64, 72, 7] → {reduction: errors [n, n_channels]}.
+    """
+    unknown = [r for r in reductions if r not in ("mean", "last")]
+    if unknown or not reductions:
+        raise ValueError(f"reductions must name 'mean' and/or 'last', got {reductions!r}")
+
+    def channel_error(batch: torch.Tensor) -> dict[str, np.ndarray]:
+        err = (model(batch) - batch).abs()
+        out = {}
+        for r in reductions:
+            e = err.mean(dim=1) if r == "mean" else err[:, -1]  # [b, 64, 72, 7]
+            out[r] = e.reshape(len(batch), -1)[:, model.node_flat].cpu().numpy()
+        return out
+
+    parts = per_batch(model, windows, "input", batch_size, channel_error)
+    return {r: np.concatenate([p[r] for p in parts]) for r in reductions}
+
+
 def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8,
                          reduce: str = "mean") -> np.ndarray:
     """Absolute reconstruction error of every channel, averaged over each window's T LS (``reduce="mean"``, the
@@ -77,13 +101,7 @@ def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, b
     """
     if reduce not in ("mean", "last"):
         raise ValueError(f"reduce must be 'mean' or 'last', got {reduce!r}")
-
-    def channel_error(batch: torch.Tensor) -> np.ndarray:
-        err = (model(batch) - batch).abs()
-        err = err.mean(dim=1) if reduce == "mean" else err[:, -1]  # [b, 64, 72, 7]
-        return err.reshape(len(batch), -1)[:, model.node_flat].cpu().numpy()
-
-    return np.concatenate(per_batch(model, windows, "input", batch_size, channel_error))
+    return window_channel_errors(model, windows, batch_size, (reduce,))[reduce]
 
 
 def channel_scores(model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8) -> np.ndarray:
@@ -141,5 +159,15 @@ def metrics_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], tprs=TPRS) ->
     return pd.DataFrame({name: metrics(y, s, tprs) for name, (y, s) in cases.items()}).T
 
 
-# the baselines use ErrorScaler and window_channel_error above; re-exported so `detect` holds every detector
-from .baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest  # noqa: E402
+
+_BASELINES = ("ChannelMeanDetector", "ModelDetector", "PCADetector", "ReferenceTest")
+
+
+def __getattr__(name: str):
+    """The simple detectors of :mod:`hcaltl.baselines`, reachable here (imported on first use: they build on this
+    module's ErrorScaler and window errors)."""
+    if name in _BASELINES:
+        from . import baselines
+
+        return getattr(baselines, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -459,6 +459,52 @@ def plot_contamination(contamination: pd.DataFrame, case: str, metric: str = "AU
     return ax
 
 
+#: One colour and marker per detector of chapter 5's comparison (GraphSTAD models take their pair's colour).
+DETECTOR_STYLES = {
+    "per-channel mean": {"color": "#999999", "marker": "s"},
+    "PCA (16 components)": {"color": "#377eb8", "marker": "D"},
+    "reference test (beta)": {"color": "#4daf4a", "marker": "^"},
+    "CNN + LSTM (no GNN)": {"color": "#ff7f00", "marker": "v"},
+}
+
+
+def detector_style(name: str) -> dict:
+    """Colour and marker of a detector: :data:`DETECTOR_STYLES`, or a GraphSTAD named by its pair, e.g.
+    ``"GraphSTAD (RANDOM/No-TL)"``."""
+    if name in DETECTOR_STYLES:
+        return DETECTOR_STYLES[name]
+    pair = name[name.find("(") + 1:name.rfind(")")] if "(" in name else name
+    return {"color": pair_style(pair)["color"], "marker": "o"}
+
+
+def plot_detector_aucs(table: pd.DataFrame, *, ax: Axes | None = None, title: str = "", floor: float = 1e-4) -> Axes:
+    """1 − AUC (log scale: lower is better) per anomaly case (rows of ``table``) and detector (its columns), one
+    marker per detector; an AUC of 1 sits on the ``floor``."""
+    ax = _ax(ax, (5.5, 0.45 * len(table) + 1.5))
+    y = np.arange(len(table))[::-1]
+    for k, name in enumerate(table.columns):
+        miss = np.maximum(1 - table[name].to_numpy(dtype=float), floor)
+        ax.scatter(miss, y + 0.08 * (k - (len(table.columns) - 1) / 2), label=name, s=28, alpha=0.85, **detector_style(name))
+    ax.set_yticks(y, table.index)
+    ax.set_xscale("log")
+    ax.set_xlim(floor / 2, 1)
+    ax.set_xlabel("1 − AUC  (lower is better)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    _legend(ax, fontsize=7, loc="lower right")
+    return ax
+
+
+def detector_comparison_figure(tables: dict[str, pd.DataFrame]) -> Figure:
+    """:func:`plot_detector_aucs` side by side, one panel per ``{title: table}`` (e.g. per score reduction)."""
+    first = next(iter(tables.values()))
+    fig, axes = panels(len(tables), size=(5.4, 0.42 * len(first) + 1.6), sharey=True)
+    for ax, (title, table) in zip(axes, tables.items()):
+        plot_detector_aucs(table, ax=ax, title=title)
+    fig.tight_layout()
+    return fig
+
+
 def plot_c_schedules(schedules: dict, *, ax: Axes | None = None) -> Axes:
     """The soft-pretraining weight C over epochs for each named :class:`~hcaltl.multihead.CSchedule`."""
     ax = _ax(ax, (5.5, 3.8))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,12 @@ from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.simulate import simulate
 from hcaltl.train import TrainConfig, fit
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs the suite on pytest-xdist workers, one per core: each worker (and each notebook kernel it
+    # starts) computes on one thread, so two workers never fight over the two cores with spinning thread pools
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -82,3 +82,20 @@ def test_baselines_refuse_bad_input(hb_prepared, hb, he):
         detect.ChannelMeanDetector(he).fit(train[:2])
     with pytest.raises(TypeError, match="model must be a GraphSTAD"):
         detect.ModelDetector("model.pt")
+
+
+def test_comparison_scores_every_detector_on_every_case(trained_hb, hb_prepared):
+    from hcaltl.experiments import baseline_study as bs
+
+    train = hb_prepared.windows["train"][:80]
+    model = trained_hb[0]
+    suite = bs.detectors(train, hb_prepared.scaler, {"GraphSTAD": (model, ds.fit_error_scaler(model, train))})
+    assert len(suite) == 2 * (1 + len(bs.BASELINES)) and all(d.fitted for d in suite.values())
+    tests = {"readout": ds.make_test_set(hb_prepared.windows["test"], hb_prepared.scaler, 6, seed=2, cases=bs.READOUT_CASES)}
+    rows = bs.comparison(suite, tests)
+    assert len(rows) == len(suite) * len(bs.READOUT_CASES) and rows["AUC"].between(0, 1).all()
+    table = bs.auc_table(rows, "last")
+    assert list(table.index) == [c[0] for c in bs.READOUT_CASES] and list(table.columns) == ["GraphSTAD", *bs.BASELINES]
+    facts = bs.facts(rows, "GraphSTAD", ablation="per-channel mean")
+    assert 0 <= facts["c5_base_mean_wins"] <= facts["c5_base_mean_cases"] == len(bs.READOUT_CASES)
+    assert facts["c5_base_last_best"] in bs.BASELINES and set(facts) >= {"c5_gnn_gain_readout"}

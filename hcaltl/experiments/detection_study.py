@@ -9,7 +9,7 @@ Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,14 @@ SINGLE_CHANNEL_CASES = ("degraded ×0.8", "degraded ×0.4", "dead", "fully hot")
 
 @dataclass
 class TestSet:
-    """Healthy windows and, per case, their anomalous copies with labels (last LS of each window)."""
+    """Healthy windows and, per case, their anomalous copies with labels (last LS of each window), the regions of
+    the last case and those of every case (``by_case``: readout faults hit other units than boxes)."""
 
     healthy: np.ndarray
     anomalous: dict[str, np.ndarray]
     labels: dict[str, np.ndarray]
     regions: list
+    by_case: dict[str, list] = field(default_factory=dict)
 
 
 def make_test_set(windows: np.ndarray, scaler: ChannelScaler, n: int, seed: int = 101, *, shape: str | None = None,
@@ -55,12 +57,11 @@ def make_test_set(windows: np.ndarray, scaler: ChannelScaler, n: int, seed: int 
     rng = np.random.default_rng(seed)
     healthy = windows[rng.integers(len(windows), size=n)]
     occupancy = scaler.inverse_transform(healthy)  # once, not once per case
-    anomalous, labels, regions = {}, {}, []
+    anomalous, labels, by_case = {}, {}, {}
     for label, kind, factor in cases:
         out = inject(occupancy, kind, factor, seed=seed, fraction=1.0, shape=shape, where=where, geometry=scaler.geometry)
-        anomalous[label], labels[label] = scaler.transform(out.data), out.labels
-        regions = out.regions
-    return TestSet(healthy, anomalous, labels, regions)
+        anomalous[label], labels[label], by_case[label] = scaler.transform(out.data), out.labels, out.regions
+    return TestSet(healthy, anomalous, labels, by_case[label], by_case)
 
 
 def fit_error_scaler(model: GraphSTAD, train_windows: np.ndarray) -> ErrorScaler:
@@ -134,7 +135,7 @@ def contaminate(windows: np.ndarray, scaler: ChannelScaler, rate: float, seed: i
 
 def contamination_study(source: GraphSTAD, windows: dict[str, np.ndarray], scaler: ChannelScaler, test: TestSet,
                         rates, pairs, *, config: TrainConfig | None = None, trained: dict | None = None,
-                        seed: int = 0, progress: bool = True) -> pd.DataFrame:
+                        tables: dict[str, pd.DataFrame] | None = None, seed: int = 0, progress: bool = True) -> pd.DataFrame:
     """Train each pair on training windows with a ``rate`` share contaminated (:func:`contaminate`), fit its σ
     statistics on the same contaminated windows, and score ``test``.
 
@@ -142,24 +143,30 @@ def contamination_study(source: GraphSTAD, windows: dict[str, np.ndarray], scale
         source: the HE source model (every HB model is built like it; RANDOM pairs copy none of its weights).
         windows: ``{"train", "val"}`` scaled windows; validation stays clean.
         trained: ``{pair: (model, ErrorScaler)}`` already trained on clean data, reused at rate 0.
+        tables: ``{pair: table}`` of :func:`detection_table` already computed for those models on ``test`` (rate 0
+            is then not scored again).
         seed: seed of the contamination and of the fine-tuning.
 
     Returns:
         Tidy rows: rate, pair, case, FPR@90/95/99, AUC.
     """
-    trained = trained or {}
+    trained, tables = trained or {}, tables or {}
     rows, dirty = [], {}
     cells = [(rate, pair) for rate in rates for pair in pairs]
     for rate, pair in tqdm(cells, desc="contamination", disable=not progress):
-        if rate == 0 and pair in trained:
-            model, error_scaler = trained[pair]
+        if rate == 0 and pair in trained and pair in tables:
+            table = tables[pair]
         else:
-            if rate not in dirty:
-                dirty[rate] = contaminate(windows["train"], scaler, rate, seed=seed)[0]
-            model, _, _ = fine_tune(source, dirty[rate], windows["val"], *transfer.parse_pair(pair), seed=1, config=config)
-            error_scaler = fit_error_scaler(model, dirty[rate])
-        table = detection_table(model, error_scaler, test)[0].drop(columns="anomalous channels")
-        rows += [{"rate": rate, "pair": pair, "case": case, **r} for case, r in table.iterrows()]
+            if rate == 0 and pair in trained:
+                model, error_scaler = trained[pair]
+            else:
+                if rate not in dirty:
+                    dirty[rate] = contaminate(windows["train"], scaler, rate, seed=seed)[0]
+                model, _, _ = fine_tune(source, dirty[rate], windows["val"], *transfer.parse_pair(pair), seed=1, config=config)
+                error_scaler = fit_error_scaler(model, dirty[rate])
+            table = detection_table(model, error_scaler, test)[0]
+        rows += [{"rate": rate, "pair": pair, "case": case, **r}
+                 for case, r in table.drop(columns="anomalous channels").iterrows()]
     return pd.DataFrame(rows)
 
 

@@ -1,0 +1,164 @@
+"""Chapter 5's comparison of GraphSTAD with the detectors a DQM expert runs first, on the paper's boxes and on
+faults that follow the readout electronics (issue 18).
+
+Every detector (:mod:`hcaltl.baselines`) is fitted on the same healthy HB training windows and scores the same
+test sets (:func:`~hcaltl.experiments.detection_study.make_test_set`); the positives are the labelled channels of
+each window's last LS, the negatives every other channel of those windows and of their healthy originals, as in
+the chapter's detection table.
+
+Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``, "Honest baselines").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from dataclasses import asdict, replace
+
+from ..baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest, WindowDetector
+from ..detect import ErrorScaler, metrics, window_channel_errors
+from ..models import GraphSTAD
+from ..preprocess import ChannelScaler
+from ..train import TrainConfig, fit
+from ..utils import seed_everything
+from .cells import MODELS
+from .detection_study import TestSet
+
+#: Faults shaped by the readout, as (label, kind, factor): rows of the comparison beside the paper's boxes.
+READOUT_CASES: tuple[tuple[str, str, float | None], ...] = (
+    ("RM dead", "rm_dead", None), ("RM noisy (p 0.1)", "rm_noisy", None), ("RBX ×0.6", "rbx_degraded", 0.6),
+    ("QIE card ×0.4", "qie_degraded", 0.4),
+)
+#: The simple detectors, by the name the chapter's tables use.
+BASELINES = ("per-channel mean", "PCA (16 components)", "reference test (beta)")
+
+
+def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str = "CNN + LSTM", *, seed: int = 1,
+                   config: TrainConfig | None = None) -> GraphSTAD:
+    """An HB model with the source's hyper-parameters but one of chapter 3's ablations (``"CNN + LSTM"``: no GNN;
+    ``"CNN only"``), trained from scratch on ``windows["train"]`` like RANDOM/No-TL (same seed and settings).
+
+    Args:
+        source: the HE source (its latent size, window and other settings are kept).
+        windows: scaled HB windows with ``"train"`` and ``"val"``.
+        model: a name of :data:`hcaltl.experiments.cells.MODELS` other than GraphSTAD.
+    """
+    if model not in MODELS or model == "GraphSTAD":
+        raise ValueError(f"model must be an ablation, one of {', '.join(m for m in MODELS if m != 'GraphSTAD')}; "
+                         f"got {model!r}")
+    hyper = {k: v for k, v in asdict(source.config).items() if k not in ("subdetector", "depth_table")}
+    seed_everything(seed)
+    ablation = GraphSTAD("HB", **{**hyper, **MODELS[model]})
+    fit(ablation, windows["train"], windows["val"], replace(config or TrainConfig(), seed=seed))
+    return ablation.eval()
+
+
+def detectors(train_windows: np.ndarray, scaler: ChannelScaler, models: dict[str, tuple[GraphSTAD, ErrorScaler | None]],
+              reductions=("mean", "last")) -> dict[str, WindowDetector]:
+    """Every detector of the comparison, fitted on healthy training windows, under ``"name, reduction"`` keys.
+
+    Args:
+        train_windows: healthy scaled HB training windows.
+        scaler: their :class:`~hcaltl.preprocess.ChannelScaler`.
+        models: name → (trained GraphSTAD, its σ statistics on ``train_windows`` for the window mean, or None to
+            fit them here); each model runs over the training windows once for every reduction.
+        reductions: ``"mean"`` over the window (the authors' score) and/or ``"last"`` LS.
+    """
+    geometry = scaler.geometry
+    fitted: dict[str, dict[str, WindowDetector]] = {r: {} for r in reductions}
+    for name, (model, mean_errors) in models.items():
+        need = [r for r in reductions if not (r == "mean" and mean_errors is not None)]
+        errors = window_channel_errors(model, train_windows, reductions=tuple(need)) if need else {}
+        for r in reductions:
+            statistics = mean_errors if r not in errors else ErrorScaler().fit(errors[r])
+            fitted[r][name] = ModelDetector(model, reduce=r, error_scaler=statistics)
+    for r in reductions:
+        fitted[r].update({BASELINES[0]: ChannelMeanDetector(geometry, reduce=r).fit(train_windows),
+                          BASELINES[1]: PCADetector(geometry, n_components=16, reduce=r).fit(train_windows),
+                          BASELINES[2]: ReferenceTest(scaler, reduce=r).fit(train_windows)})
+    return {f"{name}, {r}": d for r in reductions for name, d in fitted[r].items()}
+
+
+def _scores(detectors: dict[str, WindowDetector], windows: np.ndarray) -> dict[str, np.ndarray]:
+    """Every detector's σ scores of ``windows``; each GraphSTAD runs once for all its reductions."""
+    out, by_model = {}, {}
+    for key, d in detectors.items():
+        if isinstance(d, ModelDetector):
+            by_model.setdefault(id(d.model), []).append(key)
+        else:
+            out[key] = d.channel_scores(windows)
+    for keys in by_model.values():
+        first = detectors[keys[0]]
+        errors = window_channel_errors(first.model, windows, first.batch_size, tuple({detectors[k].reduce for k in keys}))
+        out.update({k: detectors[k].error_scaler.transform(errors[detectors[k].reduce]) for k in keys})
+    return {k: out[k] for k in detectors}
+
+
+def comparison(detectors: dict[str, WindowDetector], tests: dict[str, TestSet], progress: bool = False) -> pd.DataFrame:
+    """Tidy rows (detector, reduce, test set, case, FPR@90/95/99, AUC) of every detector on every test set.
+
+    Each detector scores a test set's healthy windows once and each case's anomalous windows once.
+    """
+    rows = []
+    for test_name, test in tests.items():
+        healthy = _scores(detectors, test.healthy)
+        for case, windows in tqdm(test.anomalous.items(), desc=test_name, disable=not progress):
+            labels = test.labels[case]
+            y = np.concatenate([labels, np.zeros_like(labels)]).ravel()
+            for key, scores in _scores(detectors, windows).items():
+                name, _, reduce = key.rpartition(", ")
+                rows.append({"detector": name, "reduce": reduce, "test set": test_name, "case": case,
+                             **metrics(y, np.concatenate([scores, healthy[key]]).ravel())})
+    return pd.DataFrame(rows)
+
+
+def auc_table(rows: pd.DataFrame, reduce: str) -> pd.DataFrame:
+    """AUC per case (rows, in the test sets' order) and detector (columns) for one reduction."""
+    part = rows[rows["reduce"] == reduce]
+    order = list(dict.fromkeys(part["case"]))
+    return part.pivot_table(index="case", columns="detector", values="AUC", sort=False).reindex(order)[
+        list(dict.fromkeys(part["detector"]))]
+
+
+def _lead_phrase(gap: pd.Series, reduce: str, model: str) -> str:
+    """Where the best simple detector is furthest ahead of ``model`` and where ``model`` is (AUC margins)."""
+    ahead, behind = gap.idxmax(), gap.idxmin()
+    text = f"the simple detectors are furthest ahead on {ahead} (+{gap[ahead]:.3f} AUC)"
+    if gap[behind] < 0:
+        return text + f", {model} on {behind} (+{-gap[behind]:.3f})"
+    return text + f", and {model} is ahead in no case"
+
+
+def _gnn_phrase(gain: pd.Series, resolution: float = 0.01) -> str:
+    """What the GNN adds (GraphSTAD minus its ablation, mean AUC) on boxes and on readout faults, in words."""
+    boxes, readout = gain.get("boxes", np.nan), gain.get("readout", np.nan)
+    numbers = f"{boxes:+.3f} in mean AUC on the boxes and {readout:+.3f} on the readout faults"
+    if max(abs(boxes), abs(readout)) < resolution:
+        return numbers + ": no difference one seed can resolve"
+    if readout <= 0 and boxes <= 0:
+        return numbers + ": the model without the GNN does as well or better on both"
+    if readout > boxes:
+        return numbers + ": the graph helps more where channels share electronics, as it should"
+    return numbers + ": whatever the graph adds, it is not specific to faults that follow the readout"
+
+
+def facts(rows: pd.DataFrame, model: str, ablation: str) -> dict[str, object]:
+    """The numbers and phrases chapter 5's text quotes: per score reduction, in how many cases the best simple
+    detector reaches at least ``model``'s AUC, which simple detector has the best mean AUC and the largest margins
+    either way; and the GNN's share, ``model`` minus ``ablation`` in mean AUC over the box cases and over the
+    readout cases (window-mean score)."""
+    out: dict[str, object] = {}
+    for reduce in ("mean", "last"):
+        table = auc_table(rows, reduce)
+        simple = table[[c for c in table.columns if c in BASELINES]]
+        gap = simple.max(axis=1) - table[model]
+        out.update({f"c5_base_{reduce}_cases": len(table), f"c5_base_{reduce}_wins": int((gap >= 0).sum()),
+                    f"c5_base_{reduce}_best": str(simple.mean().idxmax()),
+                    f"c5_base_{reduce}_leads": _lead_phrase(gap, reduce, model)})
+    part = rows[rows["reduce"] == "mean"].pivot_table(index=["test set", "case"], columns="detector", values="AUC")
+    gain = (part[model] - part[ablation]).groupby(level="test set").mean()
+    out.update({f"c5_gnn_gain_{t}": float(g) for t, g in gain.items()})
+    out["c5_gnn_verdict"] = _gnn_phrase(gain)
+    return out
