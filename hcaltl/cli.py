@@ -131,7 +131,7 @@ def _sweep(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
     cells = plan(args.chapters, args.seeds, pairs=args.pairs or PAPER_PAIRS, fractions=args.fractions or PAPER_FRACTIONS,
-                 rates=args.rates if args.rates is not None else CONTAMINATION_RATES)
+                 rates=args.rates if args.rates is not None else CONTAMINATION_RATES, kinds=args.kinds)
     spec = Spec(preset=args.preset, n_ls_he=args.n_ls_he, n_ls_hb=args.n_ls_hb, epochs=args.epochs,
                 n_anomalies=args.n_anomalies or 1000, device=args.device)
     if args.plan:
@@ -196,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--pairs", nargs="+", default=None, help="INIT/TRAIN names, e.g. RANDOM/No-TL TL-7/TL-6 (default: the paper's)")
     p.add_argument("--fractions", nargs="+", type=float, default=None, help="shares of the HB training windows")
     p.add_argument("--rates", nargs="*", type=float, default=None, help="contaminated shares (chapter 5)")
+    p.add_argument("--kinds", nargs="+", default=None,
+                   help="only these cell kinds (model baseline transfer detection comparison contamination), with their HE sources")
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     p.add_argument("--n-ls-he", type=int, default=None, help="override the preset's HE lumisections")
     p.add_argument("--n-ls-hb", type=int, default=None, help="override the preset's HB lumisections")

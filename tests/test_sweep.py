@@ -15,6 +15,7 @@ import torch
 pytest.importorskip("distributed")
 
 from hcaltl.experiments import cells as cell_module  # noqa: E402
+from hcaltl.experiments import paper_scale  # noqa: E402
 from hcaltl.experiments import sweep as sw  # noqa: E402
 from hcaltl.experiments import transfer_study as ts  # noqa: E402
 from hcaltl.experiments.cells import Cell, Spec, run_cell  # noqa: E402
@@ -28,6 +29,8 @@ def test_plan_follows_the_issue_order_and_validates():
     kinds = [c.kind for c in cells]
     assert kinds.index("transfer") > max(i for i, k in enumerate(kinds) if k in ("model", "baseline"))
     assert kinds.index("detection") > max(i for i, k in enumerate(kinds) if k == "transfer")
+    assert max(i for i, k in enumerate(kinds) if k == "detection") < kinds.index("comparison") < kinds.index("contamination")
+    assert [c.pair for c in cells if c.kind == "comparison"] == ["RANDOM/No-TL"] * 2  # one per seed
     transfer = [c for c in cells if c.kind == "transfer" and not c.one_cycle]
     assert [c.fraction for c in transfer][:4] == [1.0] * 4  # share 1 first, then the limited shares
     assert {c.pair for c in transfer} == {"RANDOM/No-TL", "TL-4/TL-2d[BN]"}
@@ -119,3 +122,16 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     there = table[table["cell"] == pairs[1].key].reset_index(drop=True)
     numbers = ["test_mse", "best_val_mse", "epochs", "trainable_params", "val_curve", "train_curve"]
     pd.testing.assert_frame_equal(here[numbers], there[numbers])
+    # 4. the detector comparison of chapter 5 from the same source, read back as the chapter's paper-scale tables
+    threads = torch.get_num_threads()
+    try:
+        rows = run_cell(Cell("comparison", 1, pair="RANDOM/No-TL"), TINY, out, threads=1)
+    finally:
+        torch.set_num_threads(threads)
+        cell_module.hb_data.cache_clear()
+    assert set(rows["test set"]) == {"boxes", "readout"} and set(rows["reduce"]) == {"mean", "last"}
+    assert rows["AUC"].between(0, 1).all() and not list((out / "partial").glob("comparison*"))  # training state gone
+    tables = paper_scale.comparison_tables(rows)
+    assert list(tables) == ["detectors, window mean (AUC, mean of 1 seed(s))", "detectors, last LS (AUC, mean of 1 seed(s))"]
+    assert list(tables["detectors, last LS (AUC, mean of 1 seed(s))"].columns) == [
+        "GraphSTAD (RANDOM/No-TL)", "CNN + LSTM (no GNN)", "per-channel mean", "PCA (16 components)", "reference test (beta)"]

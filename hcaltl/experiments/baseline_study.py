@@ -16,6 +16,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from dataclasses import asdict, replace
+from pathlib import Path
 
 from ..baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest, WindowDetector
 from ..detect import ErrorScaler, metrics, window_channel_errors
@@ -36,7 +37,7 @@ BASELINES = ("per-channel mean", "PCA (16 components)", "reference test (beta)")
 
 
 def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str = "CNN + LSTM", *, seed: int = 1,
-                   config: TrainConfig | None = None) -> GraphSTAD:
+                   config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
     """An HB model with the source's hyper-parameters but one of chapter 3's ablations (``"CNN + LSTM"``: no GNN;
     ``"CNN only"``), trained from scratch on ``windows["train"]`` like RANDOM/No-TL (same seed and settings).
 
@@ -44,6 +45,7 @@ def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str
         source: the HE source (its latent size, window and other settings are kept).
         windows: scaled HB windows with ``"train"`` and ``"val"``.
         model: a name of :data:`hcaltl.experiments.cells.MODELS` other than GraphSTAD.
+        checkpoint: where to keep the training state after every epoch; an interrupted run resumes from it.
     """
     if model not in MODELS or model == "GraphSTAD":
         raise ValueError(f"model must be an ablation, one of {', '.join(m for m in MODELS if m != 'GraphSTAD')}; "
@@ -51,7 +53,8 @@ def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str
     hyper = {k: v for k, v in asdict(source.config).items() if k not in ("subdetector", "depth_table")}
     seed_everything(seed)
     ablation = GraphSTAD("HB", **{**hyper, **MODELS[model]})
-    fit(ablation, windows["train"], windows["val"], replace(config or TrainConfig(), seed=seed))
+    fit(ablation, windows["train"], windows["val"], replace(config or TrainConfig(), seed=seed), checkpoint=checkpoint,
+        resume=checkpoint is not None and Path(checkpoint).exists())
     return ablation.eval()
 
 
@@ -96,22 +99,52 @@ def _scores(detectors: dict[str, WindowDetector], windows: np.ndarray) -> dict[s
     return {k: out[k] for k in detectors}
 
 
-def comparison(detectors: dict[str, WindowDetector], tests: dict[str, TestSet], progress: bool = False) -> pd.DataFrame:
+def _collect(detectors: dict[str, WindowDetector], tests: dict[str, TestSet], into: dict) -> None:
+    """Append every detector's (labels, scores) of every case of every test set to ``into[(key, set, case)]``."""
+    for test_name, test in tests.items():
+        healthy = _scores(detectors, test.healthy)
+        for case, windows in test.anomalous.items():
+            labels = test.labels[case]
+            y = np.concatenate([labels, np.zeros_like(labels)]).ravel()
+            for key, scores in _scores(detectors, windows).items():
+                into.setdefault((key, test_name, case), []).append((y, np.concatenate([scores, healthy[key]]).ravel()))
+
+
+def _rows(collected: dict) -> pd.DataFrame:
+    rows = []
+    for (key, test_name, case), parts in collected.items():
+        name, _, reduce = key.rpartition(", ")
+        y, s = (np.concatenate(a) for a in zip(*parts))
+        rows.append({"detector": name, "reduce": reduce, "test set": test_name, "case": case, **metrics(y, s)})
+    return pd.DataFrame(rows)
+
+
+def comparison(detectors: dict[str, WindowDetector], tests: dict[str, TestSet]) -> pd.DataFrame:
     """Tidy rows (detector, reduce, test set, case, FPR@90/95/99, AUC) of every detector on every test set.
 
     Each detector scores a test set's healthy windows once and each case's anomalous windows once.
     """
-    rows = []
-    for test_name, test in tests.items():
-        healthy = _scores(detectors, test.healthy)
-        for case, windows in tqdm(test.anomalous.items(), desc=test_name, disable=not progress):
-            labels = test.labels[case]
-            y = np.concatenate([labels, np.zeros_like(labels)]).ravel()
-            for key, scores in _scores(detectors, windows).items():
-                name, _, reduce = key.rpartition(", ")
-                rows.append({"detector": name, "reduce": reduce, "test set": test_name, "case": case,
-                             **metrics(y, np.concatenate([scores, healthy[key]]).ravel())})
-    return pd.DataFrame(rows)
+    collected: dict = {}
+    _collect(detectors, tests, collected)
+    return _rows(collected)
+
+
+def comparison_chunked(detectors: dict[str, WindowDetector], windows: np.ndarray, scaler: ChannelScaler, n: int,
+                       seed: int, sets: dict[str, tuple], *, chunk: int = 100, progress: bool = False) -> pd.DataFrame:
+    """:func:`comparison` on ``n`` anomalous windows per case of each ``{set: cases}``, built and scored ``chunk``
+    at a time so memory stays that of one chunk (paper scale: 1000 windows per case). Chunk ``i`` of every set is
+    :func:`~hcaltl.experiments.detection_study.make_test_set` with seed ``1000 * seed + i``, as in
+    :func:`~hcaltl.experiments.detection_study.detection_table_chunked`."""
+    from .detection_study import make_test_set
+
+    if n < 1 or chunk < 1:
+        raise ValueError(f"n and chunk must be positive, got n={n}, chunk={chunk}")
+    collected: dict = {}
+    for i, start in enumerate(tqdm(range(0, n, chunk), desc="comparison chunks", disable=not progress)):
+        tests = {name: make_test_set(windows, scaler, min(chunk, n - start), seed=1000 * seed + i, cases=cases)
+                 for name, cases in sets.items()}
+        _collect(detectors, tests, collected)
+    return _rows(collected)
 
 
 def auc_table(rows: pd.DataFrame, reduce: str) -> pd.DataFrame:

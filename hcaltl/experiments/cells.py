@@ -8,7 +8,9 @@ Kinds of cell, by chapter:
   is the HE source of every later cell with that seed.
 * chapter 4, ``"transfer"``: fine-tune one (init, train) pair on a share of the HB training windows.
 * chapter 5, ``"detection"``: score injected anomalies (boxes and single channels) with a pair fine-tuned on all
-  HB training windows; ``"contamination"``: the same after training on windows of which a share is anomalous.
+  HB training windows; ``"comparison"``: that model beside the same model without its GNN (trained on HB from
+  scratch) and the simple detectors, on the boxes and on faults that follow the readout; ``"contamination"``: the
+  detection after training on windows of which a share is anomalous.
 
 Every cell of a seed uses the same simulated data (HE seed 2018 and HB seed 7000, the chapters' defaults); the seed
 drives initialisation, batch order, the data subset and the contamination draw. Orchestrated by
@@ -45,8 +47,8 @@ MODELS: dict[str, dict] = {
     "CNN only": {"use_gnn": False, "temporal": False, "variational": False},
 }
 BASELINE = "per-channel mean"
-KINDS = ("model", "baseline", "transfer", "detection", "contamination")
-CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "contamination": 5}
+KINDS = ("model", "baseline", "transfer", "detection", "comparison", "contamination")
+CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "comparison": 5, "contamination": 5}
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ class Cell:
             raise ValueError(f"cell kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.kind == "model" and self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
-        if self.kind in ("transfer", "detection", "contamination"):
+        if self.kind in ("transfer", "detection", "comparison", "contamination"):
             object.__setattr__(self, "pair", transfer.pair_label(*transfer.parse_pair(self.pair)))
         if not 0 < self.fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
@@ -119,13 +121,13 @@ class Cell:
     def key(self) -> str:
         """A file-name-safe unique name, e.g. ``transfer__TL-4_TL-2__f0.1__constant__s1``."""
         what = {"model": self.model, "baseline": BASELINE, "transfer": f"{self.pair}__f{self.fraction:g}__"
-                f"{'onecycle' if self.one_cycle else 'constant'}", "detection": self.pair,
+                f"{'onecycle' if self.one_cycle else 'constant'}", "detection": self.pair, "comparison": self.pair,
                 "contamination": f"{self.pair}__r{self.rate:g}"}[self.kind]
         return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{self.kind}__{what}__s{self.seed}").strip("_")
 
     def needs_source(self) -> bool:
         """Whether the cell starts from (or is built like) the seed's HE GraphSTAD source."""
-        return self.kind in ("transfer", "detection", "contamination")
+        return self.kind in ("transfer", "detection", "comparison", "contamination")
 
     def source_cell(self) -> Cell:
         return Cell("model", self.seed, model="GraphSTAD")
@@ -280,6 +282,24 @@ def _detection_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
             for r in _detection_rows(model, prep.windows["train"], spec)]
 
 
+def _comparison_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    from . import baseline_study as bs
+
+    prep = hb_data(spec.cfg, spec.hb_seed)
+    model = _trained_target(cell, spec, workdir)
+    ablation_cell = Cell("comparison", cell.seed, pair="RANDOM/No-TL")  # one ablation per seed, whatever the pair
+    partial = Path(workdir) / "partial" / f"{ablation_cell.key}__cnn_lstm.pt"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    ablation = bs.train_ablation(load_source(workdir, spec, cell.seed), prep.windows, "CNN + LSTM", seed=cell.seed,
+                                 config=spec.train_config(cell.seed), checkpoint=partial)
+    suite = bs.detectors(prep.windows["train"], prep.scaler, {f"GraphSTAD ({cell.pair})": (model, None),
+                                                              "CNN + LSTM (no GNN)": (ablation, None)})
+    rows = bs.comparison_chunked(suite, prep.windows["test"], prep.scaler, spec.n_anomalies, seed=spec.anomaly_seed,
+                                 sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES})
+    partial.unlink(missing_ok=True)
+    return [{"pair": cell.pair, "n_anomalies": spec.n_anomalies, **r} for r in rows.to_dict("records")]
+
+
 def _contamination_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     from .transfer_study import fine_tune
 
@@ -292,7 +312,7 @@ def _contamination_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
 
 
 _RUNNERS = {"model": _model_cell, "baseline": _baseline_cell, "transfer": _transfer_cell,
-            "detection": _detection_cell, "contamination": _contamination_cell}
+            "detection": _detection_cell, "comparison": _comparison_cell, "contamination": _contamination_cell}
 
 
 def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = None) -> pd.DataFrame:

@@ -63,7 +63,7 @@ def partition_features(scores: np.ndarray, partitions: dict[str, np.ndarray]) ->
 
 
 def partition_dataset(model: GraphSTAD, error_scaler: ErrorScaler, windows: np.ndarray, scaler: ChannelScaler, n: int, *,
-                      partitions: dict[str, np.ndarray], bad_fraction: float = 0.25, cases=CASES, shape: str = "box",
+                      partitions: dict[str, np.ndarray], bad_fraction: float = 0.25, cases=CASES, shape: str | None = None,
                       seed: int = 0) -> LumiFeatures:
     """``n`` windows drawn with replacement; a ``bad_fraction`` of them get one injected fault on all their LS
     (case drawn at random). Features: :func:`partition_features` of the model's σ scores; truth: the partitions

@@ -70,10 +70,10 @@ def transfer_table(rows: pd.DataFrame) -> pd.DataFrame:
 def detection_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Chapter 5 at paper scale: box AUCs beside Table 7, single-channel AUCs and AUC against the contaminated
     share (rate 0 is the clean detection cell), each the mean over seeds; ``"AUC sd"`` holds the spread of the
-    box AUCs."""
+    box AUCs; and, once comparison cells have finished, :func:`comparison_tables`."""
     part = rows[rows["kind"].isin(["detection", "contamination"])]
     if part.empty:
-        return {}
+        return comparison_tables(rows)
     part = part.assign(experiment=np.where(part["kind"] == "contamination", "contamination", part["experiment"]))
     clean_boxes = part[(part["kind"] == "detection") & (part["experiment"] == "boxes")]
     contaminated = set(part.loc[part["kind"] == "contamination", "pair"])  # rate 0 beside the contaminated rates
@@ -82,7 +82,27 @@ def detection_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     order = [c[0] for c in ds.CASES]
     tables["AUC sd"] = clean_boxes.pivot_table(index="case", columns="pair", values="AUC", aggfunc="std").reindex(
         [c for c in order if c in set(clean_boxes["case"])])
-    return tables
+    return {**tables, **comparison_tables(rows)}
+
+
+def comparison_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Chapter 5's detectors at paper scale (comparison cells): AUC per case and detector, mean over seeds, with
+    the spread over seeds, for the window-mean score and for the last LS."""
+    part = rows[rows["kind"] == "comparison"] if "kind" in rows else rows.iloc[:0]
+    out = {}
+    for reduce, label in (("mean", "window mean"), ("last", "last LS")):
+        sub = part[part["reduce"] == reduce]
+        if sub.empty:
+            continue
+        order = list(dict.fromkeys(sub["case"]))
+        detectors = list(dict.fromkeys(sub["detector"]))
+        mean = sub.pivot_table(index="case", columns="detector", values="AUC", aggfunc="mean").reindex(order)[detectors]
+        sd = sub.pivot_table(index="case", columns="detector", values="AUC", aggfunc="std").reindex(order)[detectors]
+        seeds = int(sub["seed"].nunique())
+        out[f"detectors, {label} (AUC, mean of {seeds} seed(s))"] = mean
+        if seeds > 1:
+            out[f"detectors, {label} (AUC sd over seeds)"] = sd
+    return out
 
 
 def facts(rows: pd.DataFrame | None) -> dict[str, str]:
@@ -129,7 +149,7 @@ def _transfer_sentence(table: pd.DataFrame) -> str:
 
 
 def _detection_sentence(tables: dict[str, pd.DataFrame]) -> str:
-    if not tables or tables["boxes"].empty:
+    if "boxes" not in tables or tables["boxes"].empty:
         return "No paper-scale detection cell has finished yet."
     boxes = tables["boxes"].drop(columns=[c for c in tables["boxes"] if str(c).startswith("paper")])
     mild = "degraded ×0.8"

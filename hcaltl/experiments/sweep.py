@@ -26,7 +26,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import __version__, transfer
-from .cells import MODELS, Cell, Spec, run_cell, simulator_id
+from .cells import KINDS, MODELS, Cell, Spec, run_cell, simulator_id
 from .provenance import git_commit
 
 PAPER_FRACTIONS = (0.05, 0.1, 0.25, 1.0)
@@ -41,7 +41,7 @@ PROVENANCE = ("commit", "preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent
 
 def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS,
          one_cycle_pairs=ONE_CYCLE_PAIRS, detection_pairs=DETECTION_PAIRS, contamination_pairs=CONTAMINATION_PAIRS,
-         rates=CONTAMINATION_RATES, models=tuple(MODELS)) -> list[Cell]:
+         rates=CONTAMINATION_RATES, models=tuple(MODELS), kinds=None) -> list[Cell]:
     """The cells of a sweep, in the order they should run (issue order: chapter 3's model comparison, Table 3/5 at
     share 1, the limited-data shares, one-cycle, chapter 5's detection, contamination; seeds in turn within each).
 
@@ -51,6 +51,8 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         one_cycle_pairs: pairs also run with one-cycle LR (Table 6), at every fraction.
         detection_pairs, contamination_pairs, rates: chapter 5's pairs and contaminated shares in (0, 1).
         models: chapter 3's models (:data:`~hcaltl.experiments.cells.MODELS`).
+        kinds: only cells of these kinds (:data:`~hcaltl.experiments.cells.KINDS`), with the HE GraphSTAD source of
+            each seed they start from; None keeps every kind.
     """
     chapters = _checked_list("chapters", chapters, lambda c: c in CHAPTERS, f"chapters among {CHAPTERS}")
     seeds = _checked_list("seeds", seeds, lambda s: isinstance(s, int) and not isinstance(s, bool) and s > 0,
@@ -70,7 +72,12 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
                 for f in [*full, *limited] for p in one_cycle_pairs]
     if 5 in chapters:
         out += [Cell("detection", s, pair=p) for s in seeds for p in detection_pairs]
+        out += [Cell("comparison", s, pair=detection_pairs[0]) for s in seeds]  # the pair trained from scratch
         out += [Cell("contamination", s, pair=p, rate=r) for s in seeds for r in rates for p in contamination_pairs]
+    if kinds is not None:
+        kinds = _checked_list("kinds", kinds, lambda k: k in KINDS, f"cell kinds among {KINDS}")
+        kept = [c for c in out if c.kind in kinds]
+        out = [c.source_cell() for c in kept if c.needs_source()] + kept
     return list(dict.fromkeys(out))  # a pair given twice is one cell
 
 
