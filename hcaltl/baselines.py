@@ -15,7 +15,7 @@ returns per-channel scores ``[n_windows, n_channels]`` in σ units, the shape of
 
 Every detector scores each LS of a window and reduces them like GraphSTAD: ``reduce="mean"`` over the window's
 T LS (the authors' window score), or ``"last"``, the newest LS only (where a fault injected on the last LS sits).
-The first three turn their per-LS error into σ with an :class:`~hcaltl.detect.ErrorScaler` fitted on the healthy
+The first three turn their per-LS error into σ with an :class:`~hcaltl.reconstruction.ErrorScaler` fitted on the healthy
 windows, as GraphSTAD's reconstruction error is; the reference test is in σ by construction.
 
 Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``, "Honest baselines").
@@ -30,10 +30,10 @@ from scipy import special, stats
 from sklearn.decomposition import PCA
 
 from . import validate
-from .detect import ErrorScaler, window_channel_error
 from .geometry import Geometry
 from .models import GraphSTAD
 from .preprocess import ChannelScaler
+from .reconstruction import ErrorScaler, window_channel_error
 
 REDUCTIONS = ("mean", "last")
 #: The largest score the reference test gives (a tail probability of about 1e-300, where double precision ends).

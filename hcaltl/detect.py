@@ -6,7 +6,8 @@
 * Metrics from continuous scores (scikit-learn): ROC AUC and the FPR at a fixed TPR (paper A reports 90, 95
   and 99 %).
 * Simple detectors with the same interface (:mod:`hcaltl.baselines`, re-exported here): per-channel mean,
-  PCA, per-channel reference test, and GraphSTAD itself as :class:`ModelDetector`.
+  PCA, per-channel reference test, and GraphSTAD itself as :class:`ModelDetector`. The σ standardisation and
+  the window errors live in :mod:`hcaltl.reconstruction` and are re-exported here too.
 
 Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``).
 """
@@ -19,89 +20,15 @@ import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from . import validate
-from .inference import per_batch
+from .baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest, WindowDetector
 from .models import GraphSTAD
+from .reconstruction import ErrorScaler, window_channel_error, window_channel_errors
+
+__all__ = ["ErrorScaler", "window_channel_error", "window_channel_errors", "channel_scores", "roc_auc", "fpr_at_tpr",
+           "metrics", "metrics_table", "TPRS", "ChannelMeanDetector", "ModelDetector", "PCADetector", "ReferenceTest",
+           "WindowDetector"]
 
 TPRS = (0.90, 0.95, 0.99)
-
-
-class ErrorScaler:
-    """Per-channel standardisation of reconstruction errors: σ = |err − mean| / std (training statistics).
-
-    A channel whose training error has zero spread gets the mean spread of all channels.
-
-    Shapes:
-        errors ``[n_windows, n_channels]`` in and out.
-    """
-
-    def __init__(self, ignore_mean: bool = False) -> None:
-        self.ignore_mean = ignore_mean
-        self.mean: np.ndarray | None = None
-        self.std: np.ndarray | None = None
-
-    def fit(self, errors: np.ndarray) -> "ErrorScaler":
-        errors = _as_2d(errors, "errors")
-        self.mean = errors.mean(axis=0)
-        std = errors.std(axis=0)
-        self.std = np.where(std > 0, std, std[std > 0].mean() if (std > 0).any() else 1.0)
-        return self
-
-    def transform(self, errors: np.ndarray) -> np.ndarray:
-        if self.mean is None:
-            raise RuntimeError("ErrorScaler is not fitted; call fit(training_errors) first")
-        errors = _as_2d(errors, "errors")
-        if errors.shape[1] != len(self.mean):
-            raise ValueError(f"errors have {errors.shape[1]} channels, the scaler was fitted on {len(self.mean)}")
-        centred = errors if self.ignore_mean else errors - self.mean
-        return np.abs(centred) / self.std
-
-
-def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
-    x = validate._numeric_array(x, name, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be [n_windows, n_channels], got shape {x.shape}")
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        raise ValueError(f"{name} hold no window or no channel (shape {x.shape})")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} contain NaN or inf")
-    return x
-
-
-def window_channel_errors(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8,
-                          reductions: tuple[str, ...] = ("mean", "last")) -> dict[str, np.ndarray]:
-    """Absolute reconstruction error of every channel per window, reduced over the window's T LS in each of
-    ``reductions`` from one forward pass: ``"mean"`` (the authors' window score) or ``"last"`` LS only.
-
-    Shapes:
-        windows [n, T, 64, 72, 7] → {reduction: errors [n, n_channels]}.
-    """
-    unknown = [r for r in reductions if r not in ("mean", "last")]
-    if unknown or not reductions:
-        raise ValueError(f"reductions must name 'mean' and/or 'last', got {reductions!r}")
-
-    def channel_error(batch: torch.Tensor) -> dict[str, np.ndarray]:
-        err = (model(batch) - batch).abs()
-        out = {}
-        for r in reductions:
-            e = err.mean(dim=1) if r == "mean" else err[:, -1]  # [b, 64, 72, 7]
-            out[r] = e.reshape(len(batch), -1)[:, model.node_flat].cpu().numpy()
-        return out
-
-    parts = per_batch(model, windows, "input", batch_size, channel_error)
-    return {r: np.concatenate([p[r] for p in parts]) for r in reductions}
-
-
-def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8,
-                         reduce: str = "mean") -> np.ndarray:
-    """Absolute reconstruction error of every channel, averaged over each window's T LS (``reduce="mean"``, the
-    authors' per-channel window score, before standardisation) or of its last LS only (``"last"``).
-
-    Shapes:
-        windows [n, T, 64, 72, 7] → errors [n, n_channels].
-    """
-    if reduce not in ("mean", "last"):
-        raise ValueError(f"reduce must be 'mean' or 'last', got {reduce!r}")
-    return window_channel_errors(model, windows, batch_size, (reduce,))[reduce]
 
 
 def channel_scores(model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8) -> np.ndarray:
@@ -159,15 +86,3 @@ def metrics_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], tprs=TPRS) ->
     return pd.DataFrame({name: metrics(y, s, tprs) for name, (y, s) in cases.items()}).T
 
 
-
-_BASELINES = ("ChannelMeanDetector", "ModelDetector", "PCADetector", "ReferenceTest")
-
-
-def __getattr__(name: str):
-    """The simple detectors of :mod:`hcaltl.baselines`, reachable here (imported on first use: they build on this
-    module's ErrorScaler and window errors)."""
-    if name in _BASELINES:
-        from . import baselines
-
-        return getattr(baselines, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

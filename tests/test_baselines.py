@@ -2,6 +2,7 @@
 per-channel σ scores of the shape of ``detect.channel_scores``, that rank injected faults above healthy channels."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hcaltl import detect
@@ -99,3 +100,12 @@ def test_comparison_scores_every_detector_on_every_case(trained_hb, hb_prepared)
     facts = bs.facts(rows, "GraphSTAD", ablation="per-channel mean")
     assert 0 <= facts["c5_base_mean_wins"] <= facts["c5_base_mean_cases"] == len(bs.READOUT_CASES)
     assert facts["c5_base_last_best"] in bs.BASELINES and set(facts) >= {"c5_gnn_gain_readout"}
+    two_seeds = pd.concat([rows.assign(seed=1), rows.assign(seed=2, AUC=rows["AUC"] * 0.9)])
+    spread = bs.seed_table(two_seeds, "last")
+    assert spread.shape == table.shape and spread.iloc[0, 0].count("±") == 1
+    with pytest.raises(ValueError, match="no rows with reduce='max'"):
+        bs.seed_table(rows, "max")
+    assert "No comparison cell" in bs.seeds_sentence(None)
+    sentence = bs.seeds_sentence(two_seeds.assign(kind="comparison", preset="fast", n_anomalies=6), "GraphSTAD",
+                                 ablation="per-channel mean")
+    assert sentence.startswith("Over 2 seed(s) of the fast preset (6 anomalous windows per fault)")

@@ -24,7 +24,7 @@ from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
 from ..train import TrainConfig, fit
 from ..utils import seed_everything
-from .cells import MODELS
+from .ablations import MODELS
 from .detection_study import TestSet
 
 #: Faults shaped by the readout, as (label, kind, factor): rows of the comparison beside the paper's boxes.
@@ -44,7 +44,7 @@ def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str
     Args:
         source: the HE source (its latent size, window and other settings are kept).
         windows: scaled HB windows with ``"train"`` and ``"val"``.
-        model: a name of :data:`hcaltl.experiments.cells.MODELS` other than GraphSTAD.
+        model: a name of :data:`hcaltl.experiments.ablations.MODELS` other than GraphSTAD.
         checkpoint: where to keep the training state after every epoch; an interrupted run resumes from it.
     """
     if model not in MODELS or model == "GraphSTAD":
@@ -177,21 +177,53 @@ def _gnn_phrase(gain: pd.Series, resolution: float = 0.01) -> str:
     return numbers + ": whatever the graph adds, it is not specific to faults that follow the readout"
 
 
-def facts(rows: pd.DataFrame, model: str, ablation: str) -> dict[str, object]:
+def facts(rows: pd.DataFrame, model: str, ablation: str, prefix: str = "c5") -> dict[str, object]:
     """The numbers and phrases chapter 5's text quotes: per score reduction, in how many cases the best simple
     detector reaches at least ``model``'s AUC, which simple detector has the best mean AUC and the largest margins
     either way; and the GNN's share, ``model`` minus ``ablation`` in mean AUC over the box cases and over the
-    readout cases (window-mean score)."""
+    readout cases (window-mean score). Several seeds' rows are averaged per detector and case first; the keys
+    start with ``prefix``."""
+    keys = ["detector", "reduce", "test set", "case"]
+    rows = rows.groupby(keys, sort=False, as_index=False)["AUC"].mean()
     out: dict[str, object] = {}
     for reduce in ("mean", "last"):
         table = auc_table(rows, reduce)
         simple = table[[c for c in table.columns if c in BASELINES]]
         gap = simple.max(axis=1) - table[model]
-        out.update({f"c5_base_{reduce}_cases": len(table), f"c5_base_{reduce}_wins": int((gap >= 0).sum()),
-                    f"c5_base_{reduce}_best": str(simple.mean().idxmax()),
-                    f"c5_base_{reduce}_leads": _lead_phrase(gap, reduce, model)})
+        out.update({f"{prefix}_base_{reduce}_cases": len(table), f"{prefix}_base_{reduce}_wins": int((gap >= 0).sum()),
+                    f"{prefix}_base_{reduce}_best": str(simple.mean().idxmax()),
+                    f"{prefix}_base_{reduce}_leads": _lead_phrase(gap, reduce, model)})
     part = rows[rows["reduce"] == "mean"].pivot_table(index=["test set", "case"], columns="detector", values="AUC")
     gain = (part[model] - part[ablation]).groupby(level="test set").mean()
-    out.update({f"c5_gnn_gain_{t}": float(g) for t, g in gain.items()})
-    out["c5_gnn_verdict"] = _gnn_phrase(gain)
+    out.update({f"{prefix}_gnn_gain_{t}": float(g) for t, g in gain.items()})
+    out[f"{prefix}_gnn_verdict"] = _gnn_phrase(gain)
     return out
+
+
+def seed_table(rows: pd.DataFrame, reduce: str) -> pd.DataFrame:
+    """AUC per case and detector as ``"mean ± sd"`` over the seeds of several runs' rows (e.g. the committed
+    comparison cells of a sweep), for one score reduction."""
+    part = rows[rows["reduce"] == reduce]
+    if part.empty:
+        raise ValueError(f"no rows with reduce={reduce!r}; reductions present: {sorted(set(rows['reduce']))}")
+    order, detectors = list(dict.fromkeys(part["case"])), list(dict.fromkeys(part["detector"]))
+    stats = part.groupby(["case", "detector"])["AUC"].agg(["mean", "std"])
+    text = stats.apply(lambda r: f"{r['mean']:.3f} ± {r['std']:.3f}" if pd.notna(r["std"]) else f"{r['mean']:.3f}",
+                       axis=1)
+    return text.unstack("detector").reindex(order)[detectors]
+
+
+def seeds_sentence(rows: pd.DataFrame | None, model: str = "GraphSTAD (RANDOM/No-TL)",
+                   ablation: str = "CNN + LSTM (no GNN)") -> str:
+    """What the comparison cells of several seeds say (``rows``: a sweep's rows, any kinds), as one paragraph; a
+    sentence saying none has finished when there are none."""
+    part = rows[rows["kind"] == "comparison"] if rows is not None and "kind" in rows else None
+    if part is None or part.empty:
+        return "No comparison cell of the sweep has finished yet; its table will appear here."
+    f = facts(part, model, ablation, prefix="seeds")
+    n, windows = int(part["seed"].nunique()), int(part["n_anomalies"].iloc[0])
+    return (f"Over {n} seed(s) of the {part['preset'].iloc[0]} preset ({windows} anomalous windows per fault), the best "
+            f"simple detector reaches {model}'s mean AUC in {f['seeds_base_mean_wins']} of {f['seeds_base_mean_cases']} "
+            f"cases with the window score and in {f['seeds_base_last_wins']} of {f['seeds_base_last_cases']} on the "
+            f"last LS ({f['seeds_base_mean_best']} has the best mean AUC of the three with the window score); {model} "
+            f"minus the same model without its GNN is {f['seeds_gnn_verdict']}.")

@@ -38,14 +38,9 @@ from ..simulate import simulate
 from ..train import TrainConfig, fit, per_channel_mean_mse, result_row
 from ..utils import seed_everything
 from . import detection_study as ds
+from .ablations import MODELS
 from .presets import Preset, get_preset
 
-#: Chapter 3's models: name → GraphSTAD keyword arguments (the ablations switch blocks off).
-MODELS: dict[str, dict] = {
-    "GraphSTAD": {},
-    "CNN + LSTM": {"use_gnn": False},
-    "CNN only": {"use_gnn": False, "temporal": False, "variational": False},
-}
 BASELINE = "per-channel mean"
 KINDS = ("model", "baseline", "transfer", "detection", "comparison", "contamination")
 CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "comparison": 5, "contamination": 5}

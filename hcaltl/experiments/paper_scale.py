@@ -96,12 +96,11 @@ def comparison_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
             continue
         order = list(dict.fromkeys(sub["case"]))
         detectors = list(dict.fromkeys(sub["detector"]))
-        mean = sub.pivot_table(index="case", columns="detector", values="AUC", aggfunc="mean").reindex(order)[detectors]
-        sd = sub.pivot_table(index="case", columns="detector", values="AUC", aggfunc="std").reindex(order)[detectors]
+        stats = sub.groupby(["case", "detector"])["AUC"].agg(["mean", "std"])
         seeds = int(sub["seed"].nunique())
-        out[f"detectors, {label} (AUC, mean of {seeds} seed(s))"] = mean
+        out[f"detectors, {label} (AUC, mean of {seeds} seed(s))"] = stats["mean"].unstack().reindex(order)[detectors]
         if seeds > 1:
-            out[f"detectors, {label} (AUC sd over seeds)"] = sd
+            out[f"detectors, {label} (AUC sd over seeds)"] = stats["std"].unstack().reindex(order)[detectors]
     return out
 
 
