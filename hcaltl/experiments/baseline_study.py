@@ -169,7 +169,7 @@ def _gnn_phrase(gain: pd.Series, resolution: float = 0.01) -> str:
     boxes, readout = gain.get("boxes", np.nan), gain.get("readout", np.nan)
     numbers = f"{boxes:+.3f} in mean AUC on the boxes and {readout:+.3f} on the readout faults"
     if max(abs(boxes), abs(readout)) < resolution:
-        return numbers + ": no difference one seed can resolve"
+        return numbers + ": below 0.01 in AUC either way, too small to call"
     if readout <= 0 and boxes <= 0:
         return numbers + ": the model without the GNN does as well or better on both"
     if readout > boxes:
