@@ -131,6 +131,8 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
         cell_module.hb_data.cache_clear()
     assert set(rows["test set"]) == {"boxes", "readout"} and set(rows["reduce"]) == {"mean", "last"}
     assert rows["AUC"].between(0, 1).all() and not list((out / "partial").glob("comparison*"))  # training state gone
+    assert paper_scale.comparison_tables(table) == {} and "boxes" not in paper_scale.detection_tables(table)
+    assert "No paper-scale detection cell" in paper_scale.facts(table)["paper_detection"]  # chapters 3-5 before any
     tables = paper_scale.comparison_tables(rows)
     assert list(tables) == ["detectors, window mean (AUC, mean of 1 seed(s))", "detectors, last LS (AUC, mean of 1 seed(s))"]
     assert list(tables["detectors, last LS (AUC, mean of 1 seed(s))"].columns) == [

@@ -89,7 +89,9 @@ def comparison_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Chapter 5's detectors at paper scale (comparison cells): AUC per case and detector, mean over seeds, with
     the spread over seeds, for the window-mean score and for the last LS."""
     part = rows[rows["kind"] == "comparison"] if "kind" in rows else rows.iloc[:0]
-    out = {}
+    out: dict[str, pd.DataFrame] = {}
+    if part.empty:
+        return out
     for reduce, label in (("mean", "window mean"), ("last", "last LS")):
         sub = part[part["reduce"] == reduce]
         if sub.empty:
