@@ -180,7 +180,10 @@ class ReferenceTest(LSDetector):
     def _fractions(self, ls: np.ndarray) -> np.ndarray:
         low, span = self.scaler.data_min, self.scaler.data_max - self.scaler.data_min
         flat = ls * np.where(span > 0, span, 1.0) + low  # min–max undone, per channel (as the scaler does)
-        return np.clip(flat, 0.0, 1.0)  # float rounding only: fractions of events lie in [0, 1]
+        if flat.min() < -1e-6 or flat.max() > 1 + 1e-6:
+            raise ValueError(f"the reference test needs occupancy as a fraction of events, in [0, 1]; these windows "
+                             f"read back {flat.min():.3g} … {flat.max():.3g} (renormalise by events, not luminosity)")
+        return np.clip(flat, 0.0, 1.0)  # float rounding of the scaler only (checked above)
 
     def _fit(self, ls: np.ndarray) -> None:
         p = self._fractions(ls)
@@ -195,7 +198,7 @@ class ReferenceTest(LSDetector):
         x = self._fractions(ls)
         tail = np.minimum(stats.beta.logcdf(x, self.alpha, self.beta), stats.beta.logsf(x, self.alpha, self.beta))
         sigma = -special.ndtri_exp(np.minimum(tail, np.log(0.5)))  # the one-sided tail p/2 of a two-sided p → |z|
-        return np.minimum(np.nan_to_num(sigma, nan=MAX_SIGMA, posinf=MAX_SIGMA), MAX_SIGMA)
+        return np.minimum(sigma, MAX_SIGMA)  # a fraction outside the Beta's support: +inf → the cap
 
 
 class ModelDetector(WindowDetector):

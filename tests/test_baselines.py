@@ -79,6 +79,8 @@ def test_baselines_refuse_bad_input(hb_prepared, hb, he):
         detect.PCADetector(hb, n_components=50).fit(train[:2])
     with pytest.raises(TypeError, match="scaler must be the ChannelScaler"):
         detect.ReferenceTest(hb)
+    with pytest.raises(ValueError, match="needs occupancy as a fraction of events"):
+        detect.ReferenceTest(hb_prepared.scaler).fit(train[:4] * 50)  # far above the scaler's range: not fractions
     with pytest.raises(ValueError, match="outside the HE geometry"):
         detect.ChannelMeanDetector(he).fit(train[:2])
     with pytest.raises(TypeError, match="model must be a GraphSTAD"):
