@@ -11,12 +11,12 @@ Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``, "Honest baseli
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-
-from dataclasses import asdict, replace
-from pathlib import Path
 
 from ..baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest, WindowDetector
 from ..detect import ErrorScaler, metrics, window_channel_errors
