@@ -11,7 +11,7 @@ Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``, "Honest baseli
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +50,8 @@ def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str
     if model not in MODELS or model == "GraphSTAD":
         raise ValueError(f"model must be an ablation, one of {', '.join(m for m in MODELS if m != 'GraphSTAD')}; "
                          f"got {model!r}")
-    hyper = {k: v for k, v in asdict(source.config).items() if k not in ("subdetector", "depth_table")}
     seed_everything(seed)
-    ablation = GraphSTAD("HB", **{**hyper, **MODELS[model]})
+    ablation = GraphSTAD.like(source, "HB", **MODELS[model])
     fit(ablation, windows["train"], windows["val"], replace(config or TrainConfig(), seed=seed), checkpoint=checkpoint,
         resume=checkpoint is not None and Path(checkpoint).exists())
     return ablation.eval()

@@ -153,18 +153,19 @@ class GraphSTAD(nn.Module):
         self.enc_cnn.to(memory_format=torch.channels_last_3d)
 
     @classmethod
-    def like(cls, source: "GraphSTAD", geometry: Geometry | str) -> "GraphSTAD":
+    def like(cls, source: "GraphSTAD", geometry: Geometry | str, **overrides) -> "GraphSTAD":
         """A freshly initialised model for ``geometry`` with exactly the hyper-parameters of ``source``
         (latent, window, GNN and its graph rules, LSTMs, VAE head, RIN): the target model of a transfer.
 
         Args:
             source: a trained (or untrained) model, e.g. the HE source of chapter 4.
             geometry: the target geometry (or subdetector name).
+            overrides: hyper-parameters to change (e.g. ``use_gnn=False`` for an ablation of the same model).
         """
         if not isinstance(source, GraphSTAD):
             raise TypeError(f"source must be a GraphSTAD, got {type(source).__name__}")
         hyper = {k: v for k, v in asdict(source.config).items() if k not in ("subdetector", "depth_table")}
-        return cls(geometry, **hyper)
+        return cls(geometry, **{**hyper, **overrides})
 
     def _register_layout(self, geometry: Geometry) -> None:
         """Index buffers that cut a map into the two stacked halves and pick each channel's cell."""
