@@ -32,6 +32,15 @@ from .geometry import MAP_SHAPE, N_IPHI, WIDE_TOWER_IETA, Geometry, row_to_ieta
 
 Readout = Literal["rm_depth", "rm"] | None
 
+#: The channel graphs chapter 2 compares (and chapter 5 scores), by name: :func:`build_edge_index` keyword
+#: arguments. The default of GraphSTAD is ``"readout + spatial (default)"``.
+VARIANTS: dict[str, dict] = {
+    "spatial": {"readout": None, "spatial": True},
+    "readout (RM, same depth)": {"readout": "rm_depth", "spatial": False},
+    "readout + spatial (default)": {"readout": "rm_depth", "spatial": True},
+    "full RM clique + spatial": {"readout": "rm", "spatial": True},
+}
+
 
 def _node_grid(geometry: Geometry) -> np.ndarray:
     grid = np.full(MAP_SHAPE, -1, dtype=np.int64)

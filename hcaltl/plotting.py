@@ -465,6 +465,11 @@ DETECTOR_STYLES = {
     "PCA (16 components)": {"color": "#377eb8", "marker": "D"},
     "reference test (beta)": {"color": "#4daf4a", "marker": "^"},
     "CNN + LSTM (no GNN)": {"color": "#ff7f00", "marker": "v"},
+    # GraphSTAD on each channel graph of chapter 2 (hcaltl.graph.VARIANTS)
+    "GraphSTAD, graph: spatial": {"color": "#a65628", "marker": "P"},
+    "GraphSTAD, graph: readout (RM, same depth)": {"color": "#984ea3", "marker": "X"},
+    "GraphSTAD, graph: readout + spatial (default)": {"color": "#e41a1c", "marker": "o"},
+    "GraphSTAD, graph: full RM clique + spatial": {"color": "#f781bf", "marker": "*"},
 }
 
 
@@ -492,6 +497,31 @@ def plot_detector_aucs(table: pd.DataFrame, *, ax: Axes | None = None, title: st
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
     _legend(ax, fontsize=7, loc="lower right")
+    return ax
+
+
+def plot_auc_gains(table: pd.DataFrame, reference: str, *, ax: Axes | None = None, title: str = "") -> Axes:
+    """AUC of every detector minus ``reference``'s, per anomaly case (rows of ``table``, an AUC table with one
+    column per detector): right of zero, the detector beats the reference.
+
+    Args:
+        table: AUC per case (rows) and detector (columns), e.g. from ``baseline_study.auc_table``.
+        reference: the column every other is measured from (e.g. GraphSTAD without its GNN).
+    """
+    if reference not in table.columns:
+        raise ValueError(f"reference {reference!r} is not a column of the table; columns: {list(table.columns)}")
+    ax = _ax(ax, (5.5, 0.45 * len(table) + 1.5))
+    y = np.arange(len(table))[::-1]
+    others = [c for c in table.columns if c != reference]
+    for k, name in enumerate(others):
+        gain = table[name].to_numpy(dtype=float) - table[reference].to_numpy(dtype=float)
+        ax.scatter(gain, y + 0.1 * (k - (len(others) - 1) / 2), label=name, s=32, alpha=0.85, **detector_style(name))
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, table.index)
+    ax.set_xlabel(f"AUC − AUC of {reference}")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    _legend(ax, fontsize=7, loc="best")
     return ax
 
 

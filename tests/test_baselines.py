@@ -111,3 +111,48 @@ def test_comparison_scores_every_detector_on_every_case(trained_hb, hb_prepared)
     sentence = bs.seeds_sentence(two_seeds.assign(kind="comparison", preset="fast", n_anomalies=6), "GraphSTAD",
                                  ablation="per-channel mean")
     assert sentence.startswith("Over 2 seed(s) of the fast preset (6 anomalous windows per fault)")
+
+
+def test_graph_gains_measure_each_gnn_from_the_model_without_one():
+    from hcaltl.experiments import baseline_study as bs
+
+    auc = {bs.ABLATION: {"boxes": 0.90, "readout": 0.80}, "GraphSTAD (RANDOM/No-TL)": {"boxes": 0.90, "readout": 0.85},
+           "GraphSTAD, graph: spatial": {"boxes": 0.91, "readout": 0.79}}
+    rows = pd.DataFrame([{"detector": d, "reduce": r, "test set": t, "case": f"{t} {c}", "seed": s,
+                          "AUC": a[t] + 0.001 * s * (d != bs.ABLATION)}
+                         for d, a in auc.items() for r in ("mean", "last") for t in a for c in range(2) for s in (1, 2)])
+    gains = bs.graph_gains(rows).set_index(["detector", "test set", "seed"])["gain"]
+    assert len(gains) == 2 * 2 * 2  # two GNN models x two sets x two seeds; the ablation is the reference
+    assert gains["GraphSTAD (RANDOM/No-TL)", "readout", 2] == pytest.approx(0.052)
+    assert gains["GraphSTAD, graph: spatial", "boxes", 1] == pytest.approx(0.011)
+    table = bs.gain_table(bs.graph_gains(rows))
+    assert table.at["GraphSTAD (RANDOM/No-TL)", "readout"] == "+0.051 ± 0.001" and list(table.columns) == ["boxes", "readout"]
+    sentence = bs.graph_sentence(bs.graph_gains(rows))
+    assert "on the readout the best graph is GraphSTAD (RANDOM/No-TL) (+0.051 ± 0.001" in sentence
+    assert "spatial on the boxes" in sentence and "GraphSTAD (RANDOM/No-TL) on the readout" in sentence  # both stand out
+    assert bs.graph_name("spatial") == "GraphSTAD, graph: spatial" in bs.GRAPH_MODELS
+    with pytest.raises(ValueError, match="unknown graph 'rbx'; graphs are"):
+        bs.graph_name("rbx")
+    assert "no graph gains" in bs.graph_sentence(bs.graph_gains(rows.assign(AUC=0.9)))
+    with pytest.raises(ValueError, match="reference 'per-channel mean' has no rows"):
+        bs.graph_gains(rows, reference="per-channel mean")
+    with pytest.raises(ValueError, match="no GraphSTAD detector"):
+        bs.graph_gains(rows[~rows["detector"].str.startswith("GraphSTAD")])
+
+
+def test_the_graph_models_are_chapter_2s_other_graphs():
+    from dataclasses import fields
+
+    from hcaltl.experiments import baseline_study as bs
+    from hcaltl.graph import VARIANTS
+    from hcaltl.models.graphstad import GraphSTADConfig
+
+    defaults = {f.name: f.default for f in fields(GraphSTADConfig)}
+    assert VARIANTS[bs.DEFAULT_GRAPH] == {"readout": defaults["readout"], "spatial": defaults["spatial"]}
+    assert len(bs.GRAPH_MODELS) == len(VARIANTS) - 1 and all(kw["use_gnn"] for kw in bs.GRAPH_MODELS.values())
+    from hcaltl import plotting
+
+    named = [*bs.BASELINES, bs.ABLATION, *(bs.graph_name(g) for g in VARIANTS)]
+    assert set(named) <= set(plotting.DETECTOR_STYLES)  # a fixed colour and marker for every detector of chapter 5
+    with pytest.raises(ValueError, match="names must be graph models among"):
+        bs.train_graphs(None, {}, ["GraphSTAD, graph: rbx"])

@@ -102,6 +102,8 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
         lambda ax: plotting.plot_flag_timeline(
             pd.DataFrame({"ls": [1, 2, 3, 4], "status": ["warming up", "scored", "scored", "skipped: zero events"],
                           "n_flagged": [0, 2, 40, 0]}), {"channel dies": 3}, truth=np.array([0, 0, 1, 1]), ax=ax),
+        lambda ax: plotting.plot_auc_gains(pd.DataFrame({"CNN + LSTM (no GNN)": [0.9, 0.8], "GraphSTAD, graph: spatial":
+                                                         [0.95, 0.7]}, index=["dead", "RM dead"]), "CNN + LSTM (no GNN)", ax=ax),
     ]
     for draw in draws:
         fig, ax = plt.subplots()
@@ -109,6 +111,8 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
         plt.close(fig)
     assert plotting.pair_style("TL-4/TL-2d[BN,BIAS]") == {"color": plotting.CONFIG_COLORS["TL-2d"], "ls": "-."}
     assert plotting.pair_style("TL-7/No-TL")["color"] == plotting.CONFIG_COLORS["TL-7"]
+    with pytest.raises(ValueError, match="reference 'PCA' is not a column"):
+        plotting.plot_auc_gains(pd.DataFrame({"a": [0.5]}), "PCA")
     fig, ax = plt.subplots()
     plotting.plot_learning_curves({}, ax=ax)  # an empty sweep cell draws nothing and does not warn
     assert ax.get_legend() is None

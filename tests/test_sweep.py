@@ -14,6 +14,7 @@ import torch
 
 pytest.importorskip("distributed")
 
+from hcaltl.experiments import baseline_study as bs  # noqa: E402
 from hcaltl.experiments import cells as cell_module  # noqa: E402
 from hcaltl.experiments import paper_scale  # noqa: E402
 from hcaltl.experiments import sweep as sw  # noqa: E402
@@ -31,6 +32,8 @@ def test_plan_follows_the_issue_order_and_validates():
     assert kinds.index("detection") > max(i for i, k in enumerate(kinds) if k == "transfer")
     assert max(i for i, k in enumerate(kinds) if k == "detection") < kinds.index("comparison") < kinds.index("contamination")
     assert [c.pair for c in cells if c.kind == "comparison"] == ["RANDOM/No-TL"] * 2  # one per seed
+    assert kinds.index("graphs") > max(i for i, k in enumerate(kinds) if k == "contamination")  # last: not in the issue's list
+    assert [c.key for c in cells if c.kind == "graphs"] == ["graphs_RANDOM_No-TL_s1", "graphs_RANDOM_No-TL_s2"]
     transfer = [c for c in cells if c.kind == "transfer" and not c.one_cycle]
     assert [c.fraction for c in transfer][:4] == [1.0] * 4  # share 1 first, then the limited shares
     assert {c.pair for c in transfer} == {"RANDOM/No-TL", "TL-4/TL-2d[BN]"}
@@ -126,11 +129,16 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     threads = torch.get_num_threads()
     try:
         rows = run_cell(Cell("comparison", 1, pair="RANDOM/No-TL"), TINY, out, threads=1)
+        graphs = run_cell(Cell("graphs", 1, pair="RANDOM/No-TL"), TINY, out, threads=1)  # chapter 2's other graphs
     finally:
         torch.set_num_threads(threads)
         cell_module.hb_data.cache_clear()
     assert set(rows["test set"]) == {"boxes", "readout"} and set(rows["reduce"]) == {"mean", "last"}
     assert rows["AUC"].between(0, 1).all() and not list((out / "partial").glob("comparison*"))  # training state gone
+    assert set(graphs["detector"]) == set(bs.GRAPH_MODELS) and not (out / "partial" / "graphs_RANDOM_No-TL_s1").exists()
+    gains = bs.graph_gains(pd.concat([rows, graphs]))
+    assert set(gains["detector"]) == {"GraphSTAD (RANDOM/No-TL)", *bs.GRAPH_MODELS}
+    assert set(gains["test set"]) == {"boxes", "readout"} and gains["gain"].between(-1, 1).all()
     assert paper_scale.comparison_tables(table) == {} and "boxes" not in paper_scale.detection_tables(table)
     assert "No paper-scale detection cell" in paper_scale.facts(table)["paper_detection"]  # chapters 3-5 before any
     tables = paper_scale.comparison_tables(rows)

@@ -11,6 +11,7 @@ Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``, "Honest baseli
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ..baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest, WindowDetector
 from ..detect import ErrorScaler, metrics, window_channel_errors
+from ..graph import VARIANTS
 from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
 from ..train import TrainConfig, fit
@@ -34,31 +36,70 @@ READOUT_CASES: tuple[tuple[str, str, float | None], ...] = (
 )
 #: The simple detectors, by the name the chapter's tables use.
 BASELINES = ("per-channel mean", "PCA (16 components)", "reference test (beta)")
+#: GraphSTAD without its GNN, by the name the chapter's tables use: what every graph is measured against.
+ABLATION = "CNN + LSTM (no GNN)"
+#: The channel graph GraphSTAD uses unless told (:data:`hcaltl.graph.VARIANTS`).
+DEFAULT_GRAPH = "readout + spatial (default)"
+#: Chapter 2's other channel graphs, as detector name → GraphSTAD keyword arguments.
+GRAPH_MODELS: dict[str, dict] = {f"GraphSTAD, graph: {name}": {"use_gnn": True, **rules}  # graph_name(name)
+                                 for name, rules in VARIANTS.items() if name != DEFAULT_GRAPH}
 
 
-def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str = "CNN + LSTM", *, seed: int = 1,
-                   config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
-    """An HB model with the source's hyper-parameters but one of chapter 3's ablations (``"CNN + LSTM"``: no GNN;
-    ``"CNN only"``), trained from scratch on ``windows["train"]`` like RANDOM/No-TL (same seed and settings).
+def train_like(source: GraphSTAD, windows: dict[str, np.ndarray], overrides: dict, *, seed: int = 1,
+               config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
+    """An HB model with the source's hyper-parameters but ``overrides`` (:meth:`GraphSTAD.like`), trained from
+    scratch on ``windows["train"]`` like RANDOM/No-TL (same seed and settings).
 
     Args:
         source: the HE source (its latent size, window and other settings are kept).
         windows: scaled HB windows with ``"train"`` and ``"val"``.
-        model: a name of :data:`hcaltl.experiments.ablations.MODELS` other than GraphSTAD.
+        overrides: GraphSTAD keyword arguments to change, e.g. ``{"use_gnn": False}`` or a graph's edge rules.
         checkpoint: where to keep the training state after every epoch; an interrupted run resumes from it.
     """
+    seed_everything(seed)
+    model = GraphSTAD.like(source, "HB", **overrides)
+    fit(model, windows["train"], windows["val"], replace(config or TrainConfig(), seed=seed), checkpoint=checkpoint,
+        resume=checkpoint is not None and Path(checkpoint).exists())
+    return model.eval()
+
+
+def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str = "CNN + LSTM", *, seed: int = 1,
+                   config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
+    """:func:`train_like` with one of chapter 3's ablations (``"CNN + LSTM"``: no GNN; ``"CNN only"``), a name of
+    :data:`hcaltl.experiments.ablations.MODELS` other than GraphSTAD."""
     if model not in MODELS or model == "GraphSTAD":
         raise ValueError(f"model must be an ablation, one of {', '.join(m for m in MODELS if m != 'GraphSTAD')}; "
                          f"got {model!r}")
-    seed_everything(seed)
-    ablation = GraphSTAD.like(source, "HB", **MODELS[model])
-    fit(ablation, windows["train"], windows["val"], replace(config or TrainConfig(), seed=seed), checkpoint=checkpoint,
-        resume=checkpoint is not None and Path(checkpoint).exists())
-    return ablation.eval()
+    return train_like(source, windows, MODELS[model], seed=seed, config=config, checkpoint=checkpoint)
+
+
+def train_graphs(source: GraphSTAD, windows: dict[str, np.ndarray], names=tuple(GRAPH_MODELS), *, seed: int = 1,
+                 config: TrainConfig | None = None, checkpoints: str | Path | None = None,
+                 progress: bool = False) -> dict[str, GraphSTAD]:
+    """:func:`train_like` once per channel graph of :data:`GRAPH_MODELS` (by name), same seed and settings.
+
+    Args:
+        checkpoints: a folder for the training states (one file per graph), so an interrupted run resumes.
+
+    Returns:
+        detector name → trained HB model, in the order of ``names``.
+    """
+    names = list(names)
+    unknown = [n for n in names if n not in GRAPH_MODELS]
+    if unknown or not names:
+        raise ValueError(f"names must be graph models among {list(GRAPH_MODELS)}; got {names!r}")
+    folder = Path(checkpoints) if checkpoints is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for name in tqdm(names, desc="graphs", disable=not progress):
+        state = folder / f"{re.sub(r'[^A-Za-z0-9]+', '_', name).strip('_')}.pt" if folder is not None else None
+        out[name] = train_like(source, windows, GRAPH_MODELS[name], seed=seed, config=config, checkpoint=state)
+    return out
 
 
 def detectors(train_windows: np.ndarray, scaler: ChannelScaler, models: dict[str, tuple[GraphSTAD, ErrorScaler | None]],
-              reductions=("mean", "last")) -> dict[str, WindowDetector]:
+              reductions=("mean", "last"), *, baselines: bool = True) -> dict[str, WindowDetector]:
     """Every detector of the comparison, fitted on healthy training windows, under ``"name, reduction"`` keys.
 
     Args:
@@ -67,6 +108,7 @@ def detectors(train_windows: np.ndarray, scaler: ChannelScaler, models: dict[str
         models: name → (trained GraphSTAD, its σ statistics on ``train_windows`` for the window mean, or None to
             fit them here); each model runs over the training windows once for every reduction.
         reductions: ``"mean"`` over the window (the authors' score) and/or ``"last"`` LS.
+        baselines: add the simple detectors of :data:`BASELINES` (False: the models only).
     """
     geometry = scaler.geometry
     fitted: dict[str, dict[str, WindowDetector]] = {r: {} for r in reductions}
@@ -76,7 +118,7 @@ def detectors(train_windows: np.ndarray, scaler: ChannelScaler, models: dict[str
         for r in reductions:
             statistics = mean_errors if r not in errors else ErrorScaler().fit(errors[r])
             fitted[r][name] = ModelDetector(model, reduce=r, error_scaler=statistics)
-    for r in reductions:
+    for r in reductions if baselines else ():
         fitted[r].update({BASELINES[0]: ChannelMeanDetector(geometry, reduce=r).fit(train_windows),
                           BASELINES[1]: PCADetector(geometry, n_components=16, reduce=r).fit(train_windows),
                           BASELINES[2]: ReferenceTest(scaler, reduce=r).fit(train_windows)})
@@ -213,7 +255,7 @@ def seed_table(rows: pd.DataFrame, reduce: str) -> pd.DataFrame:
 
 
 def seeds_sentence(rows: pd.DataFrame | None, model: str = "GraphSTAD (RANDOM/No-TL)",
-                   ablation: str = "CNN + LSTM (no GNN)") -> str:
+                   ablation: str = ABLATION) -> str:
     """What the comparison cells of several seeds say (``rows``: a sweep's rows, any kinds), as one paragraph; a
     sentence saying none has finished when there are none."""
     part = rows[rows["kind"] == "comparison"] if rows is not None and "kind" in rows else None
@@ -226,3 +268,63 @@ def seeds_sentence(rows: pd.DataFrame | None, model: str = "GraphSTAD (RANDOM/No
             f"cases with the window score and in {f['seeds_base_last_wins']} of {f['seeds_base_last_cases']} on the "
             f"last LS ({f['seeds_base_mean_best']} has the best mean AUC of the three with the window score); {model} "
             f"minus the same model without its GNN is {f['seeds_gnn_verdict']}.")
+
+
+def graph_name(detector: str) -> str:
+    """The detector name of GraphSTAD trained on one of :data:`hcaltl.graph.VARIANTS`, e.g. for the default
+    model's rows: ``rows.replace({"detector": {"GraphSTAD (RANDOM/No-TL)": graph_name(DEFAULT_GRAPH)}})``."""
+    if detector not in VARIANTS:
+        raise ValueError(f"unknown graph {detector!r}; graphs are {list(VARIANTS)}")
+    return f"GraphSTAD, graph: {detector}"
+
+
+def graph_gains(rows: pd.DataFrame, reference: str = ABLATION, reduce: str = "mean") -> pd.DataFrame:
+    """What each GraphSTAD's GNN adds: its AUC minus ``reference``'s (the same model without a GNN), averaged over
+    the cases of each test set, per seed (rows without a seed column count as one seed).
+
+    Args:
+        rows: tidy rows of :func:`comparison` (one or several seeds, e.g. a sweep's comparison and graphs cells);
+            every detector whose name starts with ``"GraphSTAD"`` is a GNN model.
+        reference: the detector every gain is measured from.
+        reduce: the score reduction (``"mean"``: the authors' window score).
+
+    Returns:
+        Tidy frame with columns ``detector``, ``test set``, ``seed``, ``gain``.
+    """
+    part = rows[rows["reduce"] == reduce]
+    part = part if "seed" in part else part.assign(seed=0)
+    if reference not in set(part["detector"]):
+        raise ValueError(f"reference {reference!r} has no rows with reduce={reduce!r}; detectors present: "
+                         f"{sorted(set(part['detector']))}")
+    wide = part.pivot_table(index=["seed", "test set", "case"], columns="detector", values="AUC", sort=False)
+    gnn = [c for c in dict.fromkeys(part["detector"]) if c.startswith("GraphSTAD")]
+    if not gnn:
+        raise ValueError(f"no GraphSTAD detector in the rows; detectors present: {sorted(set(part['detector']))}")
+    gain = wide[gnn].sub(wide[reference], axis=0).groupby(level=["seed", "test set"], sort=False).mean()
+    return gain.stack(future_stack=True).rename("gain").reset_index().dropna(subset=["gain"])
+
+
+def gain_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """:func:`graph_gains` as a table: detector (rows) × test set (columns), the mean gain over seeds, written
+    ``"+0.012 ± 0.004"`` (mean ± sd) when there are several seeds."""
+    stats = gains.groupby(["detector", "test set"], sort=False)["gain"].agg(["mean", "std", "count"])
+    text = stats.apply(lambda r: f"{r['mean']:+.3f} ± {r['std']:.3f}" if r["count"] > 1 else f"{r['mean']:+.3f}", axis=1)
+    return text.unstack("test set").reindex(list(dict.fromkeys(gains["detector"])))[list(dict.fromkeys(gains["test set"]))]
+
+
+def graph_sentence(gains: pd.DataFrame, resolution: float = 0.01) -> str:
+    """What the graphs add, in words: for each test set, the graph with the largest mean gain over the model
+    without a GNN, and whether any gain reaches ``resolution`` (in AUC) and, with several seeds, twice its
+    spread over seeds."""
+    parts, resolved = [], []
+    for test_set, sub in gains.groupby("test set", sort=False):
+        stats = sub.groupby("detector", sort=False)["gain"].agg(["mean", "std", "count"])
+        best = stats["mean"].idxmax()
+        name = best.removeprefix("GraphSTAD, graph: ")
+        spread = f" ± {stats.at[best, 'std']:.3f}" if stats.at[best, "count"] > 1 else ""
+        parts.append(f"on the {test_set} the best graph is {name} ({stats.at[best, 'mean']:+.3f}{spread} in mean AUC)")
+        clear = (stats["mean"] >= resolution) & ~(stats["count"].gt(1) & (stats["mean"] < 2 * stats["std"]))
+        resolved += [f"{d.removeprefix('GraphSTAD, graph: ')} on the {test_set}" for d in stats.index[clear]]
+    verdict = (f"a gain of at least {resolution} that stands out of the seeds' spread: {', '.join(resolved)}"
+               if resolved else f"no graph gains {resolution} in mean AUC (beyond twice the seeds' spread) on any set")
+    return "; ".join(parts) + f"; {verdict}"

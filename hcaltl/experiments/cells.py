@@ -9,8 +9,9 @@ Kinds of cell, by chapter:
 * chapter 4, ``"transfer"``: fine-tune one (init, train) pair on a share of the HB training windows.
 * chapter 5, ``"detection"``: score injected anomalies (boxes and single channels) with a pair fine-tuned on all
   HB training windows; ``"comparison"``: that model beside the same model without its GNN (trained on HB from
-  scratch) and the simple detectors, on the boxes and on faults that follow the readout; ``"contamination"``: the
-  detection after training on windows of which a share is anomalous.
+  scratch) and the simple detectors, on the boxes and on faults that follow the readout; ``"graphs"``: the same
+  model trained from scratch on each of chapter 2's other channel graphs, on the same faults; ``"contamination"``:
+  the detection after training on windows of which a share is anomalous.
 
 Every cell of a seed uses the same simulated data (HE seed 2018 and HB seed 7000, the chapters' defaults); the seed
 drives initialisation, batch order, the data subset and the contamination draw. Orchestrated by
@@ -42,8 +43,10 @@ from .ablations import MODELS
 from .presets import Preset, get_preset
 
 BASELINE = "per-channel mean"
-KINDS = ("model", "baseline", "transfer", "detection", "comparison", "contamination")
-CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "comparison": 5, "contamination": 5}
+KINDS = ("model", "baseline", "transfer", "detection", "comparison", "graphs", "contamination")
+CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "comparison": 5, "graphs": 5, "contamination": 5}
+#: Kinds of cell that belong to an ``"INIT/TRAIN"`` pair and start from (or are built like) the seed's HE source.
+PAIRED = ("transfer", "detection", "comparison", "graphs", "contamination")
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Cell:
             raise ValueError(f"cell kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.kind == "model" and self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
-        if self.kind in ("transfer", "detection", "comparison", "contamination"):
+        if self.kind in PAIRED:
             object.__setattr__(self, "pair", transfer.pair_label(*transfer.parse_pair(self.pair)))
         if not 0 < self.fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
@@ -117,12 +120,12 @@ class Cell:
         """A file-name-safe unique name, e.g. ``transfer__TL-4_TL-2__f0.1__constant__s1``."""
         what = {"model": self.model, "baseline": BASELINE, "transfer": f"{self.pair}__f{self.fraction:g}__"
                 f"{'onecycle' if self.one_cycle else 'constant'}", "detection": self.pair, "comparison": self.pair,
-                "contamination": f"{self.pair}__r{self.rate:g}"}[self.kind]
+                "graphs": self.pair, "contamination": f"{self.pair}__r{self.rate:g}"}[self.kind]
         return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{self.kind}__{what}__s{self.seed}").strip("_")
 
     def needs_source(self) -> bool:
         """Whether the cell starts from (or is built like) the seed's HE GraphSTAD source."""
-        return self.kind in ("transfer", "detection", "comparison", "contamination")
+        return self.kind in PAIRED
 
     def source_cell(self) -> Cell:
         return Cell("model", self.seed, model="GraphSTAD")
@@ -288,10 +291,27 @@ def _comparison_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     ablation = bs.train_ablation(load_source(workdir, spec, cell.seed), prep.windows, "CNN + LSTM", seed=cell.seed,
                                  config=spec.train_config(cell.seed), checkpoint=partial)
     suite = bs.detectors(prep.windows["train"], prep.scaler, {f"GraphSTAD ({cell.pair})": (model, None),
-                                                              "CNN + LSTM (no GNN)": (ablation, None)})
+                                                              bs.ABLATION: (ablation, None)})
     rows = bs.comparison_chunked(suite, prep.windows["test"], prep.scaler, spec.n_anomalies, seed=spec.anomaly_seed,
                                  sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES})
     partial.unlink(missing_ok=True)
+    return [{"pair": cell.pair, "n_anomalies": spec.n_anomalies, **r} for r in rows.to_dict("records")]
+
+
+def _graphs_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    from . import baseline_study as bs
+
+    prep = hb_data(spec.cfg, spec.hb_seed)
+    states = _partial_path(workdir, cell).with_suffix("")  # a folder: one training state per graph
+    models = bs.train_graphs(load_source(workdir, spec, cell.seed), prep.windows, seed=cell.seed,
+                             config=spec.train_config(cell.seed), checkpoints=states)
+    suite = bs.detectors(prep.windows["train"], prep.scaler, {name: (m, None) for name, m in models.items()},
+                         baselines=False)
+    rows = bs.comparison_chunked(suite, prep.windows["test"], prep.scaler, spec.n_anomalies, seed=spec.anomaly_seed,
+                                 sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES})
+    for state in states.glob("*.pt"):
+        state.unlink()
+    states.rmdir()
     return [{"pair": cell.pair, "n_anomalies": spec.n_anomalies, **r} for r in rows.to_dict("records")]
 
 
@@ -307,7 +327,7 @@ def _contamination_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
 
 
 _RUNNERS = {"model": _model_cell, "baseline": _baseline_cell, "transfer": _transfer_cell,
-            "detection": _detection_cell, "comparison": _comparison_cell, "contamination": _contamination_cell}
+            "detection": _detection_cell, "comparison": _comparison_cell, "graphs": _graphs_cell, "contamination": _contamination_cell}
 
 
 def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = None) -> pd.DataFrame:

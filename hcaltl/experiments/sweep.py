@@ -43,7 +43,8 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
          one_cycle_pairs=ONE_CYCLE_PAIRS, detection_pairs=DETECTION_PAIRS, contamination_pairs=CONTAMINATION_PAIRS,
          rates=CONTAMINATION_RATES, models=tuple(MODELS), kinds=None) -> list[Cell]:
     """The cells of a sweep, in the order they should run (issue order: chapter 3's model comparison, Table 3/5 at
-    share 1, the limited-data shares, one-cycle, chapter 5's detection, contamination; seeds in turn within each).
+    share 1, the limited-data shares, one-cycle, chapter 5's detection, comparison, contamination, then the graph
+    variants; seeds in turn within each).
 
     Args:
         chapters: any of 3, 4, 5; seeds: replica seeds (positive integers).
@@ -74,6 +75,7 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         out += [Cell("detection", s, pair=p) for s in seeds for p in detection_pairs]
         out += [Cell("comparison", s, pair=detection_pairs[0]) for s in seeds]  # the pair trained from scratch
         out += [Cell("contamination", s, pair=p, rate=r) for s in seeds for r in rates for p in contamination_pairs]
+        out += [Cell("graphs", s, pair=detection_pairs[0]) for s in seeds]  # chapter 2's graphs, after the issue's list
     if kinds is not None:
         kinds = _checked_list("kinds", kinds, lambda k: k in KINDS, f"cell kinds among {KINDS}")
         kept = [c for c in out if c.kind in kinds]
