@@ -521,7 +521,7 @@ def plot_auc_gains(table: pd.DataFrame, reference: str, *, ax: Axes | None = Non
     ax.set_xlabel(f"AUC − AUC of {reference}")
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
-    _legend(ax, fontsize=7, loc="best")
+    _legend(ax, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes: points reach both edges
     return ax
 
 

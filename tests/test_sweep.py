@@ -129,7 +129,7 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     threads = torch.get_num_threads()
     try:
         rows = run_cell(Cell("comparison", 1, pair="RANDOM/No-TL"), TINY, out, threads=1)
-        graphs = run_cell(Cell("graphs", 1, pair="RANDOM/No-TL"), TINY, out, threads=1)  # chapter 2's other graphs
+        graphs = run_cell(Cell("graphs", 1, pair="RANDOM/No-TL"), TINY, out, threads=1)  # chapter 2's graphs
     finally:
         torch.set_num_threads(threads)
         cell_module.hb_data.cache_clear()

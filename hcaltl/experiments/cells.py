@@ -10,8 +10,8 @@ Kinds of cell, by chapter:
 * chapter 5, ``"detection"``: score injected anomalies (boxes and single channels) with a pair fine-tuned on all
   HB training windows; ``"comparison"``: that model beside the same model without its GNN (trained on HB from
   scratch) and the simple detectors, on the boxes and on faults that follow the readout; ``"graphs"``: the same
-  model trained from scratch on each of chapter 2's other channel graphs, on the same faults; ``"contamination"``:
-  the detection after training on windows of which a share is anomalous.
+  model trained from scratch on each of chapter 2's channel graphs (the default too), on the same faults;
+  ``"contamination"``: the detection after training on windows of which a share is anomalous.
 
 Every cell of a seed uses the same simulated data (HE seed 2018 and HB seed 7000, the chapters' defaults); the seed
 drives initialisation, batch order, the data subset and the contamination draw. Orchestrated by

@@ -2,9 +2,9 @@
 latency table.
 
 The faults persist from their onset to the end of the run, each on one fixed set of channels
-(:func:`hcaltl.anomalies.inject` with ``regions=``): a channel that dies, a readout module (RM) that turns noisy,
-and a box of channels whose response falls step by step (a slow degradation). Explained in chapter 7
-(``notebooks/07_online_monitoring.ipynb``).
+(:func:`hcaltl.anomalies.inject` with ``regions=``): a channel that dies, a readout module (RM) that turns noisy
+(``"rm_noisy"``), and a box of channels whose response drifts down (``"drift"``: a slow degradation). Explained in
+chapter 7 (``notebooks/07_online_monitoring.ipynb``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .. import validate
-from ..anomalies import draw_regions, inject, region_of
+from .. import readout
+from ..anomalies import draw_regions, inject, readout_region, region_of
 from ..data import OccupancyData
 from ..online import Replay
 
@@ -25,9 +26,10 @@ from ..online import Replay
 #: float32 roundings of the convolution's terms.
 NEAR_TIE = 1e-6
 
-#: The steps of the slow degradation: the response falls by these factors, one step every ``step_ls`` LS.
-DEGRADATION_STEPS = (0.9, 0.8, 0.7, 0.6, 0.5, 0.4)
-
+#: The slow degradation's final response: it drifts linearly from 1 to this over ``drift_ls`` LS, then holds.
+DRIFT_FACTOR = 0.4
+#: LS over which the slow degradation falls to :data:`DRIFT_FACTOR` (90 LS: 35 minutes).
+DRIFT_LS = 90
 
 @dataclass
 class FaultyRun:
@@ -54,14 +56,15 @@ def longest_run(data: OccupancyData) -> OccupancyData:
 
 def rm_channels(data: OccupancyData, seed: int) -> np.ndarray:
     """The channels of one readout module, drawn at random (seeded)."""
-    ch = data.geometry.channels
-    modules = ch.groupby(["rbx_name", "rm"]).indices
-    names = sorted(modules)
-    pick = names[int(np.random.default_rng(seed).integers(len(names)))]
-    return np.sort(modules[pick])
+    return readout_region(data.geometry, _random_rm(data, seed)).nodes
 
 
-def faulty_run(run: OccupancyData, onsets: dict[str, float], *, seed: int = 0, step_ls: int = 15) -> FaultyRun:
+def _random_rm(data: OccupancyData, seed: int) -> str:
+    names = sorted(readout.units(data.geometry, "rm"))
+    return names[int(np.random.default_rng(seed).integers(len(names)))]
+
+
+def faulty_run(run: OccupancyData, onsets: dict[str, float], *, seed: int = 0, drift_ls: int = DRIFT_LS) -> FaultyRun:
     """Inject chapter 7's three faults into one run of raw counts.
 
     Args:
@@ -69,7 +72,8 @@ def faulty_run(run: OccupancyData, onsets: dict[str, float], *, seed: int = 0, s
         onsets: ``{"channel dies": f1, "RM turns noisy": f2, "slow degradation": f3}``, each the fraction of the
             run (0–1) at which the fault starts.
         seed: picks the channel, the RM and the degrading box.
-        step_ls: LS per step of the slow degradation (:data:`DEGRADATION_STEPS`).
+        drift_ls: LS over which the slow degradation falls linearly to :data:`DRIFT_FACTOR`; when the run ends
+            first, the response is still falling at its last LS.
     """
     if run.normalised is not None or len(np.unique(run.run)) != 1:
         raise ValueError("faulty_run needs the raw counts of one run")
@@ -77,29 +81,26 @@ def faulty_run(run: OccupancyData, onsets: dict[str, float], *, seed: int = 0, s
     unknown = sorted(set(onsets) - set(known))
     if unknown:
         raise ValueError(f"unknown faults {unknown}; valid faults are {', '.join(known)}")
-    step_ls = validate.count(step_ls, "step_ls")
+    drift_ls = validate.count(drift_ls, "drift_ls")
     geometry, n = run.geometry, run.n_ls
     rng = np.random.default_rng(seed)
     busy = geometry.map_to_nodes(run.occupancy).mean(axis=0) > 0  # channels that fire: a dead one must have fired
-    channels = {"channel dies": np.array([int(rng.choice(np.flatnonzero(busy)))]),
-                "RM turns noisy": rm_channels(run, seed),
-                "slow degradation": draw_regions(geometry, 1, rng)[0].nodes}
+    regions = {"channel dies": region_of(geometry, [int(rng.choice(np.flatnonzero(busy)))]),
+               "RM turns noisy": readout_region(geometry, _random_rm(run, seed)),
+               "slow degradation": draw_regions(geometry, 1, rng)[0]}
     data, labels, first = run, np.zeros((n, geometry.n_channels), dtype=bool), {}
     for name, fraction in onsets.items():
-        start = int(round(validate.fraction(fraction, f"onsets[{name!r}]", one=False) * n))
-        region = region_of(geometry, channels[name])
+        start = min(int(round(validate.fraction(fraction, f"onsets[{name!r}]", one=False) * n)), n - 1)
         if name == "slow degradation":
-            steps = [(factor, np.arange(start + i * step_ls, min(start + (i + 1) * step_ls, n)))
-                     for i, factor in enumerate(DEGRADATION_STEPS)]
-            steps[-1] = (steps[-1][0], np.arange(start + (len(steps) - 1) * step_ls, n))  # the last step holds
-            jobs = [("degraded", factor, ls) for factor, ls in steps if len(ls)]
+            left = min(drift_ls, n - start)  # a run that ends first stops the drift part-way, at the same slope
+            injected = inject(data, "drift", 1 - (1 - DRIFT_FACTOR) * left / drift_ls, regions=regions[name],
+                              onset=start, drift_ls=left)
         else:
-            jobs = [("dead" if name == "channel dies" else "noisy_hot", None, np.arange(start, n))]
-        for kind, factor, samples in jobs:
-            injected = inject(data, kind, factor, samples=samples, regions=region)
-            data, labels = injected.data, labels | injected.labels
-        first[name] = int(run.ls[min(start, n - 1)])
-    return FaultyRun(data, labels, first, {k: channels[k] for k in onsets})
+            kind = "dead" if name == "channel dies" else "rm_noisy"
+            injected = inject(data, kind, samples=np.arange(start, n), regions=regions[name])
+        data, labels = injected.data, labels | injected.labels
+        first[name] = int(run.ls[start])
+    return FaultyRun(data, labels, first, {k: regions[k].nodes for k in onsets})
 
 
 def detection_delays(replay: Replay, faulty: FaultyRun) -> pd.DataFrame:
@@ -121,6 +122,16 @@ def detection_delays(replay: Replay, faulty: FaultyRun) -> pd.DataFrame:
                       "LS flagged after onset": float(mine[after].mean()) if after.any() else np.nan,
                       "channels": len(faulty.channels[name])}
     return pd.DataFrame(rows).T
+
+
+def drift_caught(delays: pd.DataFrame, drift_ls: int = DRIFT_LS) -> str:
+    """When the slow degradation of :func:`detection_delays`' table was first flagged, in words: the delay and the
+    response left at that LS (drifting to :data:`DRIFT_FACTOR` over ``drift_ls`` LS), or that it never was."""
+    delay = delays.loc["slow degradation", "delay [LS]"]
+    if pd.isna(delay):
+        return "is never flagged before the run ends"
+    left = 1 - (1 - DRIFT_FACTOR) * min(int(delay) + 1, drift_ls) / drift_ls
+    return f"is first flagged {int(delay)} lumisections after its onset, with {100 * left:.0f} % of its response left"
 
 
 def parity_summary(expected: Replay, got: Replay, margins: np.ndarray, noise: np.ndarray) -> dict[str, float]:
