@@ -465,6 +465,7 @@ DETECTOR_STYLES = {
     "PCA (16 components)": {"color": "#377eb8", "marker": "D"},
     "reference test (beta)": {"color": "#4daf4a", "marker": "^"},
     "CNN + LSTM (no GNN)": {"color": "#ff7f00", "marker": "v"},
+    "CNN only (no GNN, no LSTM)": {"color": "#b8860b", "marker": "<"},
     # GraphSTAD on each channel graph of chapter 2 (hcaltl.graph.VARIANTS)
     "GraphSTAD, graph: spatial": {"color": "#a65628", "marker": "P"},
     "GraphSTAD, graph: readout (RM, same depth)": {"color": "#984ea3", "marker": "X"},

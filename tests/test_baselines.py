@@ -98,6 +98,10 @@ def test_comparison_scores_every_detector_on_every_case(trained_hb, hb_prepared)
     rows = bs.comparison(suite, tests)
     assert len(rows) == len(suite) * len(bs.READOUT_CASES) and rows["AUC"].between(0, 1).all()
     table = bs.auc_table(rows, "last")
+    fpr = bs.auc_table(rows, "mean", metric="FPR@95")
+    assert fpr.shape == table.shape and fpr.stack().between(0, 1).all()
+    with pytest.raises(ValueError, match="metric 'FPR@96' is not a column"):
+        bs.auc_table(rows, "mean", metric="FPR@96")
     assert list(table.index) == [c[0] for c in bs.READOUT_CASES] and list(table.columns) == ["GraphSTAD", *bs.BASELINES]
     facts = bs.facts(rows, "GraphSTAD", ablation="per-channel mean")
     assert 0 <= facts["c5_base_mean_wins"] <= facts["c5_base_mean_cases"] == len(bs.READOUT_CASES)
@@ -154,7 +158,7 @@ def test_the_graph_models_are_chapter_2s_other_graphs():
     assert list(bs.GRAPH_MODELS) == [bs.graph_name(g) for g in VARIANTS] and all(kw["use_gnn"] for kw in bs.GRAPH_MODELS.values())
     from hcaltl import plotting
 
-    named = [*bs.BASELINES, bs.ABLATION, *(bs.graph_name(g) for g in VARIANTS)]
+    named = [*bs.BASELINES, *bs.ABLATIONS.values(), *(bs.graph_name(g) for g in VARIANTS)]
     assert set(named) <= set(plotting.DETECTOR_STYLES)  # a fixed colour and marker for every detector of chapter 5
     with pytest.raises(ValueError, match="names must be graph models among"):
         bs.train_graphs(None, {}, ["GraphSTAD, graph: rbx"])

@@ -144,4 +144,5 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     tables = paper_scale.comparison_tables(rows)
     assert list(tables) == ["detectors, window mean (AUC, mean of 1 seed(s))", "detectors, last LS (AUC, mean of 1 seed(s))"]
     assert list(tables["detectors, last LS (AUC, mean of 1 seed(s))"].columns) == [
-        "GraphSTAD (RANDOM/No-TL)", "CNN + LSTM (no GNN)", "per-channel mean", "PCA (16 components)", "reference test (beta)"]
+        "GraphSTAD (RANDOM/No-TL)", "CNN + LSTM (no GNN)", "CNN only (no GNN, no LSTM)", "per-channel mean",
+        "PCA (16 components)", "reference test (beta)"]

@@ -38,6 +38,8 @@ READOUT_CASES: tuple[tuple[str, str, float | None], ...] = (
 BASELINES = ("per-channel mean", "PCA (16 components)", "reference test (beta)")
 #: GraphSTAD without its GNN, by the name the chapter's tables use: what every graph is measured against.
 ABLATION = "CNN + LSTM (no GNN)"
+#: Chapter 3's ablations by the names the comparison's tables use (chapter-3 model name → detector name).
+ABLATIONS = {"CNN + LSTM": ABLATION, "CNN only": "CNN only (no GNN, no LSTM)"}
 #: The channel graph GraphSTAD uses unless told (:data:`hcaltl.graph.VARIANTS`).
 DEFAULT_GRAPH = "readout + spatial (default)"
 #: Chapter 2's channel graphs, as detector name (:func:`graph_name`) → GraphSTAD keyword arguments. The default
@@ -189,11 +191,14 @@ def comparison_chunked(detectors: dict[str, WindowDetector], windows: np.ndarray
     return _rows(collected)
 
 
-def auc_table(rows: pd.DataFrame, reduce: str) -> pd.DataFrame:
-    """AUC per case (rows, in the test sets' order) and detector (columns) for one reduction."""
+def auc_table(rows: pd.DataFrame, reduce: str, metric: str = "AUC") -> pd.DataFrame:
+    """AUC (or another ``metric`` column, e.g. ``"FPR@95"``) per case (rows, in the test sets' order) and detector
+    (columns) for one reduction."""
+    if metric not in rows.columns:
+        raise ValueError(f"metric {metric!r} is not a column of the rows; columns: {list(rows.columns)}")
     part = rows[rows["reduce"] == reduce]
     order = list(dict.fromkeys(part["case"]))
-    return part.pivot_table(index="case", columns="detector", values="AUC", sort=False).reindex(order)[
+    return part.pivot_table(index="case", columns="detector", values=metric, sort=False).reindex(order)[
         list(dict.fromkeys(part["detector"]))]
 
 

@@ -286,15 +286,18 @@ def _comparison_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     prep = hb_data(spec.cfg, spec.hb_seed)
     model = _trained_target(cell, spec, workdir)
     ablation_cell = Cell("comparison", cell.seed, pair="RANDOM/No-TL")  # one ablation per seed, whatever the pair
-    partial = Path(workdir) / "partial" / f"{ablation_cell.key}__cnn_lstm.pt"
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    ablation = bs.train_ablation(load_source(workdir, spec, cell.seed), prep.windows, "CNN + LSTM", seed=cell.seed,
-                                 config=spec.train_config(cell.seed), checkpoint=partial)
-    suite = bs.detectors(prep.windows["train"], prep.scaler, {f"GraphSTAD ({cell.pair})": (model, None),
-                                                              bs.ABLATION: (ablation, None)})
+    source = load_source(workdir, spec, cell.seed)
+    models, states = {f"GraphSTAD ({cell.pair})": (model, None)}, []
+    for name, detector in bs.ABLATIONS.items():  # chapter 3's ablations, trained on HB from scratch
+        states.append(Path(workdir) / "partial" / f"{ablation_cell.key}__{re.sub('[^a-z]+', '_', name.lower())}.pt")
+        states[-1].parent.mkdir(parents=True, exist_ok=True)
+        models[detector] = (bs.train_ablation(source, prep.windows, name, seed=cell.seed,
+                                              config=spec.train_config(cell.seed), checkpoint=states[-1]), None)
+    suite = bs.detectors(prep.windows["train"], prep.scaler, models)
     rows = bs.comparison_chunked(suite, prep.windows["test"], prep.scaler, spec.n_anomalies, seed=spec.anomaly_seed,
                                  sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES})
-    partial.unlink(missing_ok=True)
+    for state in states:
+        state.unlink(missing_ok=True)
     return [{"pair": cell.pair, "n_anomalies": spec.n_anomalies, **r} for r in rows.to_dict("records")]
 
 
