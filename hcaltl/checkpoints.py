@@ -38,7 +38,7 @@ def load_resume_state(path: str | Path, model: GraphSTAD, config) -> dict:
     _, record = load_checkpoint(path)
     if record.get("resume") is None:
         raise ValueError(f"checkpoint {path} holds no training state to resume from (saved by save_checkpoint, not fit)")
-    if record["model_config"] != model.config_dict():
+    if GraphSTAD.from_config(record["model_config"]).config_dict() != model.config_dict():  # defaults of newer fields
         raise ValueError(f"checkpoint {path} was written for another model configuration: {record['model_config']}")
     stored = record["train_config"] or {}
     changed = {k for k, v in asdict(config).items() if stored.get(k) != v} - _RESUMABLE_CHANGES

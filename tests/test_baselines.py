@@ -136,6 +136,14 @@ def test_graph_gains_measure_each_gnn_from_the_model_without_one():
     assert "spatial on the boxes" in sentence and "GraphSTAD (RANDOM/No-TL) on the readout faults" in sentence
     one_seed = bs.graph_sentence(bs.graph_gains(rows[rows["seed"] == 1]))
     assert "(+0.051 in mean AUC)" in one_seed and one_seed.endswith("but one seed has no spread to judge them by")
+    everyone = pd.concat([rows] + [rows[rows["detector"] == "GraphSTAD, graph: spatial"].assign(
+        detector=name, AUC=lambda r, k=k: r["AUC"] + 0.002 * k) for k, name in enumerate(bs.GRAPH_MODELS)])
+    facts = bs.graph_facts(bs.graph_gains(everyone.drop_duplicates(["detector", "reduce", "case", "seed"])),
+                           "GraphSTAD (RANDOM/No-TL)")
+    assert facts["paired_spread"] == pytest.approx(0.002 * (len(bs.GRAPH_MODELS) - 1))
+    assert facts["control_gap"] > 0
+    with pytest.raises(ValueError, match="gains lack the detectors"):
+        bs.graph_facts(bs.graph_gains(rows), "GraphSTAD (RANDOM/No-TL)")
     assert bs.graph_name("spatial") == "GraphSTAD, graph: spatial" in bs.GRAPH_MODELS
     with pytest.raises(ValueError, match="unknown graph 'rbx'; graphs are"):
         bs.graph_name("rbx")

@@ -46,6 +46,21 @@ def test_parameter_count_matches_the_authors_model():
     assert m.block_parameters()["dec_rnn"] > m.block_parameters()["enc_rnn"]
 
 
+def test_without_dimension_compression_the_cnn_reads_the_whole_map():
+    """dc=False: one part per LS (the whole 64-row map, cells 4 x 5 x 1), the public code's GraphSTAD with GNN:
+    1,882,261 parameters at L = 8 (reference analysis), HE and HB blocks still of identical shapes."""
+    he = GraphSTAD("HE", latent=8, dc=False)
+    assert sum(p.numel() for p in he.parameters()) == 1_882_261 and he.parts == 1 and he.plan[-1]["out"] == (4, 5, 1)
+    small = GraphSTAD("HB", latent=2, dc=False)
+    assert {k: v.shape for k, v in GraphSTAD.like(small, "HE").state_dict().items()} == {
+        k: v.shape for k, v in small.state_dict().items()}
+    x = torch.rand(2, 5, 64, 72, 7)
+    recon, enc = small(x, return_latent=True)
+    assert recon.shape == x.shape and enc["z"].shape == (2, 2) and small.latent(x).shape == (2, 2)
+    recon.sum().backward()
+    assert all(p.grad is not None for p in small.parameters() if p.requires_grad)
+
+
 def test_inactive_cells_never_matter(hb_model):
     hb_model.eval()
     x = torch.rand(2, 5, 64, 72, 7)

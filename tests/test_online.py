@@ -34,7 +34,8 @@ def with_random_batchnorm(model: GraphSTAD, seed: int = 0) -> GraphSTAD:
     return model.eval()
 
 
-@pytest.mark.parametrize("options", [{}, {"temporal": False}, {"use_gnn": False, "variational": False, "rin": False}])
+@pytest.mark.parametrize("options", [{}, {"temporal": False}, {"use_gnn": False, "variational": False, "rin": False},
+                                     {"dc": False, "latent": 2}])
 def test_per_ls_features_reconstruct_the_newest_ls_exactly_as_the_model(options):
     torch.manual_seed(0)
     model = with_random_batchnorm(GraphSTAD("HE", **options))
@@ -178,6 +179,8 @@ def test_stream_refuses_bad_events_and_mismatched_parts(hb_stream, he, tmp_path)
         OnnxScorer(foreign)
     with pytest.raises(ValueError, match=".onnx"):
         export_onnx(model, tmp_path / "model.pt", scaler)
+    with pytest.raises(ValueError, match="production layout, two detector halves stacked"):
+        export_onnx(GraphSTAD("HB", latent=2, dc=False), tmp_path / "plain.onnx", scaler)
 
 
 def test_calibrated_threshold_keeps_its_false_flag_rate_and_catches_dying_channels(trained_hb, hb_prepared, hb_run):

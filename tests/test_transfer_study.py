@@ -74,6 +74,16 @@ def test_trainable_table_matches_apply():
 
 
     assert table.at["TL-7/TL-6", "paper_change_%"] == -97.77
+    plain = transfer.apply(GraphSTAD("HB", latent=4, dc=False), GraphSTAD("HE", latent=4, dc=False), "TL-7", "TL-6")
+    assert table.at["TL-7/TL-6", "no_dc_change_%"] == pytest.approx(transfer.trainable_change(plain))
+
+
+def test_without_dimension_compression_the_gnn_share_is_table_5s():
+    """The GNN's share of the model without DC at L = 8 is the paper's TL-1 change to 0.01 percentage point (the
+    other shares are not: chapter 4 says by how much)."""
+    table = ts.trainable_table(GraphSTAD("HE", latent=8), ["TL-4/TL-1", "TL-4/TL-2"])
+    assert abs(table.at["TL-4/TL-1", "no_dc_minus_paper_pp"]) < 0.01
+    assert abs(table.at["TL-4/TL-1", "ours_change_%"] - table.at["TL-4/TL-1", "paper_change_%"]) > 1  # with DC: not
 
 
 def test_target_model_copies_every_hyperparameter_of_the_source():

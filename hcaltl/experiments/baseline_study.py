@@ -342,5 +342,28 @@ def graph_sentence(gains: pd.DataFrame, resolution: float = 0.01) -> str:
     return "; ".join(parts) + f"; {verdict}"
 
 
+def graph_facts(gains: pd.DataFrame, control: str) -> dict[str, float]:
+    """Two numbers that say how large a graph's effect is against the noise of training (from :func:`graph_gains`).
+
+    Args:
+        gains: :func:`graph_gains` of rows holding every :data:`GRAPH_MODELS` detector and ``control``.
+        control: another model with the default graph, trained with a different random draw of its initial weights
+            (e.g. chapter 5's ``"GraphSTAD (RANDOM/No-TL)"``).
+
+    Returns:
+        ``paired_spread``: the largest range of the graphs' gains within one seed and test set (the graph models of a
+        seed start from the same weights and batches: a graph has no weights of its own, so only the graph
+        differs); ``control_gap``: the mean absolute difference between ``control`` and the default graph's model,
+        over seeds and test sets (the same graph, another draw of the initial weights).
+    """
+    wide = gains.pivot_table(index=["seed", "test set"], columns="detector", values="gain")
+    missing = [d for d in (*GRAPH_MODELS, control) if d not in wide.columns]
+    if missing:
+        raise ValueError(f"gains lack the detectors {missing}; present: {list(wide.columns)}")
+    graphs = wide[list(GRAPH_MODELS)]
+    return {"paired_spread": float((graphs.max(axis=1) - graphs.min(axis=1)).max()),
+            "control_gap": float((wide[control] - wide[graph_name(DEFAULT_GRAPH)]).abs().mean())}
+
+
 #: How the sentences name each test set.
 _SET_WORDS = {"boxes": "boxes", "readout": "readout faults"}

@@ -77,6 +77,11 @@ class GraphSTADConfig:
         variational: VAE head (mu, log-variance) on the latent.
         rin: reversible row normalisation along iphi.
         readout, spatial: edge rules of the channel graph (:func:`hcaltl.graph.build_edge_index`).
+        dc: dimension compression (the authors' ``use_spatial_split``): cut the two detector halves, flip the minus
+            half and stack them, so the CNN sees two small maps and the LSTMs two sequences per window (cells
+            1 × 5 × 1). False runs the CNN on the whole 64-row map, one sequence per window (cells 4 × 5 × 1): the
+            public code's GraphSTAD with GNN, whose trainable-parameter shares are those paper A's Table 5 implies
+            (chapter 4).
     """
 
     subdetector: str
@@ -89,6 +94,7 @@ class GraphSTADConfig:
     rin: bool = True
     readout: str | None = "rm_depth"
     spatial: bool = True
+    dc: bool = True
 
     @property
     def width(self) -> int:
@@ -100,13 +106,13 @@ class GraphSTAD(nn.Module):
 
     Args:
         geometry: :class:`~hcaltl.geometry.Geometry` (or a subdetector name).
-        latent, window, use_gnn, temporal, variational, rin, readout, spatial:
+        latent, window, use_gnn, temporal, variational, rin, readout, spatial, dc:
             see :class:`GraphSTADConfig`.
 
     Shapes:
         input: ``[B, T, 64, 72, 7]`` min–max-scaled maps (inactive cells are ignored);
         output: reconstruction of the same shape (inactive cells 0);
-        ``encode``: latent ``[B, 2, L]`` (one per detector half).
+        ``encode``: latent ``[B, P, L]``: P = 2 (one per detector half) with DC, 1 without.
 
     Named blocks (addressed by :mod:`hcaltl.transfer`): ``enc_cnn``, ``enc_gnn``
     (absent without GNN), ``enc_rnn``, ``latent_head`` (VAE only), ``dec_rnn``, ``dec_cnn``.
@@ -114,7 +120,7 @@ class GraphSTAD(nn.Module):
 
     def __init__(self, geometry: Geometry | str, latent: int = 8, window: int = 5, *, use_gnn: bool = True,
                  temporal: bool = True, variational: bool = True, rin: bool = True,
-                 readout: str | None = "rm_depth", spatial: bool = True) -> None:
+                 readout: str | None = "rm_depth", spatial: bool = True, dc: bool = True) -> None:
         super().__init__()
         if isinstance(geometry, str):
             geometry = get_geometry(geometry)
@@ -124,13 +130,14 @@ class GraphSTAD(nn.Module):
             raise ValueError(f"latent and window must be positive, got latent={latent}, window={window}")
         self.geometry = geometry
         self.config = GraphSTADConfig(geometry.name, geometry.depth_table_name if geometry.depth_table_name != "custom" else None,
-                                      latent, window, use_gnn, temporal, variational, rin, readout, spatial)
+                                      latent, window, use_gnn, temporal, variational, rin, readout, spatial, dc)
         c, lat = self.config.width, latent
 
-        # 1. layout: the two detector halves, minus side flipped, each [H, 72, D] (same block shapes for HE and HB)
+        # 1. layout: with DC the two detector halves, minus side flipped, each [H, 72, D]; without, the whole map
+        #    (either way the same block shapes for HE and HB)
         self._register_layout(geometry)
         self.plan = plan = cnn_plan((self.rows.shape[1], MAP_SHAPE[1], self.depth))
-        self.cells = int(np.prod(plan[-1]["out"]))  # cells left per half after the four poolings (1 x 5 x 1)
+        self.cells = int(np.prod(plan[-1]["out"]))  # cells left per part after the four poolings (DC: 1 x 5 x 1)
 
         # 2. encoder: CNN per LS, GNN per LS over the channel graph, then over the window (LSTMs or dense)
         self.enc_cnn = CNNEncoder(plan, c)
@@ -172,7 +179,11 @@ class GraphSTAD(nn.Module):
         lo, hi = geometry.ieta_range
         ieta = np.arange(lo, hi + 1)
         self.depth = geometry.max_depth
-        rows = np.stack([ieta_to_row(-ieta), ieta_to_row(ieta)])  # [2, H], small → large |ieta|
+        if self.config.dc:
+            rows = np.stack([ieta_to_row(-ieta), ieta_to_row(ieta)])  # [2, H], small → large |ieta|
+        else:
+            rows = np.arange(MAP_SHAPE[0])[None]  # [1, 64]: the whole map, one part
+        self.parts = len(rows)
         self.register_buffer("rows", torch.as_tensor(rows, dtype=torch.long), persistent=False)
         self.register_buffer("mask", torch.as_tensor(np.array(geometry.mask)), persistent=False)
         r, col, d = geometry.node_index
@@ -181,7 +192,8 @@ class GraphSTAD(nn.Module):
         if np.any(np.diff(half) < 0):
             raise ValueError(f"{geometry.name}: channels must list the minus side first (the GNN pools each half as a contiguous range)")
         self.register_buffer("node_half", torch.as_tensor(half), persistent=False)
-        self.half_sizes = (int((half == 0).sum()), int((half == 1).sum()))
+        sizes = (int((half == 0).sum()), int((half == 1).sum()))
+        self.half_sizes = sizes if self.config.dc else (sum(sizes),)  # the GNN pools one vector per part
 
     def _register_graph(self, geometry: Geometry, readout: str | None, spatial: bool) -> None:
         """The static channel graph as a normalised sparse adjacency buffer for the GNN."""
@@ -225,37 +237,38 @@ class GraphSTAD(nn.Module):
         return torch.where(mean.abs() > 1e-6, mean, torch.ones_like(mean))
 
     def _halves(self, x: torch.Tensor) -> torch.Tensor:
-        """[B, T, 64, 72, 7] → [B·2·T, 1, H, 72, D] (minus half flipped, halves stacked per window)."""
+        """[B, T, 64, 72, 7] → [B·P·T, 1, H, 72, D] (with DC: minus half flipped, halves stacked per window)."""
         b, t = x.shape[:2]
-        h = x[:, :, self.rows, :, : self.depth]  # [B, T, 2, H, 72, D]
-        h = h.permute(0, 2, 1, 3, 4, 5).reshape(b * 2 * t, 1, *h.shape[3:])
+        h = x[:, :, self.rows, :, : self.depth]  # [B, T, P, H, 72, D]
+        h = h.permute(0, 2, 1, 3, 4, 5).reshape(b * self.parts * t, 1, *h.shape[3:])
         return h.contiguous(memory_format=torch.channels_last_3d)  # oneDNN's fast layout on CPU
 
     def _merge(self, h: torch.Tensor, b: int, t: int) -> torch.Tensor:
-        """Inverse of :meth:`_halves`: [B·2·T, 1, H, 72, D] → [B, T, 64, 72, 7]."""
-        h = h.reshape(b, 2, t, *h.shape[2:]).permute(0, 2, 1, 3, 4, 5)  # [B, T, 2, H, 72, D]
+        """Inverse of :meth:`_halves`: [B·P·T, 1, H, 72, D] → [B, T, 64, 72, 7]."""
+        h = h.reshape(b, self.parts, t, *h.shape[2:]).permute(0, 2, 1, 3, 4, 5)  # [B, T, P, H, 72, D]
         out = h.new_zeros(b, t, *MAP_SHAPE)
         out[:, :, self.rows, :, : self.depth] = h
         return out
 
     # -- forward --------------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Encoder pass; returns latent ``z`` [B, 2, L] (and ``mu``, ``logvar`` for the VAE) plus internals."""
+        """Encoder pass; returns latent ``z`` [B·P, L] (and ``mu``, ``logvar`` for the VAE) plus internals."""
         self._check(x)
         b, t = x.shape[:2]
         x = x * self.mask.to(x.dtype)
         factor = self._rin_factor(x) if self.config.rin else torch.ones_like(x[..., :1, :])
         xn = x / factor
-        feats, indices = self.enc_cnn(self._halves(xn))  # [B·2·T, C, 1, 5, 1]
-        seq = feats.reshape(b, 2, t, -1)
+        p = self.parts
+        feats, indices = self.enc_cnn(self._halves(xn))  # [B·P·T, C, cells]
+        seq = feats.reshape(b, p, t, -1)
         if self.config.use_gnn:
             nodes = xn.reshape(b * t, -1)[:, self.node_flat]  # [B·T, N]
-            pooled = self.enc_gnn(self.adj, nodes, self.half_sizes)  # [B·T, 2, C]
-            seq = torch.cat([seq, pooled.reshape(b, t, 2, -1).transpose(1, 2)], dim=-1)
-        seq = seq.reshape(b * 2, t, -1)
-        h = self.enc_rnn(seq)  # [B·2, T, L]
+            pooled = self.enc_gnn(self.adj, nodes, self.half_sizes)  # [B·T, P, C]
+            seq = torch.cat([seq, pooled.reshape(b, t, p, -1).transpose(1, 2)], dim=-1)
+        seq = seq.reshape(b * p, t, -1)
+        h = self.enc_rnn(seq)  # [B·P, T, L]
         if self.config.temporal:
-            h = h[:, -1]  # the last step reads the whole window: [B·2, L]
+            h = h[:, -1]  # the last step reads the whole window: [B·P, L]
         out = {"h": h, "indices": indices, "factor": factor}
         if self.config.variational:
             mu, logvar = self.latent_head(h)
@@ -268,9 +281,9 @@ class GraphSTAD(nn.Module):
     def decode(self, enc: dict[str, torch.Tensor], b: int, t: int) -> torch.Tensor:
         z = enc["z"]
         # the LSTMs unroll the latent over T steps; the dense ablation maps each LS's latent on its own
-        seq = self.dec_rnn(z.unsqueeze(1).expand(-1, t, -1) if self.config.temporal else z)  # [B·2, T, cells·C]
+        seq = self.dec_rnn(z.unsqueeze(1).expand(-1, t, -1) if self.config.temporal else z)  # [B·P, T, cells·C]
         c = self.config.width
-        feats = seq.reshape(b * 2 * t, c, *self.plan[-1]["out"])
+        feats = seq.reshape(b * self.parts * t, c, *self.plan[-1]["out"])
         maps = self._merge(self.dec_cnn(feats, enc["indices"]), b, t)
         return maps * enc["factor"] * self.mask.to(maps.dtype)
 
@@ -284,7 +297,7 @@ class GraphSTAD(nn.Module):
         return recon
 
     def latent(self, x: torch.Tensor) -> torch.Tensor:
-        """Deterministic latent (mu for the VAE) per window, halves concatenated: [B, 2·L]."""
+        """Deterministic latent (mu for the VAE) per window, parts concatenated: [B, P·L]."""
         was = self.training
         self.eval()
         with torch.no_grad():
@@ -328,21 +341,22 @@ def _walk(model: GraphSTAD, batch: int) -> "pd.DataFrame":
     x = torch.zeros(batch, t, *MAP_SHAPE)
     rows = [("input windows", tuple(x.shape), 0)]
     halves = model._halves(x)
-    rows.append(("two halves stacked, minus side flipped", tuple(halves.shape), 0))
+    rows.append(("two halves stacked, minus side flipped" if model.config.dc else "whole map (no DC)", tuple(halves.shape), 0))
+    parts = model.parts
     h = halves
     for i, (block, p) in enumerate(zip(model.enc_cnn.blocks, model.plan), 1):
         h = torch.nn.functional.max_pool3d(block["bn"](block["conv"](h)), p["pool"], p["pool"], ceil_mode=True)
         rows.append((f"enc_cnn block {i}: conv {p['kernel']}, pool {p['pool']}", tuple(h.shape), count_parameters(block)))
     enc = model.encode(x)
     if model.config.use_gnn:
-        rows.append(("enc_gnn: 4 graph convolutions + attention pooling per half",
-                     (batch * t, 2, model.config.width), count_parameters(model.enc_gnn)))
+        rows.append((f"enc_gnn: 4 graph convolutions + attention pooling per {'half' if model.config.dc else 'map'}",
+                     (batch * t, parts, model.config.width), count_parameters(model.enc_gnn)))
     feat = model.cells * model.config.width + (model.config.width if model.config.use_gnn else 0)
-    rows.append(("per-LS features, concatenated", (batch * 2, t, feat), 0))
+    rows.append(("per-LS features, concatenated", (batch * parts, t, feat), 0))
     rows.append(("enc_rnn: LSTM → LSTM, last step", tuple(enc["h"].shape), count_parameters(model.enc_rnn)))
     if model.config.variational:
         rows.append(("latent_head: mu, log-variance", tuple(enc["mu"].shape), count_parameters(model.latent_head)))
-    rows.append(("dec_rnn: latent repeated T times → LSTM → LSTM", (batch * 2, t, model.cells * model.config.width),
+    rows.append(("dec_rnn: latent repeated T times → LSTM → LSTM", (batch * parts, t, model.cells * model.config.width),
                  count_parameters(model.dec_rnn)))
     rows.append(("dec_cnn: 4 unpool + transposed-conv blocks, 1×1×1 output", tuple(halves.shape),
                  count_parameters(model.dec_cnn)))

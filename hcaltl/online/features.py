@@ -1,7 +1,8 @@
 """GraphSTAD split at the lumisection: the encoder's per-LS features, computed once per LS, and the decoding of
 the newest LS of a window from the features of its T LS.
 
-A window's reconstruction needs, per LS, only the CNN + GNN features (``[2, F]``: one row per detector half), the
+A window's reconstruction needs, per LS, only the CNN + GNN features (``[P, F]``: one row per detector half with
+DC, P = 2; one for the whole map without), the
 CNN's pooling indices and the RIN row factors; the LSTMs then read the T feature rows. Online, each LS is encoded
 once when it arrives and its features are kept for the next T − 1 windows, instead of being recomputed T times.
 :func:`newest_reconstruction` of the features of a window equals ``model(window)[:, -1]`` (checked in
@@ -24,8 +25,8 @@ class Encoded:
     """One LS through the encoder.
 
     Shapes:
-        features ``[n, 2, F]`` (F = cells·C, plus C with the GNN); indices: one int64 tensor per CNN block,
-        ``[n·2, C, ...]``; factor ``[n, 64, 1, 7]`` (RIN row means, 1 without RIN).
+        features ``[n, P, F]`` (F = cells·C, plus C with the GNN); indices: one int64 tensor per CNN block,
+        ``[n·P, C, ...]``; factor ``[n, 64, 1, 7]`` (RIN row means, 1 without RIN).
     """
 
     features: torch.Tensor
@@ -42,17 +43,17 @@ def encode_ls(model: GraphSTAD, maps: torch.Tensor) -> Encoded:
         maps: scaled maps of this model's geometry.
 
     Shapes:
-        maps ``[n, 64, 72, 7]`` → :class:`Encoded` with features ``[n, 2, F]``.
+        maps ``[n, 64, 72, 7]`` → :class:`Encoded` with features ``[n, P, F]``.
     """
     n = maps.shape[0]
     x = maps * model.mask.to(maps.dtype)
     factor = model._rin_factor(x.unsqueeze(1))[:, 0] if model.config.rin else torch.ones_like(x[..., :1, :])
     xn = x / factor
-    feats, indices = model.enc_cnn(model._halves(xn.unsqueeze(1)))  # [n·2, C, 1, 5, 1]
-    seq = feats.reshape(n, 2, -1)
+    feats, indices = model.enc_cnn(model._halves(xn.unsqueeze(1)))  # [n·P, C, cells]
+    seq = feats.reshape(n, model.parts, -1)
     if model.config.use_gnn:
         nodes = xn.reshape(n, -1)[:, model.node_flat]
-        seq = torch.cat([seq, model.enc_gnn(model.adj, nodes, model.half_sizes)], dim=-1)  # [n, 2, F]
+        seq = torch.cat([seq, model.enc_gnn(model.adj, nodes, model.half_sizes)], dim=-1)  # [n, P, F]
     return Encoded(seq, indices, factor)
 
 
@@ -66,17 +67,17 @@ def newest_reconstruction(model: GraphSTAD, window_features: torch.Tensor, newes
         newest: the :class:`Encoded` of the window's last LS (its pooling indices and RIN factor).
 
     Shapes:
-        window_features ``[T, 2, F]`` → reconstruction ``[64, 72, 7]`` (scaled units, inactive cells 0).
+        window_features ``[T, P, F]`` → reconstruction ``[64, 72, 7]`` (scaled units, inactive cells 0).
     """
     t = window_features.shape[0]
-    h = model.enc_rnn(window_features.transpose(0, 1))[:, -1]  # [2, L]: the last step (or the newest LS's dense code)
+    h = model.enc_rnn(window_features.transpose(0, 1))[:, -1]  # [P, L]: the last step (or the newest LS's dense code)
     z = model.latent_head.mu(h) if model.config.variational else h
     if model.config.temporal:
-        seq = model.dec_rnn(z.unsqueeze(1).expand(-1, t, -1))[:, -1]  # [2, cells·C]: the newest step
+        seq = model.dec_rnn(z.unsqueeze(1).expand(-1, t, -1))[:, -1]  # [P, cells·C]: the newest step
     else:
         seq = model.dec_rnn(z)
-    feats = seq.reshape(2, model.config.width, *model.plan[-1]["out"])
-    halves = model.dec_cnn(feats, [i[-2:] for i in newest.indices])
+    feats = seq.reshape(model.parts, model.config.width, *model.plan[-1]["out"])
+    halves = model.dec_cnn(feats, [i[-model.parts:] for i in newest.indices])
     maps = model._merge(halves, 1, 1)[0, 0]
     return maps * newest.factor[-1] * model.mask.to(maps.dtype)
 

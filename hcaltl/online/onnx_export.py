@@ -67,6 +67,9 @@ def export_onnx(model: GraphSTAD, path: str | Path, scaler: ChannelScaler, noise
 
     if not isinstance(model, GraphSTAD):
         raise TypeError(f"model must be a GraphSTAD, got {type(model).__name__}")
+    if not model.config.dc:
+        raise ValueError("export_onnx writes the production layout, two detector halves stacked (dc=True); this "
+                         "model was built with dc=False")
     validate.same_geometry(scaler.geometry, model.geometry, "scaler", "model")
     scale, offset = scaling_maps(scaler)
     n = model.geometry.n_channels
