@@ -220,8 +220,8 @@ def _gnn_phrase(gain: pd.Series, resolution: float = 0.01) -> str:
     if readout <= 0 and boxes <= 0:
         return numbers + ": the model without the GNN does as well or better on both"
     if readout > boxes:
-        return numbers + ": the graph helps more where channels share electronics, as it should"
-    return numbers + ": whatever the graph adds, it is not specific to faults that follow the readout"
+        return numbers + ": in this run the GNN adds more where channels share electronics"
+    return numbers + ": in this run whatever the GNN adds is not specific to faults that follow the readout"
 
 
 def facts(rows: pd.DataFrame, model: str, ablation: str, prefix: str = "c5") -> dict[str, object]:
@@ -269,6 +269,15 @@ def seeds_sentence(rows: pd.DataFrame | None, model: str = "GraphSTAD (RANDOM/No
         return "No comparison cell of the sweep has finished yet; its table will appear here."
     f = facts(part, model, ablation, prefix="seeds")
     n, windows = int(part["seed"].nunique()), int(part["n_anomalies"].iloc[0])
+    if n > 1:  # with seeds, the GNN's share is judged against their spread
+        stats = graph_gains(part, reference=ablation).query("detector == @model").groupby("test set")["gain"].agg(
+            ["mean", "std"])
+        numbers = " and ".join(f"{m:+.3f} ± {sd:.3f} on the {_SET_WORDS.get(t, t)}" for t, (m, sd) in stats.iterrows())
+        within = (stats["mean"].abs() < 2 * stats["std"]).all()
+        f["seeds_gnn_verdict"] = numbers + " in mean AUC (mean ± sd over seeds): " + (
+            "within twice the seeds' spread on both, too small to call" if within else
+            "beyond twice the seeds' spread on " + ", ".join(_SET_WORDS.get(t, t) for t in stats.index[
+                stats["mean"].abs() >= 2 * stats["std"]]))
     return (f"Over {n} seed(s) of the {part['preset'].iloc[0]} preset ({windows} anomalous windows per fault), the best "
             f"simple detector reaches {model}'s mean AUC in {f['seeds_base_mean_wins']} of {f['seeds_base_mean_cases']} "
             f"cases with the window score and in {f['seeds_base_last_wins']} of {f['seeds_base_last_cases']} on the "
