@@ -79,7 +79,9 @@ def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str
 def train_graphs(source: GraphSTAD, windows: dict[str, np.ndarray], names=tuple(GRAPH_MODELS), *, seed: int = 1,
                  config: TrainConfig | None = None, checkpoints: str | Path | None = None,
                  progress: bool = False) -> dict[str, GraphSTAD]:
-    """:func:`train_like` once per channel graph of :data:`GRAPH_MODELS` (by name), same seed and settings.
+    """:func:`train_like` once per channel graph of :data:`GRAPH_MODELS` (by name), same seed and settings. A graph has
+    no weights of its own, so every model starts from the same initial weights and sees the same batches: only the
+    graph differs (a paired comparison, ``tests/test_baselines.py``).
 
     Args:
         checkpoints: a folder for the training states (one file per graph), so an interrupted run resumes.
@@ -328,9 +330,11 @@ def gain_table(gains: pd.DataFrame) -> pd.DataFrame:
 
 
 def graph_sentence(gains: pd.DataFrame, resolution: float = 0.01) -> str:
-    """What the graphs add, in words: for each test set, the graph with the largest mean gain over the model
-    without a GNN, and which gains reach ``resolution`` (in AUC) and, when every model has several seeds, twice
+    """What the graphs add, in words: for each test set, the graph (of :data:`GRAPH_MODELS`, when the gains hold any;
+    other GNN models such as a control are left out) with the largest mean gain over the model without a GNN, and which gains reach ``resolution`` (in AUC) and, when every model has several seeds, twice
     their spread over seeds (with one seed the sentence says there is no spread to judge by)."""
+    if gains["detector"].isin(list(GRAPH_MODELS)).any():  # a control model (e.g. another draw) is not a graph
+        gains = gains[gains["detector"].isin(list(GRAPH_MODELS))]
     parts, resolved = [], []
     several = bool(gains.groupby(["detector", "test set"])["gain"].count().gt(1).all())
     for test_set, sub in gains.groupby("test set", sort=False):
