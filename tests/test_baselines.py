@@ -182,3 +182,20 @@ def test_the_graph_models_are_chapter_2s_other_graphs():
         assert all(torch.equal(first[k], state[k]) for k in first)
     with pytest.raises(ValueError, match="names must be graph models among"):
         bs.train_graphs(None, {}, ["GraphSTAD, graph: rbx"])
+
+
+def test_seed_graph_facts_read_the_committed_fast_cells():
+    from pathlib import Path
+
+    from hcaltl.experiments import baseline_study as bs
+    from hcaltl.experiments import paper_scale
+
+    facts, table = bs.seed_graph_facts(None, "GraphSTAD (RANDOM/No-TL)")
+    assert table is None and "no graphs cell" in facts["c5_graph_seeds"] and np.isnan(facts["c5_graph_paired"])
+    rows = paper_scale.load(Path(__file__).resolve().parents[1] / "results" / "fast")
+    facts, table = bs.seed_graph_facts(rows, "GraphSTAD (RANDOM/No-TL)")
+    assert facts["c5_graph_seeds"].startswith("over 3 seeds, on the boxes the best graph is")
+    assert min(facts["c5_graph_paired"], facts["c5_graph_maxgain"]) >= 0 and facts["c5_graph_control"] > 0
+    assert set(bs.GRAPH_MODELS) <= set(table.index) and list(table.columns) == ["boxes", "readout"]
+    with pytest.raises(ValueError, match="baseline_rows lack the detectors"):
+        bs.graph_study(None, {}, None, {}, pd.DataFrame({"detector": ["PCA (16 components)"]}), "GraphSTAD (X)")

@@ -295,6 +295,28 @@ def graph_name(detector: str) -> str:
     return f"GraphSTAD, graph: {detector}"
 
 
+def graph_study(source: GraphSTAD, windows: dict[str, np.ndarray], scaler: ChannelScaler, tests: dict[str, TestSet],
+                baseline_rows: pd.DataFrame, control: str, *, seed: int = 1,
+                config: TrainConfig | None = None) -> pd.DataFrame:
+    """Chapter 5's live comparison of channel graphs: :func:`train_graphs`, each model scored with the window-mean
+    score on ``tests``, with the rows of ``control`` (another GNN model) and of :data:`ABLATION` taken from a
+    :func:`comparison` of the same tests (``baseline_rows``), ready for :func:`graph_gains`.
+
+    Args:
+        source: the HE source (hyper-parameters); windows: scaled HB windows with ``"train"`` and ``"val"``.
+        scaler: their scaler; tests: ``{set name: TestSet}``, as in ``baseline_rows``.
+        control: the detector name of the control model in ``baseline_rows``.
+    """
+    missing = [d for d in (control, ABLATION) if d not in set(baseline_rows["detector"])]
+    if missing:
+        raise ValueError(f"baseline_rows lack the detectors {missing}; present: {sorted(set(baseline_rows['detector']))}")
+    models = train_graphs(source, windows, seed=seed, config=config)
+    suite = detectors(windows["train"], scaler, {n: (m, None) for n, m in models.items()}, reductions=("mean",),
+                      baselines=False)
+    return pd.concat([baseline_rows[baseline_rows["detector"].isin([control, ABLATION])], comparison(suite, tests)],
+                     ignore_index=True)
+
+
 def graph_gains(rows: pd.DataFrame, reference: str = ABLATION, reduce: str = "mean") -> pd.DataFrame:
     """What each GraphSTAD's GNN adds: its AUC minus ``reference``'s (the same model without a GNN), averaged over
     the cases of each test set, per seed (rows without a seed column count as one seed).
@@ -376,6 +398,23 @@ def graph_facts(gains: pd.DataFrame, control: str) -> dict[str, float]:
     graphs = wide[list(GRAPH_MODELS)]
     return {"paired_spread": float((graphs.max(axis=1) - graphs.min(axis=1)).max()),
             "control_gap": float((wide[control] - wide[graph_name(DEFAULT_GRAPH)]).abs().mean())}
+
+
+def seed_graph_facts(rows: pd.DataFrame | None, control: str, prefix: str = "c5") -> tuple[dict, pd.DataFrame | None]:
+    """What a sweep's ``comparison`` and ``graphs`` cells of several seeds say about the graphs: the facts chapter 5
+    glues (``{prefix}_graph_seeds``: :func:`graph_sentence`; ``_paired``, ``_control``: :func:`graph_facts`;
+    ``_maxgain``: the largest mean gain or loss of any GNN model) and :func:`gain_table`. Without graphs cells the
+    sentence says so, the numbers are NaN and the table is None."""
+    part = rows[rows["kind"].isin(["comparison", "graphs"])] if rows is not None and "kind" in rows else None
+    if part is None or not (part["kind"] == "graphs").any():
+        return ({f"{prefix}_graph_seeds": "no graphs cell of the sweep has finished yet",
+                 **{f"{prefix}_graph_{k}": float("nan") for k in ("paired", "control", "maxgain")}}, None)
+    gains = graph_gains(part)
+    found = graph_facts(gains, control)
+    facts = {f"{prefix}_graph_seeds": f"over {gains['seed'].nunique()} seeds, " + graph_sentence(gains),
+             f"{prefix}_graph_paired": found["paired_spread"], f"{prefix}_graph_control": found["control_gap"],
+             f"{prefix}_graph_maxgain": float(gains.groupby(["detector", "test set"])["gain"].mean().abs().max())}
+    return facts, gain_table(gains)
 
 
 #: How the sentences name each test set.
