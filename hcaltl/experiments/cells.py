@@ -330,7 +330,8 @@ def _contamination_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
 
 
 _RUNNERS = {"model": _model_cell, "baseline": _baseline_cell, "transfer": _transfer_cell,
-            "detection": _detection_cell, "comparison": _comparison_cell, "graphs": _graphs_cell, "contamination": _contamination_cell}
+            "detection": _detection_cell, "comparison": _comparison_cell, "graphs": _graphs_cell,
+            "contamination": _contamination_cell}
 
 
 def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = None) -> pd.DataFrame:

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import validate
-from .. import readout
+from .. import readout, validate
 from ..anomalies import draw_regions, inject, readout_region, region_of
 from ..data import OccupancyData
 from ..online import Replay
@@ -30,6 +29,7 @@ NEAR_TIE = 1e-6
 DRIFT_FACTOR = 0.4
 #: LS over which the slow degradation falls to :data:`DRIFT_FACTOR` (90 LS: 35 minutes).
 DRIFT_LS = 90
+
 
 @dataclass
 class FaultyRun:
@@ -54,12 +54,8 @@ def longest_run(data: OccupancyData) -> OccupancyData:
     return data.select(np.flatnonzero(data.run == runs[np.argmax(sizes)]))
 
 
-def rm_channels(data: OccupancyData, seed: int) -> np.ndarray:
-    """The channels of one readout module, drawn at random (seeded)."""
-    return readout_region(data.geometry, _random_rm(data, seed)).nodes
-
-
 def _random_rm(data: OccupancyData, seed: int) -> str:
+    """The name of one readout module, drawn at random (seeded)."""
     names = sorted(readout.units(data.geometry, "rm"))
     return names[int(np.random.default_rng(seed).integers(len(names)))]
 
