@@ -199,3 +199,11 @@ def test_seed_graph_facts_read_the_committed_fast_cells():
     assert set(bs.GRAPH_MODELS) <= set(table.index) and list(table.columns) == ["boxes", "readout"]
     with pytest.raises(ValueError, match="baseline_rows lack the detectors"):
         bs.graph_study(None, {}, None, {}, pd.DataFrame({"detector": ["PCA (16 components)"]}), "GraphSTAD (X)")
+
+
+def test_train_ablation_accepts_only_the_ablations():
+    from hcaltl.experiments import baseline_study as bs
+
+    for name in ("GraphSTAD", "GraphSTAD (no DC)", "PCA"):
+        with pytest.raises(ValueError, match=r"one of CNN \+ LSTM, CNN only; got '" + name.replace("(", r"\(").replace(")", r"\)")):
+            bs.train_ablation(None, {}, name)  # refused before any training

@@ -27,14 +27,14 @@ TINY = Spec(preset="fast", n_ls_he=800, n_ls_hb=1100, epochs=1, latent=4, n_anom
 def test_plan_follows_the_issue_order_and_validates():
     cells = sw.plan((5, 3, 4), seeds=(1, 2), pairs=["RANDOM/No-TL", "tl-4/tl-2d[bn]"], fractions=(1.0, 0.1),
                     rates=(0.2,))
-    kinds = [c.kind for c in cells]
+    kinds = [c.kind if c.dc and c.model != "GraphSTAD (no DC)" else "unpooled" for c in cells]  # own test below
     assert kinds.index("transfer") > max(i for i, k in enumerate(kinds) if k in ("model", "baseline"))
     assert kinds.index("detection") > max(i for i, k in enumerate(kinds) if k == "transfer")
     assert max(i for i, k in enumerate(kinds) if k == "detection") < kinds.index("comparison") < kinds.index("contamination")
     assert [c.pair for c in cells if c.kind == "comparison"] == ["RANDOM/No-TL"] * 2  # one per seed
     assert kinds.index("graphs") > max(i for i, k in enumerate(kinds) if k == "contamination")  # last: not in the issue's list
     assert [c.key for c in cells if c.kind == "graphs"] == ["graphs_RANDOM_No-TL_s1", "graphs_RANDOM_No-TL_s2"]
-    transfer = [c for c in cells if c.kind == "transfer" and not c.one_cycle]
+    transfer = [c for c in cells if c.kind == "transfer" and not c.one_cycle and c.dc]
     assert [c.fraction for c in transfer][:4] == [1.0] * 4  # share 1 first, then the limited shares
     assert {c.pair for c in transfer} == {"RANDOM/No-TL", "TL-4/TL-2d[BN]"}
     assert len({c.key for c in cells}) == len(cells) and all("/" not in c.key and "[" not in c.key for c in cells)
@@ -146,3 +146,46 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     assert list(tables["detectors, last LS (AUC, mean of 1 seed(s))"].columns) == [
         "GraphSTAD (RANDOM/No-TL)", "CNN + LSTM (no GNN)", "CNN only (no GNN, no LSTM)", "per-channel mean",
         "PCA (16 components)", "reference test (beta)"]
+    # 5. Table 5's pairs with the unpooled model: its own HE source, kept apart from the pooled pairs' tables
+    unpooled = [Cell("transfer", 1, pair=p, dc=False) for p in ("RANDOM/No-TL", "TL-7/TL-6")]  # Table 5: share 1
+    threads = torch.get_num_threads()
+    try:
+        with pytest.raises(FileNotFoundError, match=r"model_GraphSTAD_no_DC_s1"):
+            run_cell(unpooled[0], TINY, out, threads=1)
+        extra = [run_cell(c, TINY, out, threads=1) for c in (unpooled[0].source_cell(), *unpooled)]
+    finally:
+        torch.set_num_threads(threads)
+        cell_module.hb_data.cache_clear()
+    assert cell_module.source_path(out, 1, dc=False).exists() and cell_module.source_path(out, 1).exists()
+    both = pd.concat([table, *extra], ignore_index=True)
+    pooled = paper_scale.transfer_table(both).set_index("pair")
+    assert pooled["seeds"].eq(1).all()  # the unpooled rows are not averaged in as a second seed
+    assert pooled.at["TL-7/TL-6", "mean_mse"] == table.loc[table["cell"] == pairs[1].key, "test_mse"].iloc[0]
+    no_dc = paper_scale.transfer_table(both, dc=False).set_index("pair")
+    assert no_dc.at["TL-7/TL-6", "trainable_change_pct"] < pooled.at["TL-7/TL-6", "trainable_change_pct"] - 5
+    assert paper_scale.unpooled_table(table).empty  # no unpooled cell
+    t5 = paper_scale.unpooled_table(both)  # the pooled cells ran at share 0.5 only: no DC columns
+    assert list(t5.index) == ["RANDOM/No-TL", "TL-7/TL-6"] and not any("(DC)" in c for c in t5.columns)
+    assert t5.at["RANDOM/No-TL", "MSE change % (no DC)"] == 0 and t5.at["TL-7/TL-6", "paper block 1 %"] == -32.6
+    assert abs(t5.at["TL-7/TL-6", "trainable % (no DC)"] - t5.at["TL-7/TL-6", "paper trainable %"]) < 2
+
+
+def test_plan_runs_table_5_with_the_unpooled_model_after_share_1_and_its_source_first():
+    cells = sw.plan((3, 4, 5), seeds=(1, 2), fractions=(1.0, 0.1))
+    keys = [c.key for c in cells]
+    nodc = [i for i, c in enumerate(cells) if not c.dc]
+    assert [cells[i].pair for i in nodc[:len(sw.UNPOOLED_PAIRS)]] == list(sw.UNPOOLED_PAIRS)
+    assert keys.index("model_GraphSTAD_no_DC_s1") == nodc[0] - 1  # the source just before its pairs
+    share_1 = [i for i, c in enumerate(cells) if c.kind == "transfer" and c.dc and c.fraction == 1.0 and not c.one_cycle]
+    limited = [i for i, c in enumerate(cells) if c.kind == "transfer" and c.fraction < 1.0]
+    assert max(share_1) < nodc[0] and nodc[len(sw.UNPOOLED_PAIRS) - 1] < min(limited)
+    assert min(i for i in nodc if cells[i].seed == 2) > keys.index("graphs_RANDOM_No-TL_s2")  # other seeds last
+    assert all(c.fraction == 1.0 and not c.one_cycle for c in cells if not c.dc) and len(set(keys)) == len(keys)
+    assert sw.plan((4,), fractions=(0.1,)) == [c for c in sw.plan((4,), fractions=(0.1,)) if c.dc]  # share 1 only
+    assert "model_GraphSTAD_no_DC_s1" not in [c.key for c in sw.plan((3,))]  # not in chapter 3's comparison
+    chosen = sw.plan((4,), seeds=(1,), pairs=["TL-7/TL-6", "TL-4/TL-2d"], fractions=(1.0,))
+    assert [c.key for c in chosen if not c.dc] == ["transfer_TL-7_TL-6_f1_constant_nodc_s1"]  # only pairs asked for
+    with pytest.raises(ValueError, match="False only for a transfer cell; got dc=False for a detection cell"):
+        Cell("detection", 1, pair="RANDOM/No-TL", dc=False)
+    with pytest.raises(ValueError, match=r"models: expected model names among"):
+        sw.plan((3,), models=["GraphSTAD", "MLP"])

@@ -1,5 +1,6 @@
-"""Chapter 3's models: GraphSTAD and its ablations, as GraphSTAD keyword arguments (the ablations switch blocks
-off). Used by the sweep's model cells (chapter 3) and chapter 5's comparison of detectors.
+"""Chapter 3's models: GraphSTAD, its ablations and its unpooled variant, as GraphSTAD keyword arguments (the
+ablations switch blocks off; the unpooled variant keeps the full map, ``dc=False``). Used by the sweep's model cells
+(chapter 3), chapter 4's unpooled Table 5 pairs and chapter 5's comparison of detectors.
 """
 
 from __future__ import annotations
@@ -9,4 +10,14 @@ MODELS: dict[str, dict] = {
     "GraphSTAD": {},
     "CNN + LSTM": {"use_gnn": False},
     "CNN only": {"use_gnn": False, "temporal": False, "variational": False},
+    "GraphSTAD (no DC)": {"dc": False},
 }
+
+#: The unpooled GraphSTAD: the architecture whose parameter shares the paper's Table 5 reports (chapter 4).
+UNPOOLED = "GraphSTAD (no DC)"
+
+#: Chapter 3's model comparison (the unpooled variant is trained only as the source of chapter 4's unpooled pairs).
+COMPARED = ("GraphSTAD", "CNN + LSTM", "CNN only")
+
+#: The HE source model of a transfer cell, by whether the model pools the detector halves (DC).
+SOURCE_MODEL = {True: "GraphSTAD", False: UNPOOLED}

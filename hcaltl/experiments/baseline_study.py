@@ -26,7 +26,7 @@ from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
 from ..train import TrainConfig, fit
 from ..utils import seed_everything
-from .ablations import MODELS
+from .ablations import COMPARED, MODELS
 from .detection_study import TestSet
 
 #: Faults shaped by the readout, as (label, kind, factor): rows of the comparison beside the paper's boxes.
@@ -70,9 +70,9 @@ def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str
                    config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
     """:func:`train_like` with one of chapter 3's ablations (``"CNN + LSTM"``: no GNN; ``"CNN only"``), a name of
     :data:`hcaltl.experiments.ablations.MODELS` other than GraphSTAD."""
-    if model not in MODELS or model == "GraphSTAD":
-        raise ValueError(f"model must be an ablation, one of {', '.join(m for m in MODELS if m != 'GraphSTAD')}; "
-                         f"got {model!r}")
+    ablations = [m for m in COMPARED if m != "GraphSTAD"]
+    if model not in ablations:
+        raise ValueError(f"model must be an ablation, one of {', '.join(ablations)}; got {model!r}")
     return train_like(source, windows, MODELS[model], seed=seed, config=config, checkpoint=checkpoint)
 
 

@@ -6,7 +6,8 @@ Kinds of cell, by chapter:
 * chapter 3, ``"model"``: train one HE model (GraphSTAD, CNN + LSTM, CNN only) for a seed and score held-out
   LS; ``"baseline"``: the per-channel mean of the training LS (no training, seed-free). The GraphSTAD cell's model
   is the HE source of every later cell with that seed.
-* chapter 4, ``"transfer"``: fine-tune one (init, train) pair on a share of the HB training windows.
+* chapter 4, ``"transfer"``: fine-tune one (init, train) pair on a share of the HB training windows; with
+  ``dc=False`` the pair starts from the seed's unpooled HE source (its own ``"model"`` cell, ``GraphSTAD (no DC)``).
 * chapter 5, ``"detection"``: score injected anomalies (boxes and single channels) with a pair fine-tuned on all
   HB training windows; ``"comparison"``: that model beside the same model without its GNN (trained on HB from
   scratch) and the simple detectors, on the boxes and on faults that follow the readout; ``"graphs"``: the same
@@ -39,7 +40,7 @@ from ..simulate import simulate
 from ..train import TrainConfig, fit, per_channel_mean_mse, result_row
 from ..utils import seed_everything
 from . import detection_study as ds
-from .ablations import MODELS
+from .ablations import MODELS, SOURCE_MODEL, UNPOOLED
 from .presets import Preset, get_preset
 
 BASELINE = "per-channel mean"
@@ -89,6 +90,7 @@ class Cell:
         kind: one of :data:`KINDS`; seed: the replica seed (0 for the seed-free baseline).
         model: chapter 3's model name (:data:`MODELS`); pair: ``"INIT/TRAIN"`` (chapters 4–5).
         fraction: share of the HB training windows; one_cycle: the LR schedule; rate: contaminated share.
+        dc: False for a transfer cell of the unpooled model (source: the seed's ``GraphSTAD (no DC)``).
     """
 
     kind: str
@@ -98,6 +100,7 @@ class Cell:
     fraction: float = 1.0
     one_cycle: bool = False
     rate: float = 0.0
+    dc: bool = True
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -110,6 +113,9 @@ class Cell:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
         if not 0 <= self.rate < 1:
             raise ValueError(f"rate must be in [0, 1), got {self.rate}")
+        if not isinstance(self.dc, bool) or (not self.dc and self.kind != "transfer"):
+            raise ValueError(f"dc must be True or False, and False only for a transfer cell; got dc={self.dc!r} for "
+                             f"a {self.kind} cell")
 
     @property
     def chapter(self) -> int:
@@ -119,7 +125,8 @@ class Cell:
     def key(self) -> str:
         """A file-name-safe unique name, e.g. ``transfer__TL-4_TL-2__f0.1__constant__s1``."""
         what = {"model": self.model, "baseline": BASELINE, "transfer": f"{self.pair}__f{self.fraction:g}__"
-                f"{'onecycle' if self.one_cycle else 'constant'}", "detection": self.pair, "comparison": self.pair,
+                f"{'onecycle' if self.one_cycle else 'constant'}{'' if self.dc else '__nodc'}",
+                "detection": self.pair, "comparison": self.pair,
                 "graphs": self.pair, "contamination": f"{self.pair}__r{self.rate:g}"}[self.kind]
         return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{self.kind}__{what}__s{self.seed}").strip("_")
 
@@ -128,7 +135,7 @@ class Cell:
         return self.kind in PAIRED
 
     def source_cell(self) -> Cell:
-        return Cell("model", self.seed, model="GraphSTAD")
+        return Cell("model", self.seed, model=SOURCE_MODEL[self.dc])
 
 
 # -- data, once per worker process ------------------------------------------------------------------------------
@@ -159,9 +166,10 @@ def simulator_id() -> str:
 
 # -- where a cell keeps its models ------------------------------------------------------------------------------
 
-def source_path(workdir: str | Path, seed: int) -> Path:
-    """The seed's trained HE GraphSTAD (kept with the results: it costs the most to recompute)."""
-    return Path(workdir) / "sources" / f"he_graphstad_s{seed}.pt"
+def source_path(workdir: str | Path, seed: int, dc: bool = True) -> Path:
+    """The seed's trained HE GraphSTAD, or its unpooled variant (kept with the results: they cost the most to
+    recompute)."""
+    return Path(workdir) / "sources" / f"he_graphstad{'' if dc else '_nodc'}_s{seed}.pt"
 
 
 def _partial_path(workdir: str | Path, cell: Cell) -> Path:
@@ -172,12 +180,12 @@ def _target_path(workdir: str | Path, cell: Cell) -> Path:
     return Path(workdir) / "targets" / f"{Cell('transfer', cell.seed, pair=cell.pair).key}.pt"
 
 
-def load_source(workdir: str | Path, spec: Spec, seed: int) -> GraphSTAD:
-    """The seed's HE source, checked against this sweep's recipe."""
-    path = source_path(workdir, seed)
+def load_source(workdir: str | Path, spec: Spec, seed: int, dc: bool = True) -> GraphSTAD:
+    """The seed's HE source (the unpooled one when ``dc`` is False), checked against this sweep's recipe."""
+    path = source_path(workdir, seed, dc)
     if not path.exists():
         raise FileNotFoundError(f"the HE source of seed {seed} is missing at {path}: run its chapter-3 cell first "
-                                f"({Cell('model', seed).key})")
+                                f"({Cell('model', seed, model=SOURCE_MODEL[dc]).key})")
     model, record = load_checkpoint(path, expect_subdetector="HE")
     if record["extra"].get("recipe") != _recipe(spec, seed):
         raise ValueError(f"the HE source at {path} was trained with {record['extra'].get('recipe')}, "
@@ -208,8 +216,8 @@ def _model_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     history = _fit_resumable(model, prep.windows["train"], prep.windows["val"], config, partial)
     # the epochs' time, summed over every session a resumed cell ran in (the process's own wall time is not)
     row = result_row(model, history, prep.windows["test"], float(sum(history.seconds)))
-    if cell.model == "GraphSTAD":
-        save_checkpoint(model, source_path(workdir, cell.seed), train_config=config, history=history,
+    if cell.model in (SOURCE_MODEL[True], UNPOOLED):
+        save_checkpoint(model, source_path(workdir, cell.seed, cell.model != UNPOOLED), train_config=config, history=history,
                         extra={"recipe": _recipe(spec, cell.seed), "he_test_mse": row["test_mse"]})
     partial.unlink(missing_ok=True)
     return [{"model": cell.model, **row}]
@@ -229,10 +237,10 @@ def _fine_tune(cell: Cell, spec: Spec, workdir: Path, fraction: float, one_cycle
     from .transfer_study import fine_tune
 
     prep = hb_data(spec.cfg, spec.hb_seed)
-    model, history, subset = fine_tune(load_source(workdir, spec, cell.seed), prep.windows["train"], prep.windows["val"],
-                                       *transfer.parse_pair(cell.pair), fraction=fraction, seed=cell.seed,
-                                       config=spec.train_config(cell.seed, one_cycle))
-    if fraction == 1.0 and not one_cycle:
+    model, history, subset = fine_tune(load_source(workdir, spec, cell.seed, cell.dc), prep.windows["train"],
+                                       prep.windows["val"], *transfer.parse_pair(cell.pair), fraction=fraction,
+                                       seed=cell.seed, config=spec.train_config(cell.seed, one_cycle))
+    if fraction == 1.0 and not one_cycle and cell.dc:  # chapter 5's cells start from the pooled model
         save_checkpoint(model, _target_path(workdir, cell), history=history,
                         extra={"recipe": _recipe(spec, cell.seed), "pair": cell.pair})
     return model, history, subset
@@ -255,7 +263,7 @@ def _transfer_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     model, history, subset = _fine_tune(cell, spec, workdir, cell.fraction, cell.one_cycle)
     init, train = transfer.parse_pair(cell.pair)
     return [{"init": init, "train": train, "pair": cell.pair, "fraction": cell.fraction, "seed": cell.seed,
-             "one_cycle": cell.one_cycle, "n_train_windows": len(subset),
+             "one_cycle": cell.one_cycle, "dc": cell.dc, "n_train_windows": len(subset),
              **result_row(model, history, prep.windows["test"], time.perf_counter() - t0),
              "trainable_change_pct": transfer.trainable_change(model)}]
 
@@ -352,6 +360,6 @@ def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = 
     if cell.kind != "model" and cell.kind != "baseline":
         coords.update(pair=cell.pair)
     if cell.kind == "transfer":
-        coords.update(fraction=cell.fraction, one_cycle=cell.one_cycle)
+        coords.update(fraction=cell.fraction, one_cycle=cell.one_cycle, dc=cell.dc)
     return pd.DataFrame([{**coords, **r} for r in rows])
 

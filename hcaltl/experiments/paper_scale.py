@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import transfer
 from . import detection_study as ds
+from . import paper_values
 from . import transfer_study as ts
 from .cells import BASELINE, MODELS
 from .sweep import collect, done, plan, progress_table
@@ -56,15 +58,54 @@ def model_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table.join(extra).reindex(order).rename(columns={"mean": "test MSE", "sd": "sd over seeds"})
 
 
-def transfer_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Chapter 4 at paper scale: :func:`~hcaltl.experiments.transfer_study.summary` of the transfer cells, with
-    the standard deviation of the test MSE over seeds."""
+def _transfer_rows(rows: pd.DataFrame, dc: bool) -> pd.DataFrame:
+    """The transfer cells of the pooled (``dc``) or the unpooled model (rows written before the unpooled cells
+    existed have no ``dc`` column: pooled)."""
     part = rows[rows["kind"] == "transfer"]
+    pooled = part["dc"].fillna(True).astype(bool) if "dc" in part else pd.Series(True, index=part.index)
+    return part[pooled == dc]
+
+
+def transfer_table(rows: pd.DataFrame, dc: bool = True) -> pd.DataFrame:
+    """Chapter 4 at paper scale: :func:`~hcaltl.experiments.transfer_study.summary` of the transfer cells of the
+    pooled model (of the unpooled one when ``dc`` is False), with the standard deviation of the test MSE over
+    seeds."""
+    part = _transfer_rows(rows, dc)
     if part.empty:
         return pd.DataFrame()
     table = ts.summary(part)
     sd = part.groupby(["one_cycle", "fraction", "pair"], sort=False)["test_mse"].std().rename("sd_mse")
     return table.merge(sd.reset_index(), on=["one_cycle", "fraction", "pair"])
+
+
+def unpooled_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4's Table 5 at paper scale with both architectures: per pair at share 1 (constant schedule), the %
+    change of the mean test MSE against RANDOM/No-TL and the trainable-parameter change of the pooled model (DC)
+    and of the unpooled one (no DC), beside the paper's block 1. Empty until an unpooled cell has finished.
+
+    Shapes:
+        one row per pair of either model: ``seeds``, ``MSE change %`` and ``trainable %`` per model, ``paper
+        block 1 %``, ``paper trainable %``.
+    """
+    tables = {}
+    for dc, name in ((True, "DC"), (False, "no DC")):
+        table = transfer_table(rows, dc)
+        if not table.empty:
+            table = table[~table["one_cycle"] & (table["fraction"] == 1.0)].set_index("pair")
+        tables[name] = table
+    if tables["no DC"].empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(index=list(dict.fromkeys([*tables["no DC"].index, *tables["DC"].index])))
+    for name, table in tables.items():
+        if not table.empty:
+            out[f"seeds ({name})"] = table["seeds"]
+            out[f"MSE change % ({name})"] = table["mean_change_%"]
+            out[f"trainable % ({name})"] = table["trainable_change_pct"]
+    pairs = {transfer.pair_label(*p): p for p in paper_values.TABLE5_MSE_CHANGE}
+    out["paper block 1 %"] = [paper_values.TABLE5_MSE_CHANGE[pairs[p]][0] if p in pairs else np.nan for p in out.index]
+    out["paper trainable %"] = [paper_values.TABLE5_TRAINABLE_CHANGE.get(pairs.get(p), np.nan) for p in out.index]
+    reference = transfer.pair_label(*ts.REFERENCE)
+    return out.loc[[p for p in out.index if p in pairs or p == reference]]
 
 
 def detection_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:

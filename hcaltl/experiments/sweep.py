@@ -26,11 +26,16 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import __version__, transfer
+from . import paper_values
+from .ablations import COMPARED, UNPOOLED
 from .cells import KINDS, MODELS, Cell, Spec, run_cell, simulator_id
 from .provenance import git_commit
 
 PAPER_FRACTIONS = (0.05, 0.1, 0.25, 1.0)
 ONE_CYCLE_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-3", "TL-7/TL-5", "TL-7/TL-6")
+#: Table 5's pairs (its first block: every HB training window), run with the unpooled model too; RANDOM/No-TL is
+#: the reference of the % changes.
+UNPOOLED_PAIRS = ("RANDOM/No-TL", *(transfer.pair_label(*p) for p in paper_values.TABLE5_MSE_CHANGE))
 DETECTION_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-3", "TL-7/TL-6")
 CONTAMINATION_PAIRS = ("RANDOM/No-TL", "TL-7/TL-6")
 CONTAMINATION_RATES = (0.02, 0.05, 0.1, 0.2)  # rate 0 is the detection cell
@@ -41,17 +46,20 @@ PROVENANCE = ("commit", "preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent
 
 def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS,
          one_cycle_pairs=ONE_CYCLE_PAIRS, detection_pairs=DETECTION_PAIRS, contamination_pairs=CONTAMINATION_PAIRS,
-         rates=CONTAMINATION_RATES, models=tuple(MODELS), kinds=None) -> list[Cell]:
+         rates=CONTAMINATION_RATES, models=COMPARED, unpooled_pairs=UNPOOLED_PAIRS, kinds=None) -> list[Cell]:
     """The cells of a sweep, in the order they should run (issue order: chapter 3's model comparison, Table 3/5 at
-    share 1, the limited-data shares, one-cycle, chapter 5's detection, comparison, contamination, then the graph
-    variants; seeds in turn within each).
+    share 1, Table 5's pairs with the unpooled model for the first seed, the limited-data shares, one-cycle,
+    chapter 5's detection, comparison, contamination, then the graph variants and the unpooled pairs of the other
+    seeds; seeds in turn within each).
 
     Args:
         chapters: any of 3, 4, 5; seeds: replica seeds (positive integers).
         pairs: chapter 4's ``"INIT/TRAIN"`` pairs; fractions: HB training shares in (0, 1].
         one_cycle_pairs: pairs also run with one-cycle LR (Table 6), at every fraction.
         detection_pairs, contamination_pairs, rates: chapter 5's pairs and contaminated shares in (0, 1).
-        models: chapter 3's models (:data:`~hcaltl.experiments.cells.MODELS`).
+        models: chapter 3's models (names of :data:`~hcaltl.experiments.cells.MODELS`).
+        unpooled_pairs: those of ``pairs`` also run at share 1 with the unpooled model (``dc=False``), each seed
+            after its unpooled HE source; empty: none.
         kinds: only cells of these kinds (:data:`~hcaltl.experiments.cells.KINDS`), with the HE GraphSTAD source of
             each seed they start from; None keeps every kind.
     """
@@ -61,7 +69,15 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
     _checked_list("fractions", fractions, lambda f: isinstance(f, (int, float)) and 0 < f <= 1, "fractions in (0, 1]")
     _checked_list("rates", rates, lambda r: isinstance(r, (int, float)) and 0 < r < 1, "contamination rates in (0, 1)",
                   allow_empty=True)
+    _checked_list("models", models, lambda m: m in MODELS, f"model names among {list(MODELS)}")
+    label = {transfer.pair_label(*transfer.parse_pair(p)) for p in pairs}.__contains__
+    unpooled_pairs = [p for p in unpooled_pairs if label(transfer.pair_label(*transfer.parse_pair(p)))]
     out: list[Cell] = []
+
+    def unpooled(some_seeds):
+        return [cell for s in some_seeds for cell in (Cell("model", s, model=UNPOOLED), *[
+            Cell("transfer", s, pair=p, dc=False) for p in unpooled_pairs])] if unpooled_pairs else []
+
     if 3 in chapters:
         out += [Cell("baseline", 0)] + [Cell("model", s, model=m) for s in seeds for m in models]  # baseline: seconds
     if 4 in chapters:
@@ -69,6 +85,7 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         limited = sorted(f for f in fractions if f < 1.0)
         for group in (full, limited):
             out += [Cell("transfer", s, pair=p, fraction=f) for s in seeds for f in group for p in pairs]
+            out += unpooled(seeds[:1]) if group is full and full else []
         out += [Cell("transfer", s, pair=p, fraction=f, one_cycle=True) for s in seeds
                 for f in [*full, *limited] for p in one_cycle_pairs]
     if 5 in chapters:
@@ -76,6 +93,8 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         out += [Cell("comparison", s, pair=detection_pairs[0]) for s in seeds]  # the pair trained from scratch
         out += [Cell("contamination", s, pair=p, rate=r) for s in seeds for r in rates for p in contamination_pairs]
         out += [Cell("graphs", s, pair=detection_pairs[0]) for s in seeds]  # chapter 2's graphs, after the issue's list
+    if 4 in chapters and 1.0 in fractions:
+        out += unpooled(seeds[1:])
     if kinds is not None:
         kinds = _checked_list("kinds", kinds, lambda k: k in KINDS, f"cell kinds among {KINDS}")
         kept = [c for c in out if c.kind in kinds]
