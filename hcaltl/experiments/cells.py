@@ -3,9 +3,10 @@
 
 Kinds of cell, by chapter:
 
-* chapter 3, ``"model"``: train one HE model (GraphSTAD, CNN + LSTM, CNN only) for a seed and score held-out
-  LS; ``"baseline"``: the per-channel mean of the training LS (no training, seed-free). The GraphSTAD cell's model
-  is the HE source of every later cell with that seed.
+* chapter 3, ``"model"``: train one HE model (GraphSTAD, CNN + LSTM, CNN only, or the unpooled GraphSTAD) for a
+  seed and score held-out LS; ``"baseline"``: the per-channel mean of the training LS (no training, seed-free). The
+  GraphSTAD cell's model is the HE source of every later cell with that seed (the unpooled one, of the unpooled
+  transfer cells).
 * chapter 4, ``"transfer"``: fine-tune one (init, train) pair on a share of the HB training windows; with
   ``dc=False`` the pair starts from the seed's unpooled HE source (its own ``"model"`` cell, ``GraphSTAD (no DC)``).
 * chapter 5, ``"detection"``: score injected anomalies (boxes and single channels) with a pair fine-tuned on all
@@ -216,9 +217,9 @@ def _model_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     history = _fit_resumable(model, prep.windows["train"], prep.windows["val"], config, partial)
     # the epochs' time, summed over every session a resumed cell ran in (the process's own wall time is not)
     row = result_row(model, history, prep.windows["test"], float(sum(history.seconds)))
-    if cell.model in (SOURCE_MODEL[True], UNPOOLED):
-        save_checkpoint(model, source_path(workdir, cell.seed, cell.model != UNPOOLED), train_config=config, history=history,
-                        extra={"recipe": _recipe(spec, cell.seed), "he_test_mse": row["test_mse"]})
+    if cell.model in SOURCE_MODEL.values():
+        save_checkpoint(model, source_path(workdir, cell.seed, dc=cell.model != UNPOOLED), train_config=config,
+                        history=history, extra={"recipe": _recipe(spec, cell.seed), "he_test_mse": row["test_mse"]})
     partial.unlink(missing_ok=True)
     return [{"model": cell.model, **row}]
 
