@@ -109,6 +109,7 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     assert set(table["cell"]) == {c.key for c in (source, *pairs)}
     for column in sw.PROVENANCE:
         assert table[column].notna().all(), column
+    assert (table["torch_threads"] == 1).all()  # the workers' setting, which the numbers depend on
     assert set(table["simulator"]) == {table["simulator"].iloc[0]} and (table["preset"] == "fast").all()
     graphstad = table[table["kind"] == "model"].iloc[0]
     assert graphstad["test_mse"] > 0 and graphstad["epochs"] == 1

@@ -8,7 +8,8 @@ batch system such as HTCondor or SLURM is reached through ``dask-jobqueue``).
   training cell saves its state every epoch and a killed one resumes from its last epoch.
 * **Dependencies**: the cells of a seed that start from the HE source wait for its chapter-3 cell.
 * **Failures** are retried once, then reported with their traceback; the other cells go on.
-* **Provenance** on every row: commit, preset, sizes, seed, device, wall time, the simulator's fingerprint.
+* **Provenance** on every row: commit, preset, sizes, seed, device, torch threads, wall time, the simulator's
+  fingerprint.
 
 Explained on the book's page "Running at scale" (``book/running_at_scale.md``).
 """
@@ -40,8 +41,10 @@ DETECTION_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-3", "TL-7/TL-6")
 CONTAMINATION_PAIRS = ("RANDOM/No-TL", "TL-7/TL-6")
 CONTAMINATION_RATES = (0.02, 0.05, 0.1, 0.2)  # rate 0 is the detection cell
 CHAPTERS = (3, 4, 5)
+#: Provenance columns of every row. ``torch_threads`` matters for reproducibility: the same seed gives bit-identical
+#: numbers with the same number of torch threads, and other numbers with another (sums split differently).
 PROVENANCE = ("commit", "preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent", "simulator", "device", "hcaltl_version",
-              "wall_seconds", "finished_at", "host")
+              "wall_seconds", "finished_at", "host", "torch_threads")
 
 
 def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS,
@@ -129,7 +132,8 @@ def _execute(cell: Cell, spec: Spec, out: str, provenance: dict, threads: int | 
 
     device = "cuda" if spec.device != "cpu" and torch.cuda.is_available() else "cpu"
     rows = rows.assign(cell=cell.key, **provenance, device=device, wall_seconds=round(time.perf_counter() - t0, 1),
-                       finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), host=platform.node())
+                       finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), host=platform.node(),
+                       torch_threads=torch.get_num_threads())
     path = cell_dir(out) / f"{cell.key}.csv"
     tmp = path.with_suffix(".csv.tmp")
     rows.to_csv(tmp, index=False)
