@@ -8,6 +8,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -190,3 +191,21 @@ def test_plan_runs_table_5_with_the_unpooled_model_after_share_1_and_its_source_
         Cell("detection", 1, pair="RANDOM/No-TL", dc=False)
     with pytest.raises(ValueError, match=r"models: expected model names among"):
         sw.plan((3,), models=["GraphSTAD", "MLP"])
+
+
+def test_unpooled_table_sets_both_architectures_beside_the_paper():
+    def row(pair, seed, mse, trainable, dc, fraction=1.0):
+        return {"kind": "transfer", "pair": pair, "seed": seed, "fraction": fraction, "one_cycle": False, "dc": dc,
+                "test_mse": mse, "trainable_change_pct": trainable}
+
+    rows = pd.DataFrame([row("RANDOM/No-TL", s, 2.0, 0.0, dc) for s in (1, 2) for dc in (True, False)]
+                        + [row("TL-7/TL-6", s, 1.5, -89.0, True) for s in (1, 2)]
+                        + [row("TL-7/TL-6", 1, 1.0, -98.5, False), row("TL-4/TL-1", 1, 9.0, -1.0, True, 0.1)])
+    table = paper_scale.unpooled_table(rows)
+    assert list(table.index) == ["RANDOM/No-TL", "TL-7/TL-6"]  # share 1 only; pairs of Table 5 and the reference
+    assert table.at["TL-7/TL-6", "MSE change % (DC)"] == -25.0 and table.at["TL-7/TL-6", "MSE change % (no DC)"] == -50.0
+    assert table.at["TL-7/TL-6", "seeds (DC)"] == 2 and table.at["TL-7/TL-6", "seeds (no DC)"] == 1
+    assert table.at["TL-7/TL-6", "trainable % (no DC)"] == -98.5 and table.at["TL-7/TL-6", "paper trainable %"] == -97.77
+    assert np.isnan(table.at["RANDOM/No-TL", "paper block 1 %"])
+    old = rows[rows["dc"]].drop(columns="dc")  # rows written before the unpooled cells existed: pooled
+    assert paper_scale.unpooled_table(old).empty and len(paper_scale.transfer_table(old)) == 3
