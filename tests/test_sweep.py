@@ -209,3 +209,12 @@ def test_unpooled_table_sets_both_architectures_beside_the_paper():
     assert np.isnan(table.at["RANDOM/No-TL", "paper block 1 %"])
     old = rows[rows["dc"]].drop(columns="dc")  # rows written before the unpooled cells existed: pooled
     assert paper_scale.unpooled_table(old).empty and len(paper_scale.transfer_table(old)) == 3
+
+
+def test_the_models_sentence_says_which_model_is_better_and_whether_beyond_the_seeds_spread():
+    rows = pd.DataFrame([{"kind": "model", "model": m, "seed": s, "test_mse": mse + 0.01 * s, "parameters": 1,
+                          "epochs": 10, "train_seconds": 1.0}
+                         for m, mse in (("GraphSTAD", 1.0), ("CNN + LSTM", 1.005), ("CNN only", 0.5)) for s in (1, 2)])
+    text = paper_scale.facts(rows)["paper_models"]
+    assert "the GNN's error is lower, but within the spread over seeds" in text
+    assert "GraphSTAD's error is higher, by more than the spread over seeds" in text

@@ -165,13 +165,25 @@ def _models_sentence(table: pd.DataFrame) -> str:
             f"{_pm(g['sd over seeds'])} over {int(g['seeds'])} seed(s)")
     if "CNN + LSTM" in table.index:
         c = table.loc["CNN + LSTM"]
-        verdict = "lower" if g["test MSE"] < c["test MSE"] else "not lower"
         text += (f", against {c['test MSE']:.3g}{_pm(c['sd over seeds'])} for the same model without its GNN "
-                 f"({int(c['seeds'])} seed(s)): the GNN's error is {verdict}")
-        if g["seeds"] > 1 and c["seeds"] > 1:
-            gap, noise = abs(g["test MSE"] - c["test MSE"]), max(g["sd over seeds"], c["sd over seeds"])
-            text += (", by more than the spread over seeds" if gap > noise else ", but within the spread over seeds")
-    return text + "."
+                 f"({int(c['seeds'])} seed(s)): the GNN's error is {_verdict(g, c)}")
+    text += "."
+    if "CNN only" in table.index:
+        c = table.loc["CNN only"]
+        text += (f" The CNN alone (no GNN, no LSTM) reaches {c['test MSE']:.3g}{_pm(c['sd over seeds'])} "
+                 f"({int(c['seeds'])} seed(s)): GraphSTAD's error is {_verdict(g, c)}.")
+    return text
+
+
+def _verdict(model: pd.Series, other: pd.Series) -> str:
+    """Whether ``model``'s mean test MSE is lower or higher than ``other``'s, and whether the gap exceeds the larger
+    spread over seeds (when both have several seeds)."""
+    a, b = model["test MSE"], other["test MSE"]
+    text = "lower" if a < b else "higher" if a > b else "equal"
+    if model["seeds"] > 1 and other["seeds"] > 1:
+        gap, noise = abs(model["test MSE"] - other["test MSE"]), max(model["sd over seeds"], other["sd over seeds"])
+        text += ", by more than the spread over seeds" if gap > noise else ", but within the spread over seeds"
+    return text
 
 
 def _transfer_sentence(table: pd.DataFrame) -> str:
