@@ -69,7 +69,7 @@ def train_like(source: GraphSTAD, windows: dict[str, np.ndarray], overrides: dic
 def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str = "CNN + LSTM", *, seed: int = 1,
                    config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
     """:func:`train_like` with one of chapter 3's ablations (``"CNN + LSTM"``: no GNN; ``"CNN only"``), a name of
-    :data:`hcaltl.experiments.ablations.MODELS` other than GraphSTAD."""
+    :data:`hcaltl.experiments.ablations.COMPARED` other than GraphSTAD."""
     ablations = [m for m in COMPARED if m != "GraphSTAD"]
     if model not in ablations:
         raise ValueError(f"model must be an ablation, one of {', '.join(ablations)}; got {model!r}")
