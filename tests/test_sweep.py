@@ -207,6 +207,8 @@ def test_unpooled_table_sets_both_architectures_beside_the_paper():
     assert table.at["TL-7/TL-6", "seeds (DC)"] == 2 and table.at["TL-7/TL-6", "seeds (no DC)"] == 1
     assert table.at["TL-7/TL-6", "trainable % (no DC)"] == -98.5 and table.at["TL-7/TL-6", "paper trainable %"] == -97.77
     assert np.isnan(table.at["RANDOM/No-TL", "paper block 1 %"])
+    text = paper_scale.facts(rows.assign(kind="transfer"))["paper_unpooled"]
+    assert "1 of 1 Table 5 pairs finished so far beat RANDOM/No-TL" in text and "TL-7/TL-6 (-50.0 %" in text
     old = rows[rows["dc"]].drop(columns="dc")  # rows written before the unpooled cells existed: pooled
     assert paper_scale.unpooled_table(old).empty and len(paper_scale.transfer_table(old)) == 3
 

@@ -151,9 +151,10 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
     """Sentences for the chapters' text (glued as Markdown): what the paper-scale runs show so far."""
     if rows is None:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
-        return {"paper_models": none, "paper_transfer": none, "paper_detection": none}
+        return {"paper_models": none, "paper_transfer": none, "paper_unpooled": none, "paper_detection": none}
     return {"paper_models": _models_sentence(model_table(rows)),
             "paper_transfer": _transfer_sentence(transfer_table(rows)),
+            "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
             "paper_detection": _detection_sentence(detection_tables(rows))}
 
 
@@ -200,6 +201,21 @@ def _transfer_sentence(table: pd.DataFrame) -> str:
     return (f"At paper scale and {100 * share:g} % of the HB training windows, {beat} of {len(part)} transfer pairs "
             f"beat RANDOM/No-TL; the best is {best} ({part.at[best, 'mean_change_%']:+.1f} %, "
             f"{int(part.at[best, 'seeds'])} seed(s)).")
+
+
+def _unpooled_sentence(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "No paper-scale cell of the unpooled model has finished yet."
+    part = table.drop(index=transfer.pair_label(*ts.REFERENCE), errors="ignore").dropna(
+        subset=["MSE change % (no DC)"])
+    if part.empty:
+        return "With the unpooled model, only the RANDOM/No-TL reference has finished so far."
+    change = part["MSE change % (no DC)"]
+    best = change.idxmin()
+    return (f"With the unpooled model at paper scale, {int((change < 0).sum())} of {len(part)} Table 5 pairs "
+            f"finished so far beat RANDOM/No-TL (in the paper, all of them do); the best is {best} "
+            f"({change[best]:+.1f} %, {int(part.at[best, 'seeds (no DC)'])} seed(s); paper "
+            f"{part.at[best, 'paper block 1 %']:+.1f} %).")
 
 
 def _detection_sentence(tables: dict[str, pd.DataFrame]) -> str:
