@@ -182,8 +182,8 @@ def _verdict(model: pd.Series, other: pd.Series) -> str:
     a, b = model["test MSE"], other["test MSE"]
     text = "lower" if a < b else "higher" if a > b else "equal"
     if model["seeds"] > 1 and other["seeds"] > 1:
-        gap, noise = abs(model["test MSE"] - other["test MSE"]), max(model["sd over seeds"], other["sd over seeds"])
-        text += ", by more than the spread over seeds" if gap > noise else ", but within the spread over seeds"
+        noise = max(model["sd over seeds"], other["sd over seeds"])
+        text += ", by more than the spread over seeds" if abs(a - b) > noise else ", but within the spread over seeds"
     return text
 
 

@@ -73,13 +73,16 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
     _checked_list("rates", rates, lambda r: isinstance(r, (int, float)) and 0 < r < 1, "contamination rates in (0, 1)",
                   allow_empty=True)
     _checked_list("models", models, lambda m: m in MODELS, f"model names among {list(MODELS)}")
-    label = {transfer.pair_label(*transfer.parse_pair(p)) for p in pairs}.__contains__
-    unpooled_pairs = [p for p in unpooled_pairs if label(transfer.pair_label(*transfer.parse_pair(p)))]
+    chosen = {transfer.pair_label(*transfer.parse_pair(p)) for p in pairs}
+    unpooled_pairs = [p for p in unpooled_pairs if transfer.pair_label(*transfer.parse_pair(p)) in chosen]
     out: list[Cell] = []
 
-    def unpooled(some_seeds):
-        return [cell for s in some_seeds for cell in (Cell("model", s, model=UNPOOLED), *[
-            Cell("transfer", s, pair=p, dc=False) for p in unpooled_pairs])] if unpooled_pairs else []
+    def unpooled(some_seeds) -> list[Cell]:
+        """Each seed's unpooled HE source, then its unpooled pairs at share 1."""
+        cells = []
+        for s in some_seeds if unpooled_pairs else ():
+            cells += [Cell("model", s, model=UNPOOLED), *(Cell("transfer", s, pair=p, dc=False) for p in unpooled_pairs)]
+        return cells
 
     if 3 in chapters:
         out += [Cell("baseline", 0)] + [Cell("model", s, model=m) for s in seeds for m in models]  # baseline: seconds
