@@ -61,6 +61,48 @@ def test_without_dimension_compression_the_cnn_reads_the_whole_map():
     assert all(p.grad is not None for p in small.parameters() if p.requires_grad)
 
 
+def test_floor_pooling_and_three_graph_convolutions_give_table_5s_sizes():
+    """ceil_pool=False, gnn_layers=3 without DC (the sizes of paper A's Table 5, chapter 4): cells 4 x 4 x 1 per LS,
+    three graph convolutions, 1,257,589 parameters at L = 8; HE and HB blocks still of identical shapes, so every
+    transfer applies; forward and backward run."""
+    he = GraphSTAD("HE", latent=8, dc=False, ceil_pool=False, gnn_layers=3)
+    assert he.plan[-1]["out"] == (4, 4, 1) and len(he.enc_gnn.convs) == 3
+    assert sum(p.numel() for p in he.parameters()) == 1_257_589
+    small = GraphSTAD("HB", latent=2, dc=False, ceil_pool=False, gnn_layers=3)
+    assert {k: v.shape for k, v in GraphSTAD.like(small, "HE").state_dict().items()} == {
+        k: v.shape for k, v in small.state_dict().items()}
+    x = torch.rand(2, 5, 64, 72, 7)
+    recon = small(x)
+    assert recon.shape == x.shape and torch.isfinite(recon).all()
+    recon.sum().backward()
+    assert all(p.grad is not None for p in small.parameters() if p.requires_grad)
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match=f"gnn_layers must be a positive int.*got {bad!r}"):
+            GraphSTAD("HB", latent=2, gnn_layers=bad)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"dc": False, "ceil_pool": False}])
+@pytest.mark.parametrize("sub", ["HE", "HB"])
+def test_cnn_reach_is_what_the_gradients_see(sub, kwargs):
+    """cnn_reach: a cell outside it never changes the encoder CNN's output (zero gradient for any input and
+    weights); every cell inside it does for some input. Ceil pooling reads every active channel; floor pooling of
+    the whole HE map drops the deep layers (depth is pooled but never convolved)."""
+    torch.manual_seed(1)
+    model = GraphSTAD(sub, latent=1, **kwargs).eval()  # in training, BatchNorm's batch statistics couple every cell
+    reach = model.cnn_reach()
+    mask = np.array(model.geometry.mask)
+    seen = torch.zeros(64, 72, 7, dtype=torch.bool)
+    for _ in range(4):
+        x = torch.rand(1, 1, 64, 72, 7, requires_grad=True)
+        out, _ = model.enc_cnn(model._halves(x))
+        (out * torch.randn_like(out)).sum().backward()
+        seen |= x.grad[0, 0] != 0
+    assert not (seen.numpy() & ~reach).any()
+    assert seen.numpy()[reach & mask].mean() > 0.99
+    full = reach[mask].all()
+    assert full if kwargs == {} or sub == "HB" else not full
+
+
 def test_inactive_cells_never_matter(hb_model):
     hb_model.eval()
     x = torch.rand(2, 5, 64, 72, 7)

@@ -26,9 +26,10 @@ def test_symmetric_propagation_gives_the_generic_gradient(hb):
     assert not is_symmetric(lower)
 
 
+@pytest.mark.parametrize("ceil", [True, False])
 @pytest.mark.parametrize("c_in", [1, 4])
 @pytest.mark.parametrize("training", [True, False])
-def test_pooled_first_block_equals_the_modules_in_sequence(c_in, training):
+def test_pooled_first_block_equals_the_modules_in_sequence(c_in, training, ceil):
     """Conv → BatchNorm → LeakyReLU → MaxPool, pooled first: same values, indices, gradients, running stats."""
     import copy
 
@@ -46,10 +47,11 @@ def test_pooled_first_block_equals_the_modules_in_sequence(c_in, training):
         bn.running_var.uniform_(0.5, 2.0)
     conv2, bn2 = copy.deepcopy(conv), copy.deepcopy(bn)
     bn.train(training), bn2.train(training)
-    x = torch.rand(3, c_in, 7, 11, 5, dtype=torch.float64)  # odd sizes: ceil-mode cells at the edges
-    got, idx = conv_bn_leaky_pool(x, conv, bn, (2, 2, 2))
+    x = torch.rand(3, c_in, 7, 11, 5, dtype=torch.float64)  # odd sizes: partial cells at the edges (kept or dropped)
+    got, idx = conv_bn_leaky_pool(x, conv, bn, (2, 2, 2), ceil)
     ref, ref_idx = torch.nn.functional.max_pool3d(torch.nn.functional.leaky_relu(bn2(conv2(x)), 0.5), 2, 2,
-                                                  ceil_mode=True, return_indices=True)
+                                                  ceil_mode=ceil, return_indices=True)
+    assert got.shape[2:] == ((4, 6, 3) if ceil else (3, 5, 2))
     torch.testing.assert_close(got, ref)
     assert torch.equal(idx, ref_idx)
     g = torch.randn_like(got)

@@ -35,7 +35,7 @@ def with_random_batchnorm(model: GraphSTAD, seed: int = 0) -> GraphSTAD:
 
 
 @pytest.mark.parametrize("options", [{}, {"temporal": False}, {"use_gnn": False, "variational": False, "rin": False},
-                                     {"dc": False, "latent": 2}])
+                                     {"dc": False, "latent": 2}, {"dc": False, "latent": 2, "ceil_pool": False, "gnn_layers": 3}])
 def test_per_ls_features_reconstruct_the_newest_ls_exactly_as_the_model(options):
     torch.manual_seed(0)
     model = with_random_batchnorm(GraphSTAD("HE", **options))
@@ -45,6 +45,21 @@ def test_per_ls_features_reconstruct_the_newest_ls_exactly_as_the_model(options)
     encoded = encode_ls(model, window[0])  # each LS encoded on its own, as online
     got = newest_reconstruction(model, encoded.features, encoded)
     assert torch.allclose(got, expected, atol=1e-5), float((got - expected).abs().max())
+
+
+@pytest.mark.parametrize("ceil", [True, False])
+def test_pooling_margin_sees_the_cells_max_pooling_sees(ceil):
+    """The two largest values per pooling cell: the largest is max pooling's output (partial edge cells kept in ceil
+    mode, dropped in floor mode); the margin is finite and non-negative on a floor-pooled model too."""
+    from hcaltl.online.features import _top2
+
+    c = torch.randn(2, 3, 7, 11, 5)
+    top = _top2(c, (2, 2, 2), ceil)
+    assert torch.equal(top[..., 0], torch.nn.functional.max_pool3d(c, 2, 2, ceil_mode=ceil))
+    assert (top[..., 0] >= top[..., 1]).all()
+    model = with_random_batchnorm(GraphSTAD("HB", latent=2, dc=False, ceil_pool=ceil))
+    margins = pooling_margin(model, torch.rand(3, 64, 72, 7))
+    assert margins.shape == (3,) and (margins >= 0).all()
 
 
 def test_stream_scores_are_the_offline_errors_of_each_window_s_last_ls(trained_hb, hb_prepared, hb_run):
@@ -181,6 +196,8 @@ def test_stream_refuses_bad_events_and_mismatched_parts(hb_stream, he, tmp_path)
         export_onnx(model, tmp_path / "model.pt", scaler)
     with pytest.raises(ValueError, match="production layout, two detector halves stacked"):
         export_onnx(GraphSTAD("HB", latent=2, dc=False), tmp_path / "plain.onnx", scaler)
+    with pytest.raises(ValueError, match="pooled in ceil mode"):
+        export_onnx(GraphSTAD("HB", latent=2, ceil_pool=False), tmp_path / "floor.onnx", scaler)
 
 
 def test_calibrated_threshold_keeps_its_false_flag_rate_and_catches_dying_channels(trained_hb, hb_prepared, hb_run):

@@ -8,6 +8,7 @@ import torch
 from hcaltl import transfer
 from hcaltl.experiments import headlines, paper_values
 from hcaltl.experiments import transfer_study as ts
+from hcaltl.experiments.ablations import TABLE5_ARCHITECTURE
 from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.train import TrainConfig
@@ -74,16 +75,24 @@ def test_trainable_table_matches_apply():
 
 
     assert table.at["TL-7/TL-6", "paper_change_%"] == -97.77
-    plain = transfer.apply(GraphSTAD("HB", latent=4, dc=False), GraphSTAD("HE", latent=4, dc=False), "TL-7", "TL-6")
-    assert table.at["TL-7/TL-6", "no_dc_change_%"] == pytest.approx(transfer.trainable_change(plain))
+    plain = transfer.apply(GraphSTAD("HB", latent=4, **TABLE5_ARCHITECTURE), GraphSTAD("HE", latent=4, **TABLE5_ARCHITECTURE),
+                           "TL-7", "TL-6")
+    assert table.at["TL-7/TL-6", "unpooled_change_%"] == pytest.approx(transfer.trainable_change(plain))
 
 
-def test_without_dimension_compression_the_gnn_share_is_table_5s():
-    """The GNN's share of the model without DC at L = 8 is the paper's TL-1 change to 0.01 percentage point (the
-    other shares are not: chapter 4 says by how much)."""
-    table = ts.trainable_table(GraphSTAD("HE", latent=8), ["TL-4/TL-1", "TL-4/TL-2"])
-    assert abs(table.at["TL-4/TL-1", "no_dc_minus_paper_pp"]) < 0.01
-    assert abs(table.at["TL-4/TL-1", "ours_change_%"] - table.at["TL-4/TL-1", "paper_change_%"]) > 1  # with DC: not
+def test_the_unpooled_sizes_reproduce_table_5s_trainable_column():
+    """The unpooled model in TABLE5_ARCHITECTURE's sizes gives every trainable-parameter change of Table 5 within
+    0.1 percentage point at L = 8 (and to the printed precision at L = 16); the public code's unpooled model and
+    the book's pooled one do not, so the column does tell the architectures apart."""
+    table = ts.architecture_table(latents=(8,), architectures={"table 5": TABLE5_ARCHITECTURE,
+                                                               "public": {"dc": False}, "pooled": {}})
+    assert table.at[("table 5", 8), "max_gap_pp"] < 0.1
+    assert table.at[("public", 8), "max_gap_pp"] > 1 and table.at[("pooled", 8), "max_gap_pp"] > 10
+    assert table.loc["paper"].iloc[0]["TL-7/TL-6"] == -97.77
+    ours = ts.trainable_table(GraphSTAD("HE", latent=8), ["TL-4/TL-1", "TL-7/TL-6"])
+    assert ours["unpooled_change_%"].tolist() == pytest.approx(table.loc[("table 5", 8), ["TL-4/TL-1", "TL-7/TL-6"]].tolist())
+    with pytest.raises(ValueError, match="trainable-parameter value in Table 5.*RANDOM/No-TL"):
+        ts.architecture_table(latents=(2,), pairs=["RANDOM/No-TL"])
 
 
 def test_target_model_copies_every_hyperparameter_of_the_source():

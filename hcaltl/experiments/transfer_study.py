@@ -20,6 +20,7 @@ from ..models import GraphSTAD
 from ..train import TrainConfig, fit, result_row
 from ..utils import count_parameters, seed_everything
 from . import paper_values
+from .ablations import TABLE5_ARCHITECTURE
 
 REFERENCE = ("RANDOM", "No-TL")
 
@@ -155,18 +156,18 @@ def learning_curves(results: pd.DataFrame, fraction: float, seed: int | None = N
     return {row.pair: json.loads(row.val_curve) for row in part.itertuples()}
 
 
-def trainable_table(source: GraphSTAD, pairs=transfer.PAPER_PAIRS, *, no_dc: bool = True) -> pd.DataFrame:
+def trainable_table(source: GraphSTAD, pairs=transfer.PAPER_PAIRS, *, unpooled: bool = True) -> pd.DataFrame:
     """Trainable parameters of an HB model under each pair, beside the paper's Table 5 column.
 
     Args:
         source: the HE source; its hyper-parameters fix the HB models (:meth:`GraphSTAD.like`).
         pairs: ``"INIT/TRAIN"`` pairs.
-        no_dc: add the change of the same model without dimension compression (``dc=False``: the CNN on the whole
-            map, 4 × 5 × 1 cells per LS; counted on a fresh model, nothing is trained), and its distance from the
-            paper's column in percentage points.
+        unpooled: add the change of the same model in the unpooled sizes of
+            :data:`~hcaltl.experiments.ablations.TABLE5_ARCHITECTURE` (counted on a fresh model, nothing is trained),
+            and its distance from the paper's column in percentage points.
     """
     rows = []
-    plain = GraphSTAD.like(source, "HE", dc=False) if no_dc and source.config.dc else None
+    plain = GraphSTAD.like(source, "HE", **TABLE5_ARCHITECTURE) if unpooled and source.config.dc else None
     for init, train in (transfer.parse_pair(p) for p in pairs):
         model = transfer.target_model(source, "HB", init, train)
         paper = paper_values.TABLE5_TRAINABLE_CHANGE.get((init, train), np.nan)
@@ -174,9 +175,55 @@ def trainable_table(source: GraphSTAD, pairs=transfer.PAPER_PAIRS, *, no_dc: boo
                "ours_change_%": transfer.trainable_change(model), "paper_change_%": paper}
         if plain is not None:
             change = transfer.trainable_change(transfer.target_model(plain, "HB", init, train))
-            row.update({"no_dc_change_%": change, "no_dc_minus_paper_pp": change - paper})
+            row.update({"unpooled_change_%": change, "unpooled_minus_paper_pp": change - paper})
         rows.append(row)
     return pd.DataFrame(rows).set_index("pair")
+
+
+#: The architectures :func:`architecture_table` compares: the book's pooled model, the public code's model without
+#: DC, and the two changes that lead from it to Table 5's column one at a time.
+ARCHITECTURES: dict[str, dict] = {
+    "with DC (the book's GraphSTAD)": {},
+    "no DC (public code)": {"dc": False},
+    "no DC, floor pooling": {"dc": False, "ceil_pool": False},
+    "no DC, floor pooling, 3 graph convolutions": TABLE5_ARCHITECTURE,
+}
+
+
+def architecture_table(latents=(8, 16), architectures: dict[str, dict] | None = None,
+                       pairs=tuple(transfer.pair_label(*p) for p in paper_values.TABLE5_TRAINABLE_CHANGE)) -> pd.DataFrame:
+    """Which layer sizes give paper A's Table 5 column of trainable-parameter changes: for each architecture and
+    latent size, the change of every pair and the largest distance from the paper's column.
+
+    Counted on fresh HB models (nothing is trained). Explained in chapter 4.
+
+    Args:
+        latents: latent sizes L (block width C = 4L).
+        architectures: name → GraphSTAD keyword arguments (default :data:`ARCHITECTURES`).
+        pairs: ``"INIT/TRAIN"`` pairs with a value in Table 5.
+
+    Returns:
+        One row per (architecture, L): ``parameters``, one column per pair (% change) and ``max_gap_pp``; a last
+        row ``paper`` holds Table 5's column.
+    """
+    architectures = ARCHITECTURES if architectures is None else architectures
+    parsed = [transfer.parse_pair(p) for p in pairs]
+    missing = [transfer.pair_label(*p) for p in parsed if p not in paper_values.TABLE5_TRAINABLE_CHANGE]
+    if missing:
+        raise ValueError(f"pairs must have a trainable-parameter value in Table 5 "
+                         f"({[transfer.pair_label(*p) for p in paper_values.TABLE5_TRAINABLE_CHANGE]}), got {missing}")
+    paper = {transfer.pair_label(*p): paper_values.TABLE5_TRAINABLE_CHANGE[p] for p in parsed}
+    rows = []
+    for name, kwargs in architectures.items():
+        for latent in latents:
+            source = GraphSTAD("HE", latent=latent, **kwargs)
+            row = {"architecture": name, "L": latent, "parameters": count_parameters(source)}
+            for (init, train), label in zip(parsed, paper):
+                row[label] = transfer.trainable_change(transfer.target_model(source, "HB", init, train))
+            row["max_gap_pp"] = max(abs(row[label] - value) for label, value in paper.items())
+            rows.append(row)
+    rows.append({"architecture": "paper", "L": np.nan, "parameters": np.nan, **paper, "max_gap_pp": 0.0})
+    return pd.DataFrame(rows).set_index(["architecture", "L"])
 
 
 def schedule_table(table: pd.DataFrame) -> pd.DataFrame:

@@ -172,8 +172,8 @@ def update_running_stats(bn: nn.BatchNorm3d, mean: torch.Tensor, var: torch.Tens
         bn.running_var.lerp_(var * n / max(n - 1, 1), momentum)
 
 
-def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, pool: tuple[int, int, int]
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, pool: tuple[int, int, int],
+                       ceil: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """MaxPool(LeakyReLU(BatchNorm(Conv(x)))) with the pooling indices, computed with the pooling first.
 
     BatchNorm is a per-channel affine map a·c + b and LeakyReLU is increasing, so the maximum over a pooling
@@ -184,12 +184,13 @@ def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, poo
     two passes over the full-size map.
 
     Shapes:
-        x ``[S, C_in, H, W, D]`` → pooled ``[S, C_out, ⌈H/2⌉, ⌈W/2⌉, ⌈D/2⌉]`` and int64 indices of that shape.
+        x ``[S, C_in, H, W, D]`` → pooled ``[S, C_out, ⌈H/2⌉, ⌈W/2⌉, ⌈D/2⌉]`` (``ceil``; else ⌊·⌋) and int64
+        indices of that shape.
     """
     from_input = conv.in_channels == 1 and conv.kernel_size[2] == 1 and conv.stride == (1, 1, 1) and conv.dilation == (1, 1, 1)
     if bn.training and not from_input:  # the statistics would need a pass over c (and its gradient): plain order
         y = nn.functional.leaky_relu(bn(conv(x)), 0.5, inplace=True)
-        return nn.functional.max_pool3d(y, pool, pool, ceil_mode=True, return_indices=True)
+        return nn.functional.max_pool3d(y, pool, pool, ceil_mode=ceil, return_indices=True)
     c = nn.functional.conv3d(x, conv.weight, padding=conv.padding)
     if bn.training:
         mean, var = patch_stats(x, conv)
@@ -199,7 +200,7 @@ def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, poo
     scale = bn.weight * torch.rsqrt(var + bn.eps)
     shift = bn.bias - mean * scale
     sign = torch.where(scale.detach() < 0, -1.0, 1.0).to(c.dtype).view(1, -1, 1, 1, 1)
-    pooled, idx = nn.functional.max_pool3d(c * sign if bool((sign < 0).any()) else c, pool, pool, ceil_mode=True,
+    pooled, idx = nn.functional.max_pool3d(c * sign if bool((sign < 0).any()) else c, pool, pool, ceil_mode=ceil,
                                            return_indices=True)
     y = torch.addcmul(shift.view(1, -1, 1, 1, 1), pooled, scale.view(1, -1, 1, 1, 1) * sign)  # |a|·pooled + b
     return nn.functional.leaky_relu(y, 0.5), idx

@@ -5,7 +5,7 @@ Per lumisection (LS) of a window:
 * ``enc_cnn`` — four blocks Conv3d → BatchNorm3d → LeakyReLU(0.5) → MaxPool3d over
   (ieta, iphi, depth), kernel (3, 3, 1) clipped to the current size and rounded
   down to odd: the depth axis is never convolved across;
-* ``enc_gnn`` — four graph convolutions (symmetric-normalised, as DGL's
+* ``enc_gnn`` — four graph convolutions (``gnn_layers``; symmetric-normalised, as DGL's
   ``GraphConv(norm="both")``) over the channel graph of :mod:`hcaltl.graph`, then
   attention pooling to one vector per detector half.
 
@@ -80,8 +80,12 @@ class GraphSTADConfig:
         dc: dimension compression (the authors' ``use_spatial_split``): cut the two detector halves, flip the minus
             half and stack them, so the CNN sees two small maps and the LSTMs two sequences per window (cells
             1 × 5 × 1). False runs the CNN on the whole 64-row map, one sequence per window (cells 4 × 5 × 1): the
-            public code's GraphSTAD with GNN, whose trainable-parameter shares are those paper A's Table 5 implies
-            (chapter 4).
+            public code's GraphSTAD with GNN.
+        ceil_pool: max pooling in ceil mode, as the public code (a partial cell at an edge is kept; cells 4 × 5 × 1
+            without DC). False pools in PyTorch's default floor mode, which drops it (cells 4 × 4 × 1 without DC).
+        gnn_layers: graph convolutions in ``enc_gnn`` (four in the public code). With ``dc=False``,
+            ``ceil_pool=False`` and ``gnn_layers=3`` the model's trainable-parameter shares are those of paper A's
+            Table 5 (chapter 4).
     """
 
     subdetector: str
@@ -95,6 +99,8 @@ class GraphSTADConfig:
     readout: str | None = "rm_depth"
     spatial: bool = True
     dc: bool = True
+    ceil_pool: bool = True
+    gnn_layers: int = 4
 
     @property
     def width(self) -> int:
@@ -106,7 +112,7 @@ class GraphSTAD(nn.Module):
 
     Args:
         geometry: :class:`~hcaltl.geometry.Geometry` (or a subdetector name).
-        latent, window, use_gnn, temporal, variational, rin, readout, spatial, dc:
+        latent, window, use_gnn, temporal, variational, rin, readout, spatial, dc, ceil_pool, gnn_layers:
             see :class:`GraphSTADConfig`.
 
     Shapes:
@@ -120,7 +126,8 @@ class GraphSTAD(nn.Module):
 
     def __init__(self, geometry: Geometry | str, latent: int = 8, window: int = 5, *, use_gnn: bool = True,
                  temporal: bool = True, variational: bool = True, rin: bool = True,
-                 readout: str | None = "rm_depth", spatial: bool = True, dc: bool = True) -> None:
+                 readout: str | None = "rm_depth", spatial: bool = True, dc: bool = True, ceil_pool: bool = True,
+                 gnn_layers: int = 4) -> None:
         super().__init__()
         if isinstance(geometry, str):
             geometry = get_geometry(geometry)
@@ -128,22 +135,25 @@ class GraphSTAD(nn.Module):
             raise TypeError(f"geometry must be a Geometry or a name such as 'HB' or 'HE', got {type(geometry).__name__}")
         if latent < 1 or window < 1:
             raise ValueError(f"latent and window must be positive, got latent={latent}, window={window}")
+        if isinstance(gnn_layers, bool) or not isinstance(gnn_layers, int) or gnn_layers < 1:
+            raise ValueError(f"gnn_layers must be a positive int (graph convolutions in enc_gnn), got {gnn_layers!r}")
         self.geometry = geometry
         self.config = GraphSTADConfig(geometry.name, geometry.depth_table_name if geometry.depth_table_name != "custom" else None,
-                                      latent, window, use_gnn, temporal, variational, rin, readout, spatial, dc)
+                                      latent, window, use_gnn, temporal, variational, rin, readout, spatial, dc,
+                                      ceil_pool, gnn_layers)
         c, lat = self.config.width, latent
 
         # 1. layout: with DC the two detector halves, minus side flipped, each [H, 72, D]; without, the whole map
         #    (either way the same block shapes for HE and HB)
         self._register_layout(geometry)
-        self.plan = plan = cnn_plan((self.rows.shape[1], MAP_SHAPE[1], self.depth))
+        self.plan = plan = cnn_plan((self.rows.shape[1], MAP_SHAPE[1], self.depth), ceil=ceil_pool)
         self.cells = int(np.prod(plan[-1]["out"]))  # cells left per part after the four poolings (DC: 1 x 5 x 1)
 
         # 2. encoder: CNN per LS, GNN per LS over the channel graph, then over the window (LSTMs or dense)
         self.enc_cnn = CNNEncoder(plan, c)
         feat = self.cells * c
         if use_gnn:
-            self.enc_gnn = GraphEncoder(c)
+            self.enc_gnn = GraphEncoder(c, gnn_layers)
             self._register_graph(geometry, readout, spatial)
             feat += c
         self.enc_rnn = LSTMStack((feat, c, lat)) if temporal else DenseStep(feat, lat)
@@ -313,6 +323,29 @@ class GraphSTAD(nn.Module):
             counts[name] = count_parameters(module)
         return counts
 
+    def cnn_reach(self) -> np.ndarray:
+        """Which cells of the map the encoder CNN reads: True where a change of the input can change the CNN's
+        output for some weights (traced back through every pooling and convolution; the GNN reads every channel
+        regardless). Ceil pooling reaches every cell; floor pooling drops the cells of a partial pooling cell at an
+        edge beyond what the convolutions' kernels carry inwards. Explained in chapter 4.
+
+        Shapes:
+            returns ``[64, 72, 7]`` bool (False outside the subdetector's depths).
+        """
+        from scipy.ndimage import binary_dilation
+
+        reach = np.ones(self.plan[-1]["out"], dtype=bool)
+        for p in reversed(self.plan):
+            full = np.zeros(p["in"], dtype=bool)
+            up = reach.repeat(p["pool"][0], 0).repeat(p["pool"][1], 1).repeat(p["pool"][2], 2)
+            h, w, d = (min(a, b) for a, b in zip(up.shape, p["in"]))
+            full[:h, :w, :d] = up[:h, :w, :d]
+            reach = binary_dilation(full, structure=np.ones(p["kernel"], dtype=bool))  # kernels are odd and centred
+        out = np.zeros(MAP_SHAPE, dtype=bool)
+        for part, rows in enumerate(self.rows.numpy()):
+            out[rows, :, :self.depth] = reach[part]
+        return out
+
     def config_dict(self) -> dict:
         return asdict(self.config)
 
@@ -345,11 +378,11 @@ def _walk(model: GraphSTAD, batch: int) -> "pd.DataFrame":
     parts = model.parts
     h = halves
     for i, (block, p) in enumerate(zip(model.enc_cnn.blocks, model.plan), 1):
-        h = torch.nn.functional.max_pool3d(block["bn"](block["conv"](h)), p["pool"], p["pool"], ceil_mode=True)
+        h = torch.nn.functional.max_pool3d(block["bn"](block["conv"](h)), p["pool"], p["pool"], ceil_mode=p["ceil"])
         rows.append((f"enc_cnn block {i}: conv {p['kernel']}, pool {p['pool']}", tuple(h.shape), count_parameters(block)))
     enc = model.encode(x)
     if model.config.use_gnn:
-        rows.append((f"enc_gnn: 4 graph convolutions + attention pooling per {'half' if model.config.dc else 'map'}",
+        rows.append((f"enc_gnn: {model.config.gnn_layers} graph convolutions + attention pooling per {'half' if model.config.dc else 'map'}",
                      (batch * t, parts, model.config.width), count_parameters(model.enc_gnn)))
     feat = model.cells * model.config.width + (model.config.width if model.config.use_gnn else 0)
     rows.append(("per-LS features, concatenated", (batch * parts, t, feat), 0))

@@ -7,7 +7,6 @@ form exists, the forward calls it from :mod:`hcaltl.models.fused`. Assembled int
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 from torch_geometric.nn.aggr import AttentionalAggregation
@@ -19,15 +18,22 @@ def odd_floor(n: int) -> int:
     return n if n % 2 == 1 else n - 1
 
 
-def cnn_plan(size: tuple[int, int, int], n_layers: int = 4) -> list[dict]:
-    """Kernel, pool and in/out sizes of each encoder layer for an input (H, W, D)."""
+def cnn_plan(size: tuple[int, int, int], n_layers: int = 4, ceil: bool = True) -> list[dict]:
+    """Kernel, pool and in/out sizes of each encoder layer for an input (H, W, D).
+
+    Args:
+        size: the input map (H, W, D).
+        n_layers: encoder blocks.
+        ceil: pool in ceil mode (the public code: a partial cell at the edge is kept); False pools in PyTorch's
+            default floor mode, which drops it (72 iphi → 36 → 18 → 9 → 4).
+    """
     plan = []
     for _ in range(n_layers):
         h, w, d = size
         kernel = (odd_floor(min(3, h)), odd_floor(min(3, w)), 1)
         pool = (min(2, h), min(2, w), min(2, d))
-        out = tuple(int(np.ceil(s / p)) for s, p in zip(size, pool))
-        plan.append({"kernel": kernel, "pool": pool, "in": size, "out": out})
+        out = tuple(-(-s // p) if ceil else s // p for s, p in zip(size, pool))
+        plan.append({"kernel": kernel, "pool": pool, "in": size, "out": out, "ceil": ceil})
         size = out
     return plan
 
@@ -60,7 +66,8 @@ class StaticGCN(nn.Module):
 
 
 class GraphEncoder(nn.Module):
-    """Four graph convolutions + ReLU, then attention pooling to one vector per detector half.
+    """``n_layers`` graph convolutions + ReLU (four in the public code), then attention pooling to one vector per
+    detector half.
 
     The pooling is PyG's ``AttentionalAggregation`` (a linear gate, softmax over the nodes of a group, weighted
     sum). Its groups, the two detector halves, are the same contiguous node ranges for every LS, so it is
@@ -98,7 +105,7 @@ class CNNEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         indices = []
         for block, p in zip(self.blocks, self.plan):
-            x, idx = conv_bn_leaky_pool(x, block["conv"], block["bn"], p["pool"])
+            x, idx = conv_bn_leaky_pool(x, block["conv"], block["bn"], p["pool"], p["ceil"])
             indices.append(idx)
         return x, indices
 

@@ -108,20 +108,24 @@ def pooling_margin(model: GraphSTAD, maps: torch.Tensor) -> np.ndarray:
         c = nn.functional.conv3d(h, conv.weight, padding=conv.padding) * sign
         size = nn.functional.conv3d(h.abs(), conv.weight.abs(), padding=conv.padding)  # Σ|terms|: the rounding scale
         (ph, pw, pd) = p["pool"]
-        top2, biggest = _top2(c, (ph, pw, pd)), _top2(size, (ph, pw, pd))[..., 0]
+        top2, biggest = _top2(c, (ph, pw, pd), p["ceil"]), _top2(size, (ph, pw, pd), p["ceil"])[..., 0]
         gap = (top2[..., 0] - top2[..., 1]) / biggest.clamp(min=1e-30)
         gap = torch.where((gap > 0) & torch.isfinite(gap), gap, torch.full_like(gap, float("inf")))
         margin = torch.minimum(margin, gap.reshape(n, -1).min(dim=1).values)
-        pooled = nn.functional.max_pool3d(c, p["pool"], p["pool"], ceil_mode=True)
+        pooled = nn.functional.max_pool3d(c, p["pool"], p["pool"], ceil_mode=p["ceil"])
         h = nn.functional.leaky_relu(pooled * (scale.view(1, -1, 1, 1, 1) * sign) + (bn.bias - bn.running_mean * scale).view(1, -1, 1, 1, 1), 0.5)
     return margin.numpy()
 
 
-def _top2(c: torch.Tensor, pool: tuple[int, int, int]) -> torch.Tensor:
-    """The two largest values of each max-pooling cell (ceil mode): ``[S, C, h, w, d, 2]`` (−inf where a cell has one)."""
+def _top2(c: torch.Tensor, pool: tuple[int, int, int], ceil: bool = True) -> torch.Tensor:
+    """The two largest values of each max-pooling cell (ceil mode: partial edge cells kept; else dropped):
+    ``[S, C, h, w, d, 2]`` (−inf where a cell has one)."""
     s, ch, hh, ww, dd = c.shape
     ph, pw, pd = pool
-    padded = nn.functional.pad(c, (0, (-dd) % pd, 0, (-ww) % pw, 0, (-hh) % ph), value=-float("inf"))
+    if ceil:
+        padded = nn.functional.pad(c, (0, (-dd) % pd, 0, (-ww) % pw, 0, (-hh) % ph), value=-float("inf"))
+    else:
+        padded = c[:, :, :hh - hh % ph, :ww - ww % pw, :dd - dd % pd]
     h2, w2, d2 = padded.shape[2] // ph, padded.shape[3] // pw, padded.shape[4] // pd
     cells = padded.reshape(s, ch, h2, ph, w2, pw, d2, pd).permute(0, 1, 2, 4, 6, 3, 5, 7).reshape(s, ch, h2, w2, d2, -1)
     if cells.shape[-1] == 1:

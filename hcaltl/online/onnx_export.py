@@ -70,6 +70,9 @@ def export_onnx(model: GraphSTAD, path: str | Path, scaler: ChannelScaler, noise
     if not model.config.dc:
         raise ValueError("export_onnx writes the production layout, two detector halves stacked (dc=True); this "
                          "model was built with dc=False")
+    if not model.config.ceil_pool:
+        raise ValueError("export_onnx writes the production layout, pooled in ceil mode (ceil_pool=True); this model "
+                         "was built with ceil_pool=False")
     validate.same_geometry(scaler.geometry, model.geometry, "scaler", "model")
     scale, offset = scaling_maps(scaler)
     n = model.geometry.n_channels
