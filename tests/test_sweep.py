@@ -1,6 +1,7 @@
 """The paper-scale sweep on Dask: the plan, the refusal of mixed recipes, and a real LocalCluster of two worker
 processes running a tiny sweep end to end — killed after its first cell, then resumed without recomputing it."""
 
+import json
 import os
 import signal
 import subprocess
@@ -28,7 +29,8 @@ TINY = Spec(preset="fast", n_ls_he=800, n_ls_hb=1100, epochs=1, latent=4, n_anom
 def test_plan_follows_the_issue_order_and_validates():
     cells = sw.plan((5, 3, 4), seeds=(1, 2), pairs=["RANDOM/No-TL", "tl-4/tl-2d[bn]"], fractions=(1.0, 0.1),
                     rates=(0.2,))
-    kinds = [c.kind if c.dc and c.model != "GraphSTAD (no DC)" else "unpooled" for c in cells]  # own test below
+    kinds = [c.kind if c.dc and c.model != "GraphSTAD (no DC)" and c.epochs is None else "unpooled or longer"
+             for c in cells]  # their own test below
     assert kinds.index("transfer") > max(i for i, k in enumerate(kinds) if k in ("model", "baseline"))
     assert kinds.index("detection") > max(i for i, k in enumerate(kinds) if k == "transfer")
     assert max(i for i, k in enumerate(kinds) if k == "detection") < kinds.index("comparison") < kinds.index("contamination")
@@ -170,6 +172,19 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     assert list(t5.index) == ["RANDOM/No-TL", "TL-7/TL-6"] and not any("(DC)" in c for c in t5.columns)
     assert t5.at["RANDOM/No-TL", "MSE change % (no DC)"] == 0 and t5.at["TL-7/TL-6", "paper block 1 %"] == -32.6
     assert abs(t5.at["TL-7/TL-6", "trainable % (no DC)"] - t5.at["TL-7/TL-6", "paper trainable %"]) < 0.1  # Table 5 sizes (chapter 4)
+    # 6. a longer epoch budget: its own rows, never averaged with the preset's
+    longer = Cell("transfer", 1, pair="TL-7/TL-6", fraction=0.5, epochs=2)
+    threads = torch.get_num_threads()
+    try:
+        extra = run_cell(longer, TINY, out, threads=1)
+    finally:
+        torch.set_num_threads(threads)
+        cell_module.hb_data.cache_clear()
+    assert longer.key == "transfer_TL-7_TL-6_f0.5_constant_e2_s1"
+    assert extra.at[0, "longer_epochs"] == 2 and extra.at[0, "epochs"] == 2 and (table["preset_epochs"] == 1).all()
+    with_longer = pd.concat([table, extra], ignore_index=True)
+    assert paper_scale.transfer_table(with_longer).equals(paper_scale.transfer_table(table))
+    assert paper_scale.transfer_table(with_longer, longer=True)["pair"].tolist() == ["TL-7/TL-6"]
 
 
 def test_plan_runs_table_5_with_the_unpooled_model_after_share_1_and_its_source_first():
@@ -178,7 +193,8 @@ def test_plan_runs_table_5_with_the_unpooled_model_after_share_1_and_its_source_
     nodc = [i for i, c in enumerate(cells) if not c.dc]
     assert [cells[i].pair for i in nodc[:len(sw.UNPOOLED_PAIRS)]] == list(sw.UNPOOLED_PAIRS)
     assert keys.index("model_GraphSTAD_no_DC_s1") == nodc[0] - 1  # the source just before its pairs
-    share_1 = [i for i, c in enumerate(cells) if c.kind == "transfer" and c.dc and c.fraction == 1.0 and not c.one_cycle]
+    share_1 = [i for i, c in enumerate(cells) if c.kind == "transfer" and c.dc and c.fraction == 1.0 and not c.one_cycle
+               and c.epochs is None]
     limited = [i for i, c in enumerate(cells) if c.kind == "transfer" and c.fraction < 1.0]
     assert max(share_1) < nodc[0] and nodc[len(sw.UNPOOLED_PAIRS) - 1] < min(limited)
     assert min(i for i in nodc if cells[i].seed == 2) > keys.index("graphs_RANDOM_No-TL_s2")  # other seeds last
@@ -191,6 +207,19 @@ def test_plan_runs_table_5_with_the_unpooled_model_after_share_1_and_its_source_
         Cell("detection", 1, pair="RANDOM/No-TL", dc=False)
     with pytest.raises(ValueError, match=r"models: expected model names among"):
         sw.plan((3,), models=["GraphSTAD", "MLP"])
+    longer = [i for i, c in enumerate(cells) if c.epochs is not None]
+    assert [cells[i].key for i in longer[:len(sw.LONGER_PAIRS)]] == [  # seed 1 after its unpooled pairs
+        Cell("transfer", 1, pair=p, epochs=sw.LONGER_EPOCHS).key for p in sw.LONGER_PAIRS]
+    assert nodc[len(sw.UNPOOLED_PAIRS) - 1] < longer[0] and longer[len(sw.LONGER_PAIRS) - 1] < min(limited)
+    assert all(cells[i].seed == 2 for i in longer[len(sw.LONGER_PAIRS):]) and longer[-1] == len(cells) - 1
+    assert not any(c.epochs for c in sw.plan((4,), seeds=(1,), longer_pairs=()))
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match=f"epochs must be None or a positive int.*got epochs={bad!r} for a transfer"):
+            Cell("transfer", 1, pair="RANDOM/No-TL", epochs=bad)
+        with pytest.raises(ValueError, match=f"longer_epochs must be a positive int, got {bad!r}"):
+            sw.plan((4,), longer_epochs=bad)
+    with pytest.raises(ValueError, match="set only for a transfer cell; got epochs=30 for a detection cell"):
+        Cell("detection", 1, pair="RANDOM/No-TL", epochs=30)
 
 
 def test_unpooled_table_sets_both_architectures_beside_the_paper():
@@ -211,6 +240,31 @@ def test_unpooled_table_sets_both_architectures_beside_the_paper():
     assert "1 of 1 Table 5 pairs finished so far beat RANDOM/No-TL" in text and "TL-7/TL-6 (-50.0 %" in text
     old = rows[rows["dc"]].drop(columns="dc")  # rows written before the unpooled cells existed: pooled
     assert paper_scale.unpooled_table(old).empty and len(paper_scale.transfer_table(old)) == 3
+
+
+def test_budget_table_and_sentence_say_whether_the_preset_budget_converged():
+    def row(pair, seed, mse, budget, curve):
+        return {"kind": "transfer", "pair": pair, "seed": seed, "fraction": 1.0, "one_cycle": False, "dc": True,
+                "test_mse": mse, "trainable_change_pct": 0.0, "preset_epochs": 3, "longer_epochs": budget,
+                "epochs": len(curve), "best_epoch": int(np.argmin(curve)), "val_curve": json.dumps(curve)}
+
+    still, flat = [3.0, 2.0, 1.0], [3.0, 1.0, 1.5]
+    rows = pd.DataFrame([row("RANDOM/No-TL", 1, 2.0, np.nan, still), row("TL-4/TL-2", 1, 1.0, np.nan, still),
+                         row("TL-4/TL-1", 1, 1.5, np.nan, flat),
+                         row("RANDOM/No-TL", 1, 1.0, 9, flat + [1.2] * 3), row("TL-4/TL-2", 1, 0.9, 9, still * 2)])
+    table = paper_scale.budget_table(rows)
+    assert list(table.index) == ["RANDOM/No-TL", "TL-4/TL-2"]
+    assert table.at["TL-4/TL-2", "change % (3 epochs)"] == -50.0
+    assert table.at["TL-4/TL-2", "change % (9 epochs)"] == pytest.approx(-10.0)
+    assert table.at["RANDOM/No-TL", "epochs run"] == 6 and table.at["TL-4/TL-2", "seeds (9 epochs)"] == 1
+    text = paper_scale.facts(rows)["paper_budget"]
+    assert "2 of 3 paper-scale transfer cells had their best validation error at the last epoch" in text
+    assert "lowered it by a median 50.0 %" in text and "not converged ones" in text
+    assert "With 9 epochs, TL-4/TL-2 goes from -50.0 % to -10.0 % against RANDOM/No-TL" in text
+    assert paper_scale.budget_table(rows[rows["longer_epochs"] != 9]).empty
+    older = paper_scale.transfer_table(rows.drop(columns="longer_epochs")).set_index("pair")  # no column: preset's
+    assert older.at["RANDOM/No-TL", "mean_mse"] == 1.5
+    assert "levelled off" in paper_scale.facts(rows.iloc[[2]])["paper_budget"]
 
 
 def test_the_models_sentence_says_which_model_is_better_and_whether_beyond_the_seeds_spread():

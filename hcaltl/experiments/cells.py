@@ -26,7 +26,7 @@ import functools
 import hashlib
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +92,8 @@ class Cell:
         model: chapter 3's model name (:data:`MODELS`); pair: ``"INIT/TRAIN"`` (chapters 4–5).
         fraction: share of the HB training windows; one_cycle: the LR schedule; rate: contaminated share.
         dc: False for a transfer cell of the unpooled model (source: the seed's ``GraphSTAD (no DC)``).
+        epochs: a transfer cell's epoch budget when it is not the preset's (None: the preset's); such a cell asks
+            whether the preset's budget has converged, and its model is not kept for chapter 5.
     """
 
     kind: str
@@ -102,6 +104,7 @@ class Cell:
     one_cycle: bool = False
     rate: float = 0.0
     dc: bool = True
+    epochs: int | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -117,6 +120,10 @@ class Cell:
         if not isinstance(self.dc, bool) or (not self.dc and self.kind != "transfer"):
             raise ValueError(f"dc must be True or False, and False only for a transfer cell; got dc={self.dc!r} for "
                              f"a {self.kind} cell")
+        if self.epochs is not None and (isinstance(self.epochs, bool) or not isinstance(self.epochs, int)
+                                        or self.epochs < 1 or self.kind != "transfer"):
+            raise ValueError(f"epochs must be None or a positive int, and set only for a transfer cell; got "
+                             f"epochs={self.epochs!r} for a {self.kind} cell")
 
     @property
     def chapter(self) -> int:
@@ -126,7 +133,8 @@ class Cell:
     def key(self) -> str:
         """A file-name-safe unique name, e.g. ``transfer__TL-4_TL-2__f0.1__constant__s1``."""
         what = {"model": self.model, "baseline": BASELINE, "transfer": f"{self.pair}__f{self.fraction:g}__"
-                f"{'onecycle' if self.one_cycle else 'constant'}{'' if self.dc else '__nodc'}",
+                f"{'onecycle' if self.one_cycle else 'constant'}{'' if self.dc else '__nodc'}"
+                f"{'' if self.epochs is None else f'__e{self.epochs}'}",
                 "detection": self.pair, "comparison": self.pair,
                 "graphs": self.pair, "contamination": f"{self.pair}__r{self.rate:g}"}[self.kind]
         return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{self.kind}__{what}__s{self.seed}").strip("_")
@@ -238,10 +246,13 @@ def _fine_tune(cell: Cell, spec: Spec, workdir: Path, fraction: float, one_cycle
     from .transfer_study import fine_tune
 
     prep = hb_data(spec.cfg, spec.hb_seed)
+    config = spec.train_config(cell.seed, one_cycle)
+    if cell.epochs is not None:
+        config = replace(config, epochs=cell.epochs)
     model, history, subset = fine_tune(load_source(workdir, spec, cell.seed, cell.dc), prep.windows["train"],
                                        prep.windows["val"], *transfer.parse_pair(cell.pair), fraction=fraction,
-                                       seed=cell.seed, config=spec.train_config(cell.seed, one_cycle))
-    if fraction == 1.0 and not one_cycle and cell.dc:  # chapter 5's cells start from the pooled model
+                                       seed=cell.seed, config=config)
+    if fraction == 1.0 and not one_cycle and cell.dc and cell.epochs is None:  # chapter 5 starts from these
         save_checkpoint(model, _target_path(workdir, cell), history=history,
                         extra={"recipe": _recipe(spec, cell.seed), "pair": cell.pair})
     return model, history, subset
@@ -264,7 +275,8 @@ def _transfer_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     model, history, subset = _fine_tune(cell, spec, workdir, cell.fraction, cell.one_cycle)
     init, train = transfer.parse_pair(cell.pair)
     return [{"init": init, "train": train, "pair": cell.pair, "fraction": cell.fraction, "seed": cell.seed,
-             "one_cycle": cell.one_cycle, "dc": cell.dc, "n_train_windows": len(subset),
+             "one_cycle": cell.one_cycle, "dc": cell.dc, "longer_epochs": cell.epochs,
+             "n_train_windows": len(subset),
              **result_row(model, history, prep.windows["test"], time.perf_counter() - t0),
              "trainable_change_pct": transfer.trainable_change(model)}]
 

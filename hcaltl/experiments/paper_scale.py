@@ -8,6 +8,7 @@ A table of a sweep still running covers the cells done so far and says how many 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -58,24 +59,54 @@ def model_table(rows: pd.DataFrame) -> pd.DataFrame:
     return table.join(extra).reindex(order).rename(columns={"mean": "test MSE", "sd": "sd over seeds"})
 
 
-def _transfer_rows(rows: pd.DataFrame, dc: bool) -> pd.DataFrame:
-    """The transfer cells of the pooled (``dc``) or the unpooled model (rows written before the unpooled cells
-    existed have no ``dc`` column: pooled)."""
+def _transfer_rows(rows: pd.DataFrame, dc: bool, longer: bool = False) -> pd.DataFrame:
+    """The transfer cells of the pooled (``dc``) or the unpooled model, trained for the preset's epochs or (``longer``)
+    for a longer budget. Rows written before those cells existed have no ``dc`` or ``longer_epochs`` column: pooled,
+    preset's budget."""
     part = rows[rows["kind"] == "transfer"]
     pooled = part["dc"].fillna(True).astype(bool) if "dc" in part else pd.Series(True, index=part.index)
-    return part[pooled == dc]
+    preset = part["longer_epochs"].isna() if "longer_epochs" in part else pd.Series(True, index=part.index)
+    return part[(pooled == dc) & (preset != longer)]
 
 
-def transfer_table(rows: pd.DataFrame, dc: bool = True) -> pd.DataFrame:
+def transfer_table(rows: pd.DataFrame, dc: bool = True, longer: bool = False) -> pd.DataFrame:
     """Chapter 4 at paper scale: :func:`~hcaltl.experiments.transfer_study.summary` of the transfer cells of the
-    pooled model (of the unpooled one when ``dc`` is False), with the standard deviation of the test MSE over
-    seeds."""
-    part = _transfer_rows(rows, dc)
+    pooled model (of the unpooled one when ``dc`` is False; of the longer epoch budget when ``longer``), with the
+    standard deviation of the test MSE over seeds."""
+    part = _transfer_rows(rows, dc, longer)
     if part.empty:
         return pd.DataFrame()
     table = ts.summary(part)
     sd = part.groupby(["one_cycle", "fraction", "pair"], sort=False)["test_mse"].std().rename("sd_mse")
     return table.merge(sd.reset_index(), on=["one_cycle", "fraction", "pair"])
+
+
+def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Does the preset's epoch budget converge? Per pair run with the longer budget (share 1, constant schedule,
+    pooled model): the mean test MSE and its % change against RANDOM/No-TL at the preset's budget and at the longer
+    one, with the seeds and the epochs the longer cells ran (early stopping may end them sooner). Empty until a
+    longer cell has finished.
+
+    Shapes:
+        one row per pair: ``seeds``, ``test MSE``, ``change %`` for each budget (columns suffixed ``(E epochs)``),
+        ``epochs run``.
+    """
+    longer = _transfer_rows(rows, True, longer=True)
+    longer = longer[~longer["one_cycle"].astype(bool) & (longer["fraction"] == 1.0)]
+    if longer.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(index=list(dict.fromkeys(longer["pair"])))
+    for flag, part in ((False, _transfer_rows(rows, True)), (True, longer)):
+        if part.empty:
+            continue
+        epochs = int(part["longer_epochs"].max()) if flag else int(part["preset_epochs"].iloc[0])
+        table = transfer_table(rows, True, flag)
+        table = table[~table["one_cycle"] & (table["fraction"] == 1.0)].set_index("pair").reindex(out.index)
+        out[f"seeds ({epochs} epochs)"] = table["seeds"]
+        out[f"test MSE ({epochs} epochs)"] = table["mean_mse"]
+        out[f"change % ({epochs} epochs)"] = table["mean_change_%"]
+    out["epochs run"] = longer.groupby("pair")["epochs"].mean().reindex(out.index)
+    return out
 
 
 def unpooled_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -151,9 +182,11 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
     """Sentences for the chapters' text (glued as Markdown): what the paper-scale runs show so far."""
     if rows is None:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
-        return {"paper_models": none, "paper_transfer": none, "paper_unpooled": none, "paper_detection": none}
+        return {"paper_models": none, "paper_transfer": none, "paper_unpooled": none, "paper_detection": none,
+                "paper_budget": none}
     return {"paper_models": _models_sentence(model_table(rows)),
             "paper_transfer": _transfer_sentence(transfer_table(rows)),
+            "paper_budget": _budget_sentence(_transfer_rows(rows, True), budget_table(rows)),
             "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
             "paper_detection": _detection_sentence(detection_tables(rows))}
 
@@ -201,6 +234,34 @@ def _transfer_sentence(table: pd.DataFrame) -> str:
     return (f"At paper scale and {100 * share:g} % of the HB training windows, {beat} of {len(part)} transfer pairs "
             f"beat RANDOM/No-TL; the best is {best} ({part.at[best, 'mean_change_%']:+.1f} %, "
             f"{int(part.at[best, 'seeds'])} seed(s)).")
+
+
+def _budget_sentence(rows: pd.DataFrame, table: pd.DataFrame) -> str:
+    """Whether the preset's transfer cells were still improving at their last epoch, and what a longer budget
+    changes."""
+    needed = {"epochs", "preset_epochs", "best_epoch", "val_curve"}
+    full = rows[rows["epochs"] == rows["preset_epochs"]] if needed <= set(rows.columns) else rows.iloc[:0]
+    if full.empty:
+        return "No paper-scale transfer cell has run its full epoch budget yet."
+    curves = [json.loads(c) for c in full["val_curve"]]
+    still = sum(int(b) == len(c) - 1 for b, c in zip(full["best_epoch"], curves))
+    drop = np.median([100 * (c[-2] - c[-1]) / c[-2] for c in curves if len(c) > 1])
+    verdict = ("most were still improving when the budget ran out, so the tables compare models within the "
+               "paper's budget, not converged ones" if 2 * still > len(full) else
+               "most had levelled off before the budget ran out")
+    text = (f"At the preset's {int(full['preset_epochs'].iloc[0])} epochs, {still} of {len(full)} paper-scale transfer "
+            f"cells had their best validation error at the last epoch, which lowered it by a median {drop:.1f} %: "
+            f"{verdict}.")
+    changes = [c for c in table.columns if c.startswith("change %")] if not table.empty else []
+    if len(changes) == 2:
+        short, long_ = changes
+        part = table.drop(index=transfer.pair_label(*ts.REFERENCE), errors="ignore").dropna(subset=[short, long_])
+        if not part.empty:
+            budget = long_[long_.index("(") + 1:-1]
+            text += f" With {budget}, " + "; ".join(
+                f"{pair} goes from {r[short]:+.1f} % to {r[long_]:+.1f} % against RANDOM/No-TL"
+                for pair, r in part.iterrows()) + " (seeds finished so far)."
+    return text
 
 
 def _unpooled_sentence(table: pd.DataFrame) -> str:

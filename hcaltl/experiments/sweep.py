@@ -37,6 +37,10 @@ ONE_CYCLE_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-3", "TL-7/TL-5", "TL-7
 #: Table 5's pairs (its first block: every HB training window), run with the unpooled model too; RANDOM/No-TL is
 #: the reference of the % changes.
 UNPOOLED_PAIRS = ("RANDOM/No-TL", *(transfer.pair_label(*p) for p in paper_values.TABLE5_MSE_CHANGE))
+#: Pairs also run at share 1 with :data:`LONGER_EPOCHS` epochs: at the preset's 10 epochs the validation error of
+#: every transfer cell is still falling, so these ask whether the gains over RANDOM/No-TL outlast a longer budget.
+LONGER_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-2")
+LONGER_EPOCHS = 30
 DETECTION_PAIRS = ("RANDOM/No-TL", "TL-4/No-TL", "TL-4/TL-3", "TL-7/TL-6")
 CONTAMINATION_PAIRS = ("RANDOM/No-TL", "TL-7/TL-6")
 CONTAMINATION_RATES = (0.02, 0.05, 0.1, 0.2)  # rate 0 is the detection cell
@@ -49,11 +53,12 @@ PROVENANCE = ("commit", "preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent
 
 def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS,
          one_cycle_pairs=ONE_CYCLE_PAIRS, detection_pairs=DETECTION_PAIRS, contamination_pairs=CONTAMINATION_PAIRS,
-         rates=CONTAMINATION_RATES, models=COMPARED, unpooled_pairs=UNPOOLED_PAIRS, kinds=None) -> list[Cell]:
+         rates=CONTAMINATION_RATES, models=COMPARED, unpooled_pairs=UNPOOLED_PAIRS, longer_pairs=LONGER_PAIRS,
+         longer_epochs=LONGER_EPOCHS, kinds=None) -> list[Cell]:
     """The cells of a sweep, in the order they should run (issue order: chapter 3's model comparison, Table 3/5 at
-    share 1, Table 5's pairs with the unpooled model for the first seed, the limited-data shares, one-cycle,
-    chapter 5's detection, comparison, contamination, then the graph variants and the unpooled pairs of the other
-    seeds; seeds in turn within each).
+    share 1, Table 5's pairs with the unpooled model and the longer budget for the first seed, the limited-data
+    shares, one-cycle, chapter 5's detection, comparison, contamination, then the graph variants, the unpooled pairs
+    and the longer budget of the other seeds; seeds in turn within each).
 
     Args:
         chapters: any of 3, 4, 5; seeds: replica seeds (positive integers).
@@ -63,6 +68,8 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         models: chapter 3's models (names of :data:`~hcaltl.experiments.cells.MODELS`).
         unpooled_pairs: those of ``pairs`` also run at share 1 with the unpooled model (``dc=False``), each seed
             after its unpooled HE source; empty: none.
+        longer_pairs, longer_epochs: those of ``pairs`` also run at share 1 with ``longer_epochs`` epochs (does the
+            preset's budget converge?); empty: none.
         kinds: only cells of these kinds (:data:`~hcaltl.experiments.cells.KINDS`), with the HE GraphSTAD source of
             each seed they start from; None keeps every kind.
     """
@@ -75,14 +82,17 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
     _checked_list("models", models, lambda m: m in MODELS, f"model names among {list(MODELS)}")
     chosen = {transfer.pair_label(*transfer.parse_pair(p)) for p in pairs}
     unpooled_pairs = [p for p in unpooled_pairs if transfer.pair_label(*transfer.parse_pair(p)) in chosen]
+    longer_pairs = [p for p in longer_pairs if transfer.pair_label(*transfer.parse_pair(p)) in chosen]
+    if longer_pairs and (isinstance(longer_epochs, bool) or not isinstance(longer_epochs, int) or longer_epochs < 1):
+        raise ValueError(f"longer_epochs must be a positive int, got {longer_epochs!r}")
     out: list[Cell] = []
 
     def unpooled(some_seeds) -> list[Cell]:
-        """Each seed's unpooled HE source, then its unpooled pairs at share 1."""
+        """Each seed's unpooled HE source, then its unpooled pairs at share 1; then the longer budget's cells."""
         cells = []
         for s in some_seeds if unpooled_pairs else ():
             cells += [Cell("model", s, model=UNPOOLED), *(Cell("transfer", s, pair=p, dc=False) for p in unpooled_pairs)]
-        return cells
+        return cells + [Cell("transfer", s, pair=p, epochs=longer_epochs) for s in some_seeds for p in longer_pairs]
 
     if 3 in chapters:
         out += [Cell("baseline", 0)] + [Cell("model", s, model=m) for s in seeds for m in models]  # baseline: seconds
