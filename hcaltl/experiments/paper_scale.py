@@ -92,7 +92,8 @@ def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
         ``epochs run``.
     """
     longer = _transfer_rows(rows, True, longer=True)
-    longer = longer[~longer["one_cycle"].astype(bool) & (longer["fraction"] == 1.0)]
+    if not longer.empty:
+        longer = longer[~longer["one_cycle"].astype(bool) & (longer["fraction"] == 1.0)]
     if longer.empty:
         return pd.DataFrame()
     out = pd.DataFrame(index=list(dict.fromkeys(longer["pair"])))
