@@ -87,8 +87,8 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         raise ValueError(f"longer_epochs must be a positive int, got {longer_epochs!r}")
     out: list[Cell] = []
 
-    def unpooled(some_seeds) -> list[Cell]:
-        """Each seed's unpooled HE source, then its unpooled pairs at share 1; then the longer budget's cells."""
+    def beyond_share_1(some_seeds) -> list[Cell]:
+        """Each seed's unpooled HE source and its unpooled pairs at share 1, then the longer budget's cells."""
         cells = []
         for s in some_seeds if unpooled_pairs else ():
             cells += [Cell("model", s, model=UNPOOLED), *(Cell("transfer", s, pair=p, dc=False) for p in unpooled_pairs)]
@@ -101,7 +101,7 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         limited = sorted(f for f in fractions if f < 1.0)
         for group in (full, limited):
             out += [Cell("transfer", s, pair=p, fraction=f) for s in seeds for f in group for p in pairs]
-            out += unpooled(seeds[:1]) if group is full and full else []
+            out += beyond_share_1(seeds[:1]) if group is full and full else []
         out += [Cell("transfer", s, pair=p, fraction=f, one_cycle=True) for s in seeds
                 for f in [*full, *limited] for p in one_cycle_pairs]
     if 5 in chapters:
@@ -110,7 +110,7 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         out += [Cell("contamination", s, pair=p, rate=r) for s in seeds for r in rates for p in contamination_pairs]
         out += [Cell("graphs", s, pair=detection_pairs[0]) for s in seeds]  # chapter 2's graphs, after the issue's list
     if 4 in chapters and 1.0 in fractions:
-        out += unpooled(seeds[1:])
+        out += beyond_share_1(seeds[1:])
     if kinds is not None:
         kinds = _checked_list("kinds", kinds, lambda k: k in KINDS, f"cell kinds among {KINDS}")
         kept = [c for c in out if c.kind in kinds]
