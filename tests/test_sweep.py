@@ -267,6 +267,21 @@ def test_budget_table_and_sentence_say_whether_the_preset_budget_converged():
     assert "levelled off" in paper_scale.facts(rows.iloc[[2]])["paper_budget"]
 
 
+def test_the_repair_sentence_sets_tl_2d_and_its_repairs_beside_tables_3_and_4():
+    def row(pair, seed, mse, fraction=1.0):
+        return {"kind": "transfer", "pair": pair, "seed": seed, "fraction": fraction, "one_cycle": False, "dc": True,
+                "test_mse": mse, "trainable_change_pct": 0.0}
+
+    rows = pd.DataFrame([row("RANDOM/No-TL", s, 1.0) for s in (1, 2)] + [row("TL-4/TL-2d", s, 10.0) for s in (1, 2)]
+                        + [row("TL-4/TL-2d[BN]", 1, 2.0), row("TL-4/TL-2d", 1, 3.0, 0.1)])
+    text = paper_scale.facts(rows)["paper_repair"]
+    assert text.startswith("At paper scale and 100 % of the HB training windows, the frozen HE decoder (TL-4/TL-2d) "
+                           "has 10.0 times RANDOM/No-TL's error (paper: 45.5 times")
+    assert "TL-4/TL-2d[BN] cuts TL-2d's error by 80 % (paper 53 %)" in text and "[BN,BIAS]" not in text
+    assert text.endswith("(2 seed(s) of TL-2d).")
+    assert "have not both finished" in paper_scale.facts(rows[rows["pair"] != "RANDOM/No-TL"])["paper_repair"]
+
+
 def test_the_models_sentence_says_which_model_is_better_and_whether_beyond_the_seeds_spread():
     rows = pd.DataFrame([{"kind": "model", "model": m, "seed": s, "test_mse": mse + 0.01 * s, "parameters": 1,
                           "epochs": 10, "train_seconds": 1.0}

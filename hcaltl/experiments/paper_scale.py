@@ -184,10 +184,11 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
     if rows is None:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
         return {"paper_models": none, "paper_transfer": none, "paper_unpooled": none, "paper_detection": none,
-                "paper_budget": none}
+                "paper_budget": none, "paper_repair": none}
     return {"paper_models": _models_sentence(model_table(rows)),
             "paper_transfer": _transfer_sentence(transfer_table(rows)),
             "paper_budget": _budget_sentence(_transfer_rows(rows, True), budget_table(rows)),
+            "paper_repair": _repair_sentence(transfer_table(rows)),
             "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
             "paper_detection": _detection_sentence(detection_tables(rows))}
 
@@ -235,6 +236,30 @@ def _transfer_sentence(table: pd.DataFrame) -> str:
     return (f"At paper scale and {100 * share:g} % of the HB training windows, {beat} of {len(part)} transfer pairs "
             f"beat RANDOM/No-TL; the best is {best} ({part.at[best, 'mean_change_%']:+.1f} %, "
             f"{int(part.at[best, 'seeds'])} seed(s)).")
+
+
+def _repair_sentence(table: pd.DataFrame) -> str:
+    """Table 4 at paper scale: how much worse than RANDOM/No-TL the frozen HE decoder (TL-4/TL-2d) is, and how much
+    of that fine-tuning its BatchNorm (and biases) undoes, beside the paper, at the largest share that has TL-2d."""
+    tl2d = transfer.pair_label("TL-4", "TL-2d")
+    constant = table[~table["one_cycle"] & (table["pair"] == tl2d)].dropna(subset=["mean_change_%"]) \
+        if not table.empty else table
+    if constant.empty:
+        return "The paper-scale TL-4/TL-2d cell and its RANDOM/No-TL reference have not both finished yet."
+    share = constant["fraction"].max()
+    constant = constant[constant["fraction"] == share]
+    ours = ts.paper_comparison(table, share)
+    factor = 1 + ours.at[tl2d, "ours_mean_change"] / 100
+    paper_factor = 1 + paper_values.TABLE3_MSE_CHANGE[transfer.parse_pair(tl2d)][0] / 100
+    text = (f"At paper scale and {100 * share:g} % of the HB training windows, the frozen HE decoder (TL-4/TL-2d) "
+            f"has {factor:.1f} times RANDOM/No-TL's error (paper: {paper_factor:.1f} times, Table 3's average)")
+    repairs = [(pair, ours.at[pair, "ours_vs_TL-2d"], paper) for (init, train), paper in
+               paper_values.TABLE4_VS_TL2D.items() if (pair := transfer.pair_label(init, train)) in ours.index
+               and "ours_vs_TL-2d" in ours and pd.notna(ours.at[pair, "ours_vs_TL-2d"])]
+    if repairs:
+        text += "; " + " and ".join(f"{pair} cuts TL-2d's error by {-ours_:.0f} % (paper {-paper:.0f} %)"
+                                    for pair, ours_, paper in repairs)
+    return text + f" ({int(constant['seeds'].iloc[0])} seed(s) of TL-2d)."
 
 
 def _budget_sentence(rows: pd.DataFrame, table: pd.DataFrame) -> str:
