@@ -181,7 +181,8 @@ def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, sched
     """Run every cell not yet done on Dask and return the collected rows of the whole plan.
 
     Args:
-        out: the results folder (``cells/`` holds one CSV per finished cell; ``sources/`` the HE models).
+        out: the results folder (``cells/`` holds one CSV per finished cell, ``sources/`` the HE models,
+            ``targets/`` the HB models fine-tuned on every training window, which chapter 5's cells score).
         cells: from :func:`plan`; spec: the shared recipe (:class:`~hcaltl.experiments.cells.Spec`, paper preset).
         scheduler: address of a running Dask scheduler; None starts a LocalCluster of ``workers`` processes.
         threads: torch threads per task; retries: reruns of a failed cell before it is reported.
