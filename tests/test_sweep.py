@@ -289,3 +289,25 @@ def test_the_models_sentence_says_which_model_is_better_and_whether_beyond_the_s
     text = paper_scale.facts(rows)["paper_models"]
     assert "the GNN's error is lower, but within the spread over seeds" in text
     assert "GraphSTAD's error is higher, by more than the spread over seeds" in text
+
+
+def test_the_transfer_sentence_counts_gains_beyond_the_seeds_spread_and_ranks_them_against_table_5():
+    def row(pair, seed, mse, fraction=1.0):
+        return {"kind": "transfer", "pair": pair, "seed": seed, "fraction": fraction, "one_cycle": False, "dc": True,
+                "test_mse": mse, "trainable_change_pct": 0.0}
+
+    rows = pd.DataFrame([row("RANDOM/No-TL", 1, 2.0), row("RANDOM/No-TL", 2, 2.2),
+                         row("TL-4/No-TL", 1, 1.0), row("TL-4/No-TL", 2, 1.1),  # -50 %, clearly
+                         row("TL-4/TL-1", 1, 1.8), row("TL-4/TL-1", 2, 2.3),  # -2.4 %, within the spread
+                         row("TL-4/TL-2", 1, 0.5), row("TL-7/TL-6", 1, 0.8), row("TL-4/TL-2d", 1, 9.0)])
+    text = paper_scale.facts(rows)["paper_transfer"]
+    assert text.startswith("At paper scale and 100 % of the HB training windows, 4 of 5 transfer pairs beat "
+                           "RANDOM/No-TL (1 of the 2 with several seeds by more than the spread over seeds); "
+                           "the best is TL-4/TL-2 (-76.2 %, 1 seed(s)).")
+    # paper block 1: TL-7/TL-6 -32.6 < TL-4/TL-2 -29.8 < TL-4/TL-1 -19.5 < TL-4/No-TL -16.9; ours swaps both neighbours
+    assert "Over the 4 pairs of the paper's Table 5 finished so far" in text
+    assert "Spearman's rank correlation 0.60" in text and "its best pair is TL-7/TL-6, ours TL-4/TL-2" in text
+    ratios = sorted([-50 / -16.9, (2.05 / 2.1 - 1) * 100 / -19.5, -76.19 / -29.8, (0.8 / 2.1 - 1) * 100 / -32.6])
+    assert f"a median {(ratios[1] + ratios[2]) / 2:.1f} times the paper's" in text
+    limited = paper_scale.facts(rows.assign(fraction=0.25))["paper_transfer"]
+    assert "25 % of the HB training windows" in limited and "Table 5" not in limited  # block 1 is share 1 only
