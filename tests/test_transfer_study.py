@@ -66,6 +66,21 @@ def test_summary_compares_mean_with_mean_and_best_with_best():
         ts.summary(fake_results().drop(columns="test_mse"))
 
 
+def test_summary_compares_a_pair_with_the_reference_over_the_seeds_both_have():
+    """A sweep still running: one seed of a pair is never set against the mean of several of the reference."""
+    rows = fake_results()
+    rows = pd.concat([rows, rows[rows["pair"] == "RANDOM/No-TL"].iloc[:1].assign(seed=7, test_mse=5.0)], ignore_index=True)
+    rows = rows[~((rows["pair"] == "TL-4/TL-2d[BN]") & (rows["seed"] == 1))]
+    table = ts.summary(rows).set_index("pair")
+    assert table.at["RANDOM/No-TL", "mean_mse"] == pytest.approx(6.8 / 3) and table.at["RANDOM/No-TL", "seeds"] == 3
+    assert table.at["TL-4/No-TL", "matched_seeds"] == 2
+    assert table.at["TL-4/No-TL", "mean_change_%"] == pytest.approx(100 * (0.7 / 0.9 - 1))  # seeds 0 and 1
+    assert table.at["TL-4/TL-2d[BN]", "matched_seeds"] == 1
+    assert table.at["TL-4/TL-2d[BN]", "mean_change_%"] == pytest.approx(100 * (20.0 / 1.0 - 1))  # seed 0 only
+    alone = ts.summary(rows.assign(seed=np.where(rows["pair"] == "TL-4/No-TL", 99, rows["seed"]))).set_index("pair")
+    assert alone.at["TL-4/No-TL", "matched_seeds"] == 0 and np.isnan(alone.at["TL-4/No-TL", "mean_change_%"])
+
+
 def test_trainable_table_matches_apply():
     source = GraphSTAD("HE", latent=4)
     table = ts.trainable_table(source, ["RANDOM/No-TL", "TL-7/TL-6"])

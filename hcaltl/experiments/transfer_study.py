@@ -104,7 +104,16 @@ def _change(value: float, reference: float) -> float:
 def summary(results: pd.DataFrame, reference: tuple[str, str] = REFERENCE) -> pd.DataFrame:
     """Paper-style table: per (one_cycle, fraction, pair), mean and best test MSE over seeds and their % change
     against the reference pair's mean and best (like with like), plus the trainable-parameter change.
-    Changes are NaN for a (schedule, fraction) group that lacks the reference pair."""
+
+    The changes compare a pair with the reference **over the seeds both have** (``matched_seeds``), so a sweep still
+    running never sets one seed of a pair against the mean of several of the reference; ``mean_mse`` and
+    ``best_mse`` are over all the pair's seeds. Changes are NaN for a (schedule, fraction) group that lacks the
+    reference pair, or for a pair that shares no seed with it. Chapter 4 explains the table.
+
+    Shapes:
+        results: one row per run (``pair``, ``fraction``, ``seed``, ``one_cycle``, ``test_mse``,
+        ``trainable_change_pct``); returns one row per (one_cycle, fraction, pair).
+    """
     need = {"pair", "fraction", "seed", "one_cycle", "test_mse", "trainable_change_pct"}
     missing = need - set(results.columns)
     if missing:
@@ -112,15 +121,23 @@ def summary(results: pd.DataFrame, reference: tuple[str, str] = REFERENCE) -> pd
     if results.empty:
         raise ValueError("the results table is empty: no runs to summarise")
     ref = transfer.pair_label(*transfer.parse_pair(reference))
-    g = results.groupby(["one_cycle", "fraction", "pair"], sort=False)
-    table = g.agg(seeds=("seed", "nunique"), mean_mse=("test_mse", "mean"), best_mse=("test_mse", "min"),
-                  trainable_change_pct=("trainable_change_pct", "first")).reset_index()
+    keys = ["one_cycle", "fraction", "pair"]
+    table = results.groupby(keys, sort=False).agg(
+        seeds=("seed", "nunique"), mean_mse=("test_mse", "mean"), best_mse=("test_mse", "min"),
+        trainable_change_pct=("trainable_change_pct", "first")).reset_index()
+    per_seed = {key: part.groupby("seed")["test_mse"].mean() for key, part in results.groupby(keys, sort=False)}
     out = []
     for (oc, fraction), part in table.groupby(["one_cycle", "fraction"], sort=False):
-        base = part[part["pair"] == ref]
-        part = part.copy()  # without the reference pair (e.g. one sweep cell) the changes are NaN
-        part["mean_change_%"] = _change(part["mean_mse"], float(base["mean_mse"].iloc[0])) if len(base) else np.nan
-        part["best_change_%"] = _change(part["best_mse"], float(base["best_mse"].iloc[0])) if len(base) else np.nan
+        base = per_seed.get((oc, fraction, ref))
+        changes = []
+        for pair in part["pair"]:
+            ours = per_seed[(oc, fraction, pair)]
+            common = ours.index.intersection(base.index) if base is not None else ours.index[:0]
+            changes.append((len(common), _change(ours[common].mean(), base[common].mean()),
+                            _change(ours[common].min(), base[common].min())) if len(common)
+                           else (0, np.nan, np.nan))  # no reference, or none of its seeds (e.g. one sweep cell)
+        part = part.copy()
+        part[["matched_seeds", "mean_change_%", "best_change_%"]] = pd.DataFrame(changes, index=part.index)
         out.append(part)
     return pd.concat(out, ignore_index=True)
 
