@@ -311,3 +311,23 @@ def test_the_transfer_sentence_counts_gains_beyond_the_seeds_spread_and_ranks_th
     assert f"a median {(ratios[1] + ratios[2]) / 2:.1f} times the paper's" in text
     limited = paper_scale.facts(rows.assign(fraction=0.25))["paper_transfer"]
     assert "25 % of the HB training windows" in limited and "Table 5" not in limited  # block 1 is share 1 only
+
+
+def test_the_shares_sentence_compares_the_same_pairs_at_every_share():
+    def row(pair, mse, fraction):
+        return {"kind": "transfer", "pair": pair, "seed": 1, "fraction": fraction, "one_cycle": False, "dc": True,
+                "test_mse": mse, "trainable_change_pct": 0.0}
+
+    rows = pd.DataFrame([row("RANDOM/No-TL", 2.0, f) for f in (0.05, 1.0)]
+                        + [row("TL-4/TL-1", 1.0, 0.05), row("TL-4/TL-1", 1.5, 1.0),  # -50 %, then -25 %
+                           row("TL-4/TL-3", 1.2, 0.05), row("TL-4/TL-3", 1.4, 1.0),  # -40 %, then -30 %
+                           row("TL-7/TL-6", 0.1, 1.0),  # share 1 only: left out
+                           row("TL-4/TL-2d", 9.0, 0.05), row("TL-4/TL-2d", 9.0, 1.0)])  # the frozen decoder: left out
+    text = paper_scale.facts(rows)["paper_shares"]
+    assert "over the 2 pair(s) finished at every share (TL-4/TL-1, TL-4/TL-3)" in text
+    assert "the median change against RANDOM/No-TL is -45.0 % with 5 %, -27.5 % with 100 %" in text
+    assert text.endswith("the gain grows as the data shrinks, as the paper says.")
+    flipped = rows.assign(test_mse=np.where((rows["fraction"] == 1.0) & (rows["pair"] != "RANDOM/No-TL"), 0.2,
+                                            rows["test_mse"]))
+    assert paper_scale.facts(flipped)["paper_shares"].endswith("does not grow steadily as the data shrinks.")
+    assert "not finished at two shares" in paper_scale.facts(rows[rows["fraction"] == 1.0])["paper_shares"]
