@@ -331,3 +331,20 @@ def test_the_shares_sentence_compares_the_same_pairs_at_every_share():
                                             rows["test_mse"]))
     assert paper_scale.facts(flipped)["paper_shares"].endswith("does not grow steadily as the data shrinks.")
     assert "not finished at two shares" in paper_scale.facts(rows[rows["fraction"] == 1.0])["paper_shares"]
+
+
+def test_the_one_cycle_sentence_sets_table_6_beside_the_constant_rate():
+    def row(pair, seed, mse, one_cycle):
+        return {"kind": "transfer", "pair": pair, "seed": seed, "fraction": 1.0, "one_cycle": one_cycle, "dc": True,
+                "test_mse": mse, "trainable_change_pct": 0.0}
+
+    rows = pd.DataFrame([row("RANDOM/No-TL", 1, 2.0, False), row("RANDOM/No-TL", 2, 4.0, False),
+                         row("TL-4/No-TL", 1, 1.0, False), row("RANDOM/No-TL", 1, 1.0, True),
+                         row("TL-4/No-TL", 1, 0.9, True)])
+    assert "have not finished yet" in paper_scale.facts(rows[~rows["one_cycle"]])["paper_one_cycle"]
+    text = paper_scale.facts(rows)["paper_one_cycle"]
+    assert text.startswith("With one-cycle scheduling (Table 6) at 100 % of the HB training windows, 1 of 1 pairs "
+                           "beat the one-cycle RANDOM/No-TL: TL-4/No-TL -10.0 % (paper -4.0 %, ours at a constant "
+                           "rate -50.0 %).")
+    assert text.endswith("One-cycle changes RANDOM/No-TL's own error by -50.0 % against the constant rate "
+                         "(1 seed(s) run with both).")  # seed 1 only: 1.0 against 2.0, not against the mean 3.0

@@ -183,11 +183,13 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
     """Sentences for the chapters' text (glued as Markdown): what the paper-scale runs show so far."""
     if rows is None:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
-        return {"paper_models": none, "paper_transfer": none, "paper_shares": none, "paper_unpooled": none,
+        return {"paper_models": none, "paper_transfer": none, "paper_shares": none, "paper_one_cycle": none,
+                "paper_unpooled": none,
                 "paper_detection": none, "paper_budget": none, "paper_repair": none}
     return {"paper_models": _models_sentence(model_table(rows)),
             "paper_transfer": _transfer_sentence(transfer_table(rows)),
             "paper_shares": _shares_sentence(transfer_table(rows)),
+            "paper_one_cycle": _one_cycle_sentence(_transfer_rows(rows, True)),
             "paper_budget": _budget_sentence(_transfer_rows(rows, True), budget_table(rows)),
             "paper_repair": _repair_sentence(transfer_table(rows)),
             "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
@@ -280,6 +282,34 @@ def _shares_sentence(table: pd.DataFrame) -> str:
             f"training windows; "
             + ("the gain grows as the data shrinks, as the paper says." if grows else
                "the gain does not grow steadily as the data shrinks."))
+
+
+def _one_cycle_sentence(part: pd.DataFrame) -> str:
+    """Table 6 at paper scale, from the pooled model's transfer rows: at the largest share run with both schedules,
+    the one-cycle pairs' % change against the one-cycle RANDOM/No-TL beside the paper's and beside our constant-rate
+    change, and what one-cycle does to RANDOM/No-TL itself over the seeds run with both (the paper's gains shrink
+    under one-cycle)."""
+    both = ts.schedule_table(ts.summary(part)) if not part.empty else pd.DataFrame()
+    if both.empty or both["one_cycle_change_%"].isna().all():
+        return "The paper-scale one-cycle cells (Table 6) and their RANDOM/No-TL reference have not finished yet."
+    share = both.dropna(subset=["one_cycle_change_%"]).index.get_level_values("fraction").max()
+    at_share = both.xs(share, level="fraction").dropna(subset=["one_cycle_change_%"])
+    reference = transfer.pair_label(*ts.REFERENCE)
+    pairs = at_share.drop(index=reference, errors="ignore")
+    if pairs.empty:
+        return "The paper-scale one-cycle cells (Table 6) have not finished beside their RANDOM/No-TL reference yet."
+    listed = "; ".join(f"{pair} {row['one_cycle_change_%']:+.1f} % (paper {row['paper_T6_%']:+.1f} %, ours at a "
+                       f"constant rate {row['constant_change_%']:+.1f} %)" for pair, row in pairs.iterrows())
+    text = (f"With one-cycle scheduling (Table 6) at {100 * share:g} % of the HB training windows, "
+            f"{int((pairs['one_cycle_change_%'] < 0).sum())} of {len(pairs)} pairs beat the one-cycle RANDOM/No-TL: "
+            f"{listed}.")
+    ref = part[(part["pair"] == reference) & (part["fraction"] == share)]
+    per_schedule = ref.pivot_table(index="seed", columns="one_cycle", values="test_mse").dropna()
+    if len(per_schedule) and per_schedule.shape[1] == 2:
+        change = 100 * (per_schedule[True].mean() / per_schedule[False].mean() - 1)
+        text += (f" One-cycle changes RANDOM/No-TL's own error by {change:+.1f} % against the constant rate "
+                 f"({len(per_schedule)} seed(s) run with both).")
+    return text
 
 
 def _repair_sentence(table: pd.DataFrame) -> str:
