@@ -191,7 +191,7 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
             "paper_shares": _shares_sentence(transfer_table(rows)),
             "paper_one_cycle": _one_cycle_sentence(_transfer_rows(rows, True)),
             "paper_budget": _budget_sentence(_transfer_rows(rows, True), budget_table(rows)),
-            "paper_repair": _repair_sentence(transfer_table(rows)),
+            "paper_repair": _repair_sentence(_transfer_rows(rows, True)),
             "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
             "paper_detection": _detection_sentence(detection_tables(rows))}
 
@@ -312,28 +312,31 @@ def _one_cycle_sentence(part: pd.DataFrame) -> str:
     return text
 
 
-def _repair_sentence(table: pd.DataFrame) -> str:
-    """Table 4 at paper scale: how much worse than RANDOM/No-TL the frozen HE decoder (TL-4/TL-2d) is, and how much
-    of that fine-tuning its BatchNorm (and biases) undoes, beside the paper, at the largest share that has TL-2d."""
+def _repair_sentence(part: pd.DataFrame) -> str:
+    """Table 4 at paper scale, from the pooled model's transfer rows: how much worse than RANDOM/No-TL the frozen HE
+    decoder (TL-4/TL-2d) is, and how much of that fine-tuning its BatchNorm (and biases) undoes, beside the paper, at
+    the largest share that has TL-2d; every change over the seeds both pairs have."""
+    table = ts.summary(part) if not part.empty else pd.DataFrame()
     tl2d = transfer.pair_label("TL-4", "TL-2d")
     constant = table[~table["one_cycle"] & (table["pair"] == tl2d)].dropna(subset=["mean_change_%"]) \
         if not table.empty else table
     if constant.empty:
         return "The paper-scale TL-4/TL-2d cell and its RANDOM/No-TL reference have not both finished yet."
     share = constant["fraction"].max()
-    constant = constant[constant["fraction"] == share]
-    ours = ts.paper_comparison(table, share)
-    factor = 1 + ours.at[tl2d, "ours_mean_change"] / 100
+    constant = constant[constant["fraction"] == share].set_index("pair")
+    factor = 1 + constant.at[tl2d, "mean_change_%"] / 100
     paper_factor = 1 + paper_values.TABLE3_MSE_CHANGE[transfer.parse_pair(tl2d)][0] / 100
     text = (f"At paper scale and {100 * share:g} % of the HB training windows, the frozen HE decoder (TL-4/TL-2d) "
             f"has {factor:.1f} times RANDOM/No-TL's error (paper: {paper_factor:.1f} times, Table 3's average)")
-    repairs = [(pair, ours.at[pair, "ours_vs_TL-2d"], paper) for (init, train), paper in
-               paper_values.TABLE4_VS_TL2D.items() if (pair := transfer.pair_label(init, train)) in ours.index
-               and "ours_vs_TL-2d" in ours and pd.notna(ours.at[pair, "ours_vs_TL-2d"])]
+    at_share = part[(part["fraction"] == share) & ~part["one_cycle"].astype(bool)]
+    vs_tl2d = ts.summary(at_share, reference=("TL-4", "TL-2d")).set_index("pair")
+    repairs = [(pair, vs_tl2d.at[pair, "mean_change_%"], paper) for (init, train), paper in
+               paper_values.TABLE4_VS_TL2D.items() if (pair := transfer.pair_label(init, train)) in vs_tl2d.index
+               and pd.notna(vs_tl2d.at[pair, "mean_change_%"])]
     if repairs:
-        text += "; " + " and ".join(f"{pair} cuts TL-2d's error by {-ours_:.0f} % (paper {-paper:.0f} %)"
-                                    for pair, ours_, paper in repairs)
-    return text + f" ({int(constant['seeds'].iloc[0])} seed(s) of TL-2d)."
+        text += "; " + " and ".join(f"{pair} cuts TL-2d's error by {-ours:.0f} % (paper {-paper:.0f} %)"
+                                    for pair, ours, paper in repairs)
+    return text + f" ({int(constant.at[tl2d, 'seeds'])} seed(s) of TL-2d)."
 
 
 def _budget_sentence(rows: pd.DataFrame, table: pd.DataFrame) -> str:
