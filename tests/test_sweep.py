@@ -77,6 +77,47 @@ def test_an_unreachable_scheduler_fails_within_seconds():
 
 
 @pytest.mark.slow
+def _timed(seconds: float, fail: bool = False) -> tuple[float, float]:
+    start = time.monotonic()
+    time.sleep(seconds)
+    if fail:
+        raise RuntimeError("this source cell fails")
+    return start, time.monotonic()
+
+
+@pytest.mark.parametrize("source_fails", [False, True])
+def test_cells_run_in_plan_order_and_dependents_wait_for_their_source(source_fails):
+    """Dask alone lets a dependent task jump ahead of queued ones once its source ends; the sweep feeds the cluster
+    in plan order instead (real scheduler and workers, in threads so the test's functions need no import)."""
+    from distributed import Client, LocalCluster
+
+    source = Cell("model", 1, model="GraphSTAD (no DC)")
+    dependents = [Cell("transfer", 1, pair=p, dc=False) for p in ("RANDOM/No-TL", "TL-7/TL-6")]
+    free = [Cell("transfer", 2, pair="RANDOM/No-TL", fraction=f) for f in (0.05, 0.1, 0.25, 0.5, 0.75, 1.0)]
+    todo = [source, *dependents, *free]  # seed 2's source is not in this sweep: those cells are free to run
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        submitted = []
+
+        def submit(cell):
+            submitted.append(cell.key)
+            seconds, fail = (1.0, source_fails) if cell == source else (0.3, False)
+            return client.submit(_timed, seconds, fail, key=f"cell-{cell.key}", pure=False)
+
+        ended = list(sw.in_plan_order(client, todo, submit))
+        times = {cell.key: fut.result() for cell, fut, failed in ended if fut is not None and fut.status == "finished"}
+    assert sorted(c.key for c, _, _ in ended) == sorted(c.key for c in todo)  # every cell once
+    assert submitted[:3] == [source.key, free[0].key, free[1].key]  # a cell per worker, dependents held back
+    starts = [times[c.key][0] for c in free]
+    assert starts == sorted(starts)  # the free cells in plan order
+    if source_fails:
+        assert [c.key for c, fut, failed in ended if failed] == [c.key for c in dependents]
+        assert not set(submitted) & {c.key for c in dependents}  # never submitted
+    else:
+        assert all(times[c.key][0] >= times[source.key][1] for c in dependents)
+        assert not any(failed for _, _, failed in ended)
+
+
 def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path):
     out = tmp_path / "results"
     source = Cell("model", 1, model="GraphSTAD")
@@ -265,6 +306,8 @@ def test_budget_table_and_sentence_say_whether_the_preset_budget_converged():
     older = paper_scale.transfer_table(rows.drop(columns="longer_epochs")).set_index("pair")  # no column: preset's
     assert older.at["RANDOM/No-TL", "mean_mse"] == 1.5
     assert "levelled off" in paper_scale.facts(rows.iloc[[2]])["paper_budget"]
+    one = rows.iloc[[0]].assign(preset_epochs=1, epochs=1, best_epoch=0, val_curve="[3.0]")
+    assert "had their best validation error at the last epoch, a one-epoch budget" in paper_scale.facts(one)["paper_budget"]
 
 
 def test_the_repair_sentence_sets_tl_2d_and_its_repairs_beside_tables_3_and_4():

@@ -348,12 +348,13 @@ def _budget_sentence(rows: pd.DataFrame, table: pd.DataFrame) -> str:
         return "No paper-scale transfer cell has run its full epoch budget yet."
     curves = [json.loads(c) for c in full["val_curve"]]
     still = sum(int(b) == len(c) - 1 for b, c in zip(full["best_epoch"], curves))
-    drop = np.median([100 * (c[-2] - c[-1]) / c[-2] for c in curves if len(c) > 1])
+    drops = [100 * (c[-2] - c[-1]) / c[-2] for c in curves if len(c) > 1]
+    lowered = f"which lowered it by a median {np.median(drops):.1f} %" if drops else "a one-epoch budget"
     verdict = ("most were still improving when the budget ran out, so the tables compare models within the "
                "paper's budget, not converged ones" if 2 * still > len(full) else
                "most had levelled off before the budget ran out")
     text = (f"At the preset's {int(full['preset_epochs'].iloc[0])} epochs, {still} of {len(full)} paper-scale transfer "
-            f"cells had their best validation error at the last epoch, which lowered it by a median {drop:.1f} %: "
+            f"cells had their best validation error at the last epoch, {lowered}: "
             f"{verdict}.")
     changes = [c for c in table.columns if c.startswith("change %")] if not table.empty else []
     if len(changes) == 2:

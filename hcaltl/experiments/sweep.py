@@ -6,7 +6,8 @@ batch system such as HTCondor or SLURM is reached through ``dask-jobqueue``).
 
 * **Resumable**: a finished cell writes ``<out>/cells/<key>.csv`` (atomically) and is never recomputed; a long
   training cell saves its state every epoch and a killed one resumes from its last epoch.
-* **Dependencies**: the cells of a seed that start from the HE source wait for its chapter-3 cell.
+* **Order**: the cells run in plan order, one per task slot (:func:`in_plan_order`); the cells of a seed that start
+  from the HE source wait for its chapter-3 cell.
 * **Failures** are retried once, then reported with their traceback; the other cells go on.
 * **Provenance** on every row: commit, preset, sizes, seed, device, torch threads, wall time, the simulator's
   fingerprint.
@@ -190,8 +191,6 @@ def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, sched
     Raises:
         RuntimeError: listing each failed cell with its traceback (finished cells are kept; rerun to resume).
     """
-    from distributed import as_completed
-
     spec = spec or Spec()
     out = Path(out)
     cell_dir(out).mkdir(parents=True, exist_ok=True)
@@ -207,23 +206,19 @@ def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, sched
     client = connect(scheduler, workers=workers, threads=threads)
     failures: list[str] = []
     try:
-        futures, by_future = {}, {}
-        for rank, cell in enumerate(todo):
-            deps = [futures[cell.source_cell().key]] if cell.needs_source() and cell.source_cell().key in futures else []
-            fut = client.submit(_execute, cell, spec, str(out), provenance, threads, *deps, key=f"cell-{cell.key}",
-                                priority=len(todo) - rank, retries=retries, pure=False)
-            futures[cell.key], by_future[fut.key] = fut, cell
         bar = tqdm(total=len(todo), desc="sweep cells", unit="cell", disable=not progress)
-        for fut in as_completed(list(futures.values())):
-            cell = by_future[fut.key]
-            if fut.status == "error":
-                source = cell.source_cell().key
-                if cell.needs_source() and source in futures and futures[source].status == "error":
-                    failures.append(f"{cell.key}: not run, its HE source cell {source} failed")
-                else:
-                    exc, tb = fut.exception(), fut.traceback()
-                    failures.append(f"{cell.key}: {type(exc).__name__}: {exc}\n"
-                                    + "".join(traceback.format_tb(tb) if tb is not None else []))
+
+        def submit(cell: Cell):
+            return client.submit(_execute, cell, spec, str(out), provenance, threads, key=f"cell-{cell.key}",
+                                 retries=retries, pure=False)
+
+        for cell, fut, source_failed in in_plan_order(client, todo, submit):
+            if source_failed:
+                failures.append(f"{cell.key}: not run, its HE source cell {cell.source_cell().key} failed")
+            elif fut.status == "error":
+                exc, tb = fut.exception(), fut.traceback()
+                failures.append(f"{cell.key}: {type(exc).__name__}: {exc}\n"
+                                + "".join(traceback.format_tb(tb) if tb is not None else []))
             bar.update(1)
             bar.set_postfix(failed=len(failures))
         bar.close()
@@ -237,6 +232,62 @@ def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, sched
                            f"{'y' if retries == 1 else 'ies'} (finished cells are kept; rerun to resume):\n\n"
                            + "\n\n".join(failures))
     return collect(out, cells)
+
+
+def in_plan_order(client, todo: list[Cell], submit):
+    """Run cells on a Dask cluster in plan order: yield ``(cell, future, source_failed)`` as each cell ends.
+
+    Dask's task priorities do not hold between tasks with and without dependencies (a dependent task that becomes
+    ready jumps ahead of queued ones; tasks assigned to a busy worker wait there while another is free), and a sweep
+    runs for days, so the order matters: chapters show what has finished. So the sweep feeds the cluster itself: one
+    cell per task slot (slots read again as cells end, so a cluster that grows is used), the earliest free cell of
+    the plan first, and a cell that starts from a source still in this sweep only once that source has finished (it
+    is yielded with ``source_failed`` if the source failed, and never submitted). Cells last minutes to hours, so
+    the moment between one cell's end and the next one's submission costs nothing.
+
+    Args:
+        client: a :class:`distributed.Client`; todo: cells in plan order; submit: ``cell -> Future``.
+    """
+    from distributed import as_completed
+
+    pending, keys, ended = list(todo), {c.key for c in todo}, {}
+    running, finished = {}, as_completed()
+
+    def blocked(cell: Cell) -> str | None:  # "wait", "failed" or None (free to run)
+        source = cell.source_cell().key if cell.needs_source() else None
+        if source is None or source not in keys:
+            return None
+        return {None: "wait", "error": "failed"}.get(ended.get(source), None)
+
+    def fill():
+        skipped, i = [], 0
+        slots = max(sum(client.nthreads().values()), 1)
+        while i < len(pending) and len(running) < slots:
+            state = blocked(pending[i])
+            if state == "wait":
+                i += 1
+                continue
+            cell = pending.pop(i)
+            if state == "failed":
+                ended[cell.key] = "error"
+                skipped.append(cell)
+                continue
+            fut = submit(cell)
+            running[fut.key] = cell
+            finished.add(fut)
+        return skipped
+
+    for cell in fill():
+        yield cell, None, True
+    for fut in finished:
+        cell = running.pop(fut.key)
+        ended[cell.key] = fut.status
+        yield cell, fut, False
+        for skipped in fill():
+            yield skipped, None, True
+    if pending:  # only if a cell came before its source in the plan
+        raise RuntimeError(f"{len(pending)} cell(s) never became free to run, e.g. {pending[0].key}: its source "
+                           f"{pending[0].source_cell().key} must come before it in the plan")
 
 
 def _sizes(spec: Spec) -> dict:
