@@ -306,6 +306,9 @@ def test_budget_table_and_sentence_say_whether_the_preset_budget_converged():
     older = paper_scale.transfer_table(rows.drop(columns="longer_epochs")).set_index("pair")  # no column: preset's
     assert older.at["RANDOM/No-TL", "mean_mse"] == 1.5
     assert "levelled off" in paper_scale.facts(rows.iloc[[2]])["paper_budget"]
+    seed2 = pd.concat([rows, pd.DataFrame([row("RANDOM/No-TL", 2, 4.0, np.nan, still), row("TL-4/TL-2", 2, 1.0, np.nan, still)])])
+    same = paper_scale.budget_table(seed2)  # seed 2 has no longer cells: left out of the preset's column too
+    assert same.at["TL-4/TL-2", "change % (3 epochs)"] == -50.0 and same.at["TL-4/TL-2", "seeds (3 epochs)"] == 1
     one = rows.iloc[[0]].assign(preset_epochs=1, epochs=1, best_epoch=0, val_curve="[3.0]")
     assert "had their best validation error at the last epoch, a one-epoch budget" in paper_scale.facts(one)["paper_budget"]
 

@@ -84,8 +84,8 @@ def transfer_table(rows: pd.DataFrame, dc: bool = True, longer: bool = False) ->
 def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Does the preset's epoch budget converge? Per pair run with the longer budget (share 1, constant schedule,
     pooled model): the mean test MSE and its % change against RANDOM/No-TL at the preset's budget and at the longer
-    one, with the seeds and the epochs the longer cells ran (early stopping may end them sooner). Empty until a
-    longer cell has finished.
+    one, over the same seeds (those the longer cells have finished), with the epochs the longer cells ran (early
+    stopping may end them sooner). Empty until a longer cell has finished.
 
     Shapes:
         one row per pair: ``seeds``, ``test MSE``, ``change %`` for each budget (columns suffixed ``(E epochs)``),
@@ -97,12 +97,16 @@ def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
     if longer.empty:
         return pd.DataFrame()
     out = pd.DataFrame(index=list(dict.fromkeys(longer["pair"])))
-    for flag, part in ((False, _transfer_rows(rows, True)), (True, longer)):
+    # the preset's budget on the same (pair, seed) cells as the longer one, so both columns cover the same seeds
+    ran_longer = pd.MultiIndex.from_frame(longer[["pair", "seed"]])
+    preset = _transfer_rows(rows, True)
+    preset = preset[~preset["one_cycle"].astype(bool) & (preset["fraction"] == 1.0)]
+    preset = preset[pd.MultiIndex.from_frame(preset[["pair", "seed"]]).isin(ran_longer)]
+    for flag, part in ((False, preset), (True, longer)):
         if part.empty:
             continue
         epochs = int(part["longer_epochs"].max()) if flag else int(part["preset_epochs"].iloc[0])
-        table = transfer_table(rows, True, flag)
-        table = table[~table["one_cycle"] & (table["fraction"] == 1.0)].set_index("pair").reindex(out.index)
+        table = ts.summary(part).set_index("pair").reindex(out.index)
         out[f"seeds ({epochs} epochs)"] = table["seeds"]
         out[f"test MSE ({epochs} epochs)"] = table["mean_mse"]
         out[f"change % ({epochs} epochs)"] = table["mean_change_%"]
