@@ -188,14 +188,14 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
     if rows is None:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
         return {"paper_models": none, "paper_transfer": none, "paper_shares": none, "paper_one_cycle": none,
-                "paper_unpooled": none,
-                "paper_detection": none, "paper_budget": none, "paper_repair": none}
+                "paper_unpooled": none, "paper_detection": none, "paper_budget": none, "paper_repair": none}
+    table, pooled = transfer_table(rows), _transfer_rows(rows, True)
     return {"paper_models": _models_sentence(model_table(rows)),
-            "paper_transfer": _transfer_sentence(transfer_table(rows)),
-            "paper_shares": _shares_sentence(transfer_table(rows)),
-            "paper_one_cycle": _one_cycle_sentence(_transfer_rows(rows, True)),
-            "paper_budget": _budget_sentence(_transfer_rows(rows, True), budget_table(rows)),
-            "paper_repair": _repair_sentence(_transfer_rows(rows, True)),
+            "paper_transfer": _transfer_sentence(table),
+            "paper_shares": _shares_sentence(table),
+            "paper_one_cycle": _one_cycle_sentence(pooled),
+            "paper_budget": _budget_sentence(pooled, budget_table(rows)),
+            "paper_repair": _repair_sentence(pooled),
             "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
             "paper_detection": _detection_sentence(detection_tables(rows))}
 
@@ -243,7 +243,7 @@ def _transfer_sentence(table: pd.DataFrame) -> str:
     the gains of the paper's Table 5 pairs compare with its block 1 (Spearman's rank correlation, median ratio)."""
     if table.empty:
         return "No paper-scale transfer cell has finished yet."
-    reference = transfer.pair_label("RANDOM", "No-TL")
+    reference = transfer.pair_label(*ts.REFERENCE)
     constant = table[~table["one_cycle"]]
     share = constant["fraction"].max()
     at_share = constant[constant["fraction"] == share].set_index("pair")
