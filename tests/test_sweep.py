@@ -401,3 +401,14 @@ def test_the_one_cycle_sentence_sets_table_6_beside_the_constant_rate():
                            "rate -50.0 %).")
     assert text.endswith("One-cycle changes RANDOM/No-TL's own error by -50.0 % against the constant rate "
                          "(1 seed(s) run with both).")  # seed 1 only: 1.0 against 2.0, not against the mean 3.0
+
+
+def test_gitignore_keeps_exactly_the_targets_chapter_5_scores():
+    """The .gitignore names the kept HB models by hand; they must stay those of sweep.DETECTION_PAIRS."""
+    from pathlib import Path
+
+    lines = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
+    kept = {line for line in lines if line.startswith("!results/paper/targets/")}
+    expected = {"!results/paper/targets/" + Cell("transfer", 1, pair=p).key.replace("_s1", "_s*") + ".pt"
+                for p in sw.DETECTION_PAIRS}
+    assert kept == expected
