@@ -326,6 +326,10 @@ def test_the_repair_sentence_sets_tl_2d_and_its_repairs_beside_tables_3_and_4():
     # [BN] against TL-2d's seed 1 (10.0), the only seed both have, not against its two-seed mean 15.0
     assert "TL-4/TL-2d[BN] cuts TL-2d's error by 80 % (paper 53 %)" in text and "[BN,BIAS]" not in text
     assert text.endswith("(2 seed(s) of TL-2d).")
+    comparison = paper_scale.comparison_table(rows)  # the largest share, the same shared-seed rule
+    assert comparison.at["TL-4/TL-2d[BN]", "ours_vs_TL-2d"] == pytest.approx(-80.0)
+    assert comparison.at["TL-4/TL-2d", "ours_mean_change"] == pytest.approx(1400.0)
+    assert paper_scale.comparison_table(rows.assign(kind="model")).empty
     assert "have not both finished" in paper_scale.facts(rows[rows["pair"] != "RANDOM/No-TL"])["paper_repair"]
 
 

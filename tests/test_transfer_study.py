@@ -55,7 +55,7 @@ def test_summary_compares_mean_with_mean_and_best_with_best():
     assert table.at["TL-4/No-TL", "mean_change_%"] == pytest.approx(100 * (0.7 / 0.9 - 1))
     assert table.at["TL-4/No-TL", "best_change_%"] == pytest.approx(100 * (0.6 / 0.8 - 1))
     assert table.at["RANDOM/No-TL", "mean_change_%"] == pytest.approx(0.0)
-    comparison = ts.paper_comparison(ts.summary(fake_results()), 0.1)
+    comparison = ts.paper_comparison(fake_results(), 0.1)
     assert comparison.at["TL-4/TL-2d[BN]", "ours_vs_TL-2d"] == pytest.approx(100 * (15 / 35 - 1))
     assert comparison.at["TL-4/TL-2d", "paper_T3_average"] == paper_values.TABLE3_MSE_CHANGE[("TL-4", "TL-2d")][0]
     assert np.isnan(comparison.at["TL-7/TL-6", "ours_mean_change"])  # not run: NaN, not dropped
@@ -79,6 +79,17 @@ def test_summary_compares_a_pair_with_the_reference_over_the_seeds_both_have():
     assert table.at["TL-4/TL-2d[BN]", "mean_change_%"] == pytest.approx(100 * (20.0 / 1.0 - 1))  # seed 0 only
     alone = ts.summary(rows.assign(seed=np.where(rows["pair"] == "TL-4/No-TL", 99, rows["seed"]))).set_index("pair")
     assert alone.at["TL-4/No-TL", "matched_seeds"] == 0 and np.isnan(alone.at["TL-4/No-TL", "mean_change_%"])
+    # the TL-2d repairs against TL-2d (Table 4) over shared seeds too: [BN]'s seed 0 (20) against TL-2d's seed 0 (40)
+    comparison = ts.paper_comparison(rows, 0.1)
+    assert comparison.at["TL-4/TL-2d[BN]", "ours_vs_TL-2d"] == pytest.approx(100 * (20.0 / 40.0 - 1))
+    assert comparison.at["TL-4/No-TL", "ours_mean_change"] == pytest.approx(table.at["TL-4/No-TL", "mean_change_%"])
+
+
+def test_paper_comparison_refuses_a_summary_or_a_share_not_run():
+    with pytest.raises(ValueError, match=r"fraction=0\.5, one_cycle=False.*\(0\.1, False\)"):
+        ts.paper_comparison(fake_results(), 0.5)
+    with pytest.raises(ValueError, match="not a summary"):
+        ts.paper_comparison(ts.summary(fake_results()).drop(columns="fraction"), 0.1)
 
 
 def test_trainable_table_matches_apply():

@@ -81,6 +81,17 @@ def transfer_table(rows: pd.DataFrame, dc: bool = True, longer: bool = False) ->
     return table.merge(sd.reset_index(), on=["one_cycle", "fraction", "pair"])
 
 
+def comparison_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4's comparison with the paper's Tables 3–6 at paper scale
+    (:func:`~hcaltl.experiments.transfer_study.paper_comparison`): the pooled model's cells at the preset's budget,
+    constant schedule, at the largest data share finished. Empty until such a cell has finished."""
+    part = _transfer_rows(rows, True)
+    part = part[~part["one_cycle"].astype(bool)]
+    if part.empty:
+        return pd.DataFrame()
+    return ts.paper_comparison(part, part["fraction"].max())
+
+
 def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Does the preset's epoch budget converge? Per pair run with the longer budget (share 1, constant schedule,
     pooled model): the mean test MSE and its % change against RANDOM/No-TL at the preset's budget and at the longer

@@ -142,19 +142,40 @@ def summary(results: pd.DataFrame, reference: tuple[str, str] = REFERENCE) -> pd
     return pd.concat(out, ignore_index=True)
 
 
-def paper_comparison(ours: pd.DataFrame, fraction: float, one_cycle: bool = False) -> pd.DataFrame:
-    """Our % changes at one data fraction beside the paper's Tables 3–6, one row per pair the paper reports."""
-    part = ours[(ours["fraction"] == fraction) & (ours["one_cycle"] == one_cycle)].set_index("pair")
+def paper_comparison(results: pd.DataFrame, fraction: float, one_cycle: bool = False) -> pd.DataFrame:
+    """Our % changes at one data fraction and schedule beside the paper's Tables 3–6, one row per pair the paper
+    reports (NaN where we did not run it).
+
+    Every change compares over the seeds both pairs have (:func:`summary`): ``ours_*_change`` against RANDOM/No-TL,
+    ``ours_vs_TL-2d`` (the TL-2d repairs, like the paper's Table 4) against TL-4/TL-2d.
+
+    Args:
+        results: one row per run, as :func:`run_grid` returns them.
+        fraction: the data share compared; one_cycle: the schedule compared.
+
+    Shapes:
+        one row per pair of :data:`hcaltl.transfer.PAPER_PAIRS` after the reference.
+    """
+    if "fraction" not in results or "one_cycle" not in results:
+        raise ValueError("results lacks a 'fraction' or 'one_cycle' column: pass the run rows (run_grid), "
+                         "not a summary")
+    part = results[(results["fraction"] == fraction) & (results["one_cycle"].astype(bool) == one_cycle)]
+    if part.empty:
+        have = sorted(set(zip(results["fraction"], results["one_cycle"].astype(bool))))
+        raise ValueError(f"no run at fraction={fraction!r}, one_cycle={one_cycle!r}; the results have "
+                         f"(fraction, one_cycle) {have}")
+    ours = summary(part).set_index("pair")
     tl2d = transfer.pair_label("TL-4", "TL-2d")
+    vs_tl2d = summary(part, reference=("TL-4", "TL-2d")).set_index("pair") if tl2d in ours.index else None
     rows = []
     for init, train in transfer.PAPER_PAIRS[1:]:
         label = transfer.pair_label(init, train)
         row = {"pair": label}
-        if label in part.index:
-            row.update(ours_mean_change=part.at[label, "mean_change_%"], ours_best_change=part.at[label, "best_change_%"],
-                       ours_trainable_change=part.at[label, "trainable_change_pct"])
-            if (init, train) in paper_values.TABLE4_VS_TL2D and tl2d in part.index:
-                row["ours_vs_TL-2d"] = _change(part.at[label, "mean_mse"], part.at[tl2d, "mean_mse"])
+        if label in ours.index:
+            row.update(ours_mean_change=ours.at[label, "mean_change_%"], ours_best_change=ours.at[label, "best_change_%"],
+                       ours_trainable_change=ours.at[label, "trainable_change_pct"])
+            if (init, train) in paper_values.TABLE4_VS_TL2D and vs_tl2d is not None:
+                row["ours_vs_TL-2d"] = vs_tl2d.at[label, "mean_change_%"]
         t3 = paper_values.TABLE3_MSE_CHANGE.get((init, train), (np.nan, np.nan))
         t5 = paper_values.TABLE5_MSE_CHANGE.get((init, train), (np.nan, np.nan))
         row.update(paper_T3_average=t3[0], paper_T3_best=t3[1], paper_T5_block1=t5[0],
