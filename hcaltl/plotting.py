@@ -361,6 +361,48 @@ def plot_trainable_vs_mse(summary, *, ax: Axes | None = None) -> Axes:
     return _loglog(ax, "trainable parameters (% of the model)", "HB test MSE")
 
 
+def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Our % change of the test MSE against RANDOM/No-TL against the paper's, one point per pair with the spread
+    over seeds as an error bar, and the line where the two agree (chapter 4).
+
+    Args:
+        table: one row per pair (index), with ``ours %``, ``sd over seeds`` and ``paper block 1 %``
+            (:func:`hcaltl.experiments.paper_scale.changes_vs_paper`).
+    """
+    need = {"ours %", "sd over seeds", "paper block 1 %"}
+    if not need <= set(table.columns):
+        raise ValueError(f"table lacks columns {sorted(need - set(table.columns))}; expected one row per pair with "
+                         f"{sorted(need)}")
+    ax = _ax(ax, (5, 4.5))
+    for pair, row in table.iterrows():
+        style = pair_style(str(pair))
+        ax.errorbar(row["paper block 1 %"], row["ours %"], yerr=row["sd over seeds"] if pd.notna(row["sd over seeds"])
+                    else None, fmt="o", color=style["color"], mec="black", mew=0.5, capsize=3, label=pair)
+    if len(table):
+        values = pd.concat([table["paper block 1 %"], table["ours %"] - table["sd over seeds"].fillna(0),
+                            table["ours %"] + table["sd over seeds"].fillna(0)])
+        lo, hi = float(values.min()), float(values.max())
+        pad = 0.1 * (hi - lo) + 1.0
+        line = [min(lo - pad, 0.0), max(hi + pad, 0.0)]
+        ax.plot(line, line, color="grey", lw=0.8, ls="--", label="as in the paper")
+    ax.set_xlabel("paper: change vs RANDOM/No-TL (%)")
+    ax.set_ylabel("ours: change vs RANDOM/No-TL (%)")
+    _legend(ax, fontsize=7)
+    return ax
+
+
+def paper_transfer_figure(changes: pd.DataFrame, summary: pd.DataFrame) -> Figure:
+    """Chapter 4 at paper scale: our changes against the paper's (:func:`plot_changes_vs_paper`) and the test MSE
+    against the share of HB data (:func:`plot_mse_vs_fraction`, constant schedule)."""
+    fig, axes = panels(2, size=(5.6, 4.6))
+    plot_changes_vs_paper(changes, ax=axes[0])
+    axes[0].set_title("share 1: our gains against Table 5's")
+    plot_mse_vs_fraction(summary, ax=axes[1])
+    axes[1].set_title("test MSE vs amount of HB data")
+    fig.tight_layout()
+    return fig
+
+
 # -- anomaly detection (chapter 5) --------------------------------------------------------------------
 def plot_region_map(values: np.ndarray, labels: np.ndarray, geometry: Geometry, depth: int, *, ax: Axes | None = None,
                     vmin: float | None = 0.0, vmax: float | None = None, title: str = "") -> Axes:

@@ -111,6 +111,13 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
         plt.close(fig)
     assert plotting.pair_style("TL-4/TL-2d[BN,BIAS]") == {"color": plotting.CONFIG_COLORS["TL-2d"], "ls": "-."}
     assert plotting.pair_style("TL-7/No-TL")["color"] == plotting.CONFIG_COLORS["TL-7"]
+    changes = pd.DataFrame({"ours %": [-30.0, -20.0], "sd over seeds": [5.0, np.nan], "paper block 1 %": [-29.8, -16.9]},
+                           index=["TL-4/TL-2", "TL-4/No-TL"])
+    ax = plotting.plot_changes_vs_paper(changes)
+    assert len(ax.containers) == 2 and ax.lines[-1].get_label() == "as in the paper"  # one point per pair, the diagonal
+    with pytest.raises(ValueError, match=r"lacks columns \['sd over seeds'\]"):
+        plotting.plot_changes_vs_paper(changes.drop(columns="sd over seeds"))
+    plt.close("all")
     with pytest.raises(ValueError, match="reference 'PCA' is not a column"):
         plotting.plot_auc_gains(pd.DataFrame({"a": [0.5]}), "PCA")
     fig, ax = plt.subplots()
@@ -156,6 +163,8 @@ def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_d
         "renormalisation": (plotting.renormalisation_figure([hb_data], [renormalise(hb_data)]), 2),
         "transfer": (plotting.transfer_figure({"RANDOM/No-TL": [1.0, 0.5]}, summary, curves_fraction=0.1,
                                               compared_fraction=1.0), 3),
+        "paper transfer": (plotting.paper_transfer_figure(pd.DataFrame(
+            {"ours %": [-30.0], "sd over seeds": [5.0], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"]), summary), 2),
         "region maps": (plotting.region_maps_figure([m, m], [labels, labels], g, 1, titles=["a", "b"], vmax=[1.0, 20]), 2),
         "detection": (plotting.detection_figure(curves, name="TL-7/TL-6"), 2),
         "contamination": (plotting.contamination_figure(contamination, auc_case="dead", fpr_cases=["dead", "hot"]), 3),

@@ -330,6 +330,7 @@ def test_the_repair_sentence_sets_tl_2d_and_its_repairs_beside_tables_3_and_4():
     assert comparison.at["TL-4/TL-2d[BN]", "ours_vs_TL-2d"] == pytest.approx(-80.0)
     assert comparison.at["TL-4/TL-2d", "ours_mean_change"] == pytest.approx(1400.0)
     assert paper_scale.comparison_table(rows.assign(kind="model")).empty
+    assert paper_scale.comparison_table(pd.DataFrame([{"kind": "model", "test_mse": 1.0}])).empty
     assert "have not both finished" in paper_scale.facts(rows[rows["pair"] != "RANDOM/No-TL"])["paper_repair"]
 
 
@@ -366,6 +367,18 @@ def test_the_transfer_sentence_counts_gains_beyond_the_seeds_spread_and_ranks_th
     assert "Spearman's rank correlation 0.60" in text and "its best pair is TL-7/TL-6, ours TL-4/TL-2" in text
     ratios = sorted([-50 / -16.9, (2.05 / 2.1 - 1) * 100 / -19.5, -75 / -29.8, -60 / -32.6])
     assert f"a median {(ratios[1] + ratios[2]) / 2:.1f} times the paper's" in text
+    # the spread over seeds of the per-seed change: TL-4/No-TL -50 and -50 % (sd 0), TL-4/TL-1 -10 and +4.5 %
+    changes = paper_scale.changes_vs_paper(rows)
+    assert changes.loc["TL-4/TL-1", "sd over seeds"] == pytest.approx(np.std([-10.0, 100 * (2.3 / 2.2 - 1)], ddof=1))
+    assert changes.loc["TL-4/No-TL", "sd over seeds"] == pytest.approx(0.0) and changes.loc["TL-4/TL-2", "seeds"] == 1
+    assert changes.loc["TL-4/TL-1", "ours %"] == pytest.approx(100 * (2.05 / 2.1 - 1))
+    assert "TL-4/TL-2d" not in changes.index and "RANDOM/No-TL" not in changes.index  # Table 5's pairs only
+    assert text.endswith("For 0 of the 2 with several seeds the paper's value lies within one standard deviation of our "
+                         "per-seed changes.")
+    wider = rows.copy()  # TL-4/TL-1 at -20 and 0 %: mean -9.5 %, sd 14.1, paper -19.5 within it
+    wider.loc[wider["pair"] == "TL-4/TL-1", "test_mse"] = [1.6, 2.2]
+    assert "For 1 of the 2 with several seeds" in paper_scale.facts(wider)["paper_transfer"]
+    assert paper_scale.changes_vs_paper(rows[rows["pair"] != "RANDOM/No-TL"]).empty
     limited = paper_scale.facts(rows.assign(fraction=0.25))["paper_transfer"]
     assert "25 % of the HB training windows" in limited and "Table 5" not in limited  # block 1 is share 1 only
 

@@ -86,10 +86,38 @@ def comparison_table(rows: pd.DataFrame) -> pd.DataFrame:
     (:func:`~hcaltl.experiments.transfer_study.paper_comparison`): the pooled model's cells at the preset's budget,
     constant schedule, at the largest data share finished. Empty until such a cell has finished."""
     part = _transfer_rows(rows, True)
-    part = part[~part["one_cycle"].astype(bool)]
+    if not part.empty:
+        part = part[~part["one_cycle"].astype(bool)]
     if part.empty:
         return pd.DataFrame()
     return ts.paper_comparison(part, part["fraction"].max())
+
+
+def changes_vs_paper(rows: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 4's picture of Table 5 at paper scale: for each pair of the paper's Table 5, our % change of the test
+    MSE against RANDOM/No-TL (pooled model, share 1, constant schedule; over the seeds both have, as in
+    :func:`~hcaltl.experiments.transfer_study.summary`) with the standard deviation over seeds of the per-seed
+    change, beside the paper's block 1. Empty until a pair and its reference share a seed.
+
+    Shapes:
+        one row per pair finished: ``seeds``, ``ours %``, ``sd over seeds``, ``paper block 1 %``.
+    """
+    part = _transfer_rows(rows, True)
+    if not part.empty:
+        part = part[~part["one_cycle"].astype(bool) & (part["fraction"] == 1.0)]
+    reference = transfer.pair_label(*ts.REFERENCE)
+    if part.empty or reference not in set(part["pair"]):
+        return pd.DataFrame()
+    mse = part.pivot_table(index="seed", columns="pair", values="test_mse")
+    per_seed = 100 * (mse.div(mse[reference], axis=0) - 1)
+    table = ts.summary(part).set_index("pair")
+    out = {}
+    for pair, (block1, _) in paper_values.TABLE5_MSE_CHANGE.items():
+        label = transfer.pair_label(*pair)
+        if label in per_seed and per_seed[label].notna().any():
+            out[label] = {"seeds": int(table.at[label, "matched_seeds"]), "ours %": table.at[label, "mean_change_%"],
+                          "sd over seeds": per_seed[label].std(), "paper block 1 %": block1}
+    return pd.DataFrame.from_dict(out, orient="index")
 
 
 def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -202,7 +230,7 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
                 "paper_unpooled": none, "paper_detection": none, "paper_budget": none, "paper_repair": none}
     table, pooled = transfer_table(rows), _transfer_rows(rows, True)
     return {"paper_models": _models_sentence(model_table(rows)),
-            "paper_transfer": _transfer_sentence(table),
+            "paper_transfer": _transfer_sentence(table, changes_vs_paper(rows)),
             "paper_shares": _shares_sentence(table),
             "paper_one_cycle": _one_cycle_sentence(pooled),
             "paper_budget": _budget_sentence(pooled, budget_table(rows)),
@@ -248,10 +276,12 @@ def _verdict(model: pd.Series, other: pd.Series) -> str:
     return text
 
 
-def _transfer_sentence(table: pd.DataFrame) -> str:
+def _transfer_sentence(table: pd.DataFrame, changes: pd.DataFrame | None = None) -> str:
     """At the largest share finished (constant schedule): how many pairs beat RANDOM/No-TL, how many of those with
     several seeds by more than the spread over seeds, the best pair; at share 1 also how the order and the size of
-    the gains of the paper's Table 5 pairs compare with its block 1 (Spearman's rank correlation, median ratio)."""
+    the gains of the paper's Table 5 pairs compare with its block 1 (Spearman's rank correlation, median ratio) and,
+    from ``changes`` (:func:`changes_vs_paper`), for how many the paper's value lies within the spread over seeds of
+    our per-seed changes."""
     if table.empty:
         return "No paper-scale transfer cell has finished yet."
     reference = transfer.pair_label(*ts.REFERENCE)
@@ -279,6 +309,11 @@ def _transfer_sentence(table: pd.DataFrame) -> str:
                  f"its block 1 with Spearman's rank correlation {ours.corr(theirs, method='spearman'):.2f} (1: the same "
                  f"order); its best pair is {theirs.idxmin()}, ours {ours.idxmin()}, and our changes are a median "
                  f"{(ours / theirs).median():.1f} times the paper's.")
+        several = changes[changes["seeds"] > 1] if changes is not None and not changes.empty else pd.DataFrame()
+        if not several.empty:
+            near = (several["paper block 1 %"] - several["ours %"]).abs() <= several["sd over seeds"]
+            text += (f" For {int(near.sum())} of the {len(several)} with several seeds the paper's value lies within "
+                     f"one standard deviation of our per-seed changes.")
     return text
 
 
