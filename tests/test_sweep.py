@@ -346,7 +346,12 @@ def test_the_models_sentence_says_which_model_is_better_and_whether_beyond_the_s
                          train_seconds=np.where(rows["model"] == "GraphSTAD", 3.0, 1.0))
     assert ("the GNN earns its cost: a lower error beyond the spread over seeds, for 3.0 times the CNN + LSTM's "
             "training time") in paper_scale.facts(better)["paper_models"]
-    assert "GraphSTAD's error is higher, by more than the spread over seeds" in text
+    assert "GraphSTAD's error is higher, by more than the spread over seeds" in text and "Without DC" not in text
+    unpooled = pd.concat([rows, pd.DataFrame([{"kind": "model", "model": "GraphSTAD (no DC)", "seed": 1, "test_mse": 1.3,
+                                               "parameters": 6, "epochs": 10, "train_seconds": 2.0}])])
+    assert paper_scale.facts(unpooled)["paper_models"].endswith(
+        "Without DC, in the sizes of the paper's Table 5 (6.0 times the parameters), GraphSTAD reaches 1.3 (1 seed(s)): "
+        "the pooled model's error is lower.")
 
 
 def test_the_transfer_sentence_counts_gains_beyond_the_seeds_spread_and_ranks_them_against_table_5():

@@ -18,7 +18,7 @@ from .. import transfer
 from . import detection_study as ds
 from . import paper_values
 from . import transfer_study as ts
-from .cells import BASELINE, MODELS
+from .cells import BASELINE, MODELS, UNPOOLED
 from .sweep import collect, done, plan, progress_table
 
 #: Where the book keeps its paper-scale sweep (relative to the repository root).
@@ -262,6 +262,11 @@ def _models_sentence(table: pd.DataFrame) -> str:
         c = table.loc["CNN only"]
         text += (f" The CNN alone (no GNN, no LSTM) reaches {c['test MSE']:.3g}{_pm(c['sd over seeds'])} "
                  f"({int(c['seeds'])} seed(s)): GraphSTAD's error is {_verdict(g, c)}.")
+    if UNPOOLED in table.index:
+        u = table.loc[UNPOOLED]
+        text += (f" Without DC, in the sizes of the paper's Table 5 ({u['parameters'] / g['parameters']:.1f} times the "
+                 f"parameters), GraphSTAD reaches {u['test MSE']:.3g}{_pm(u['sd over seeds'])} "
+                 f"({int(u['seeds'])} seed(s)): the pooled model's error is {_verdict(g, u)}.")
     return text
 
 
