@@ -197,7 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--fractions", nargs="+", type=float, default=None, help="shares of the HB training windows")
     p.add_argument("--rates", nargs="*", type=float, default=None, help="contaminated shares (chapter 5)")
     p.add_argument("--kinds", nargs="+", default=None,
-                   help="only these cell kinds (model baseline transfer detection comparison graphs contamination), with their HE sources")
+                   help="only these cell kinds (model baseline transfer detection comparison graphs contamination rin), with their "
+                        "HE sources")
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     p.add_argument("--n-ls-he", type=int, default=None, help="override the preset's HE lumisections")
     p.add_argument("--n-ls-hb", type=int, default=None, help="override the preset's HB lumisections")

@@ -252,7 +252,8 @@ def test_plan_runs_table_5_with_the_unpooled_model_after_share_1_and_its_source_
     assert [cells[i].key for i in longer[:len(sw.LONGER_PAIRS)]] == [  # seed 1 after its unpooled pairs
         Cell("transfer", 1, pair=p, epochs=sw.LONGER_EPOCHS).key for p in sw.LONGER_PAIRS]
     assert nodc[len(sw.UNPOOLED_PAIRS) - 1] < longer[0] and longer[len(sw.LONGER_PAIRS) - 1] < min(limited)
-    assert all(cells[i].seed == 2 for i in longer[len(sw.LONGER_PAIRS):]) and longer[-1] == len(cells) - 1
+    assert all(cells[i].seed == 2 for i in longer[len(sw.LONGER_PAIRS):])
+    assert [c.key for c in cells[longer[-1] + 1:]] == ["rin_no_RIN_s1", "rin_no_RIN_s2"]  # the RIN ablation last
     assert not any(c.epochs for c in sw.plan((4,), seeds=(1,), longer_pairs=()))
     for bad in (0, 2.5, True):
         with pytest.raises(ValueError, match=f"epochs must be None or a positive int.*got epochs={bad!r} for a transfer"):
@@ -434,3 +435,35 @@ def test_gitignore_keeps_exactly_the_targets_chapter_5_scores():
     expected = {"!results/paper/targets/" + Cell("transfer", 1, pair=p).key.replace("_s1", "_s*") + ".pt"
                 for p in sw.DETECTION_PAIRS}
     assert kept == expected
+
+
+def test_the_rin_cell_fine_tunes_tl_2d_without_row_normalisation_and_its_table_sets_it_beside_rin(tmp_path):
+    """A real ``rin`` cell (tiny data, one epoch): the pairs of RIN_PAIRS from an HE source without RIN; then the
+    table and the sentence from hand-built rows of both architectures."""
+    assert [c.key for c in sw.plan((4,), seeds=(1,), kinds=["rin"])] == ["rin_no_RIN_s1"]  # needs no other cell
+    assert not [c for c in sw.plan((4,), seeds=(1,), rin=False) if c.kind == "rin"]
+    assert not [c for c in sw.plan((4,), seeds=(1,), fractions=(0.1,)) if c.kind == "rin"]  # share 1 only
+    rows = run_cell(Cell("rin", 1), TINY, tmp_path, threads=1)
+    assert rows["pair"].tolist() == list(cell_module.RIN_PAIRS) and not rows["rin"].any()
+    assert (rows["kind"] == "rin").all() and (rows["chapter"] == 4).all() and rows["test_mse"].gt(0).all()
+    assert rows["he_test_mse"].nunique() == 1 and not list((tmp_path / "partial").glob("*"))  # one source, state gone
+    assert paper_scale.transfer_table(rows.assign(dc=True)).empty  # never mixed into the transfer tables
+
+    def row(kind, pair, seed, mse):
+        return {"kind": kind, "pair": pair, "seed": seed, "fraction": 1.0, "one_cycle": False, "dc": True,
+                "test_mse": mse, "trainable_change_pct": 0.0}
+
+    table_rows = pd.DataFrame(
+        [row("transfer", "RANDOM/No-TL", s, 1.0) for s in (1, 2)] + [row("transfer", "TL-4/TL-2d", s, 2.0) for s in (1, 2)]
+        + [row("transfer", "TL-4/TL-2d[BN]", 1, 1.2), row("rin", "RANDOM/No-TL", 1, 4.0), row("rin", "TL-4/TL-2d", 1, 40.0),
+           row("rin", "TL-4/TL-2d[BN]", 1, 6.0), row("rin", "TL-4/TL-2d", 3, 1.0)])  # seed 3: no RIN only, left out
+    table = paper_scale.rin_table(table_rows)
+    assert table.at["TL-4/TL-2d", "× RANDOM/No-TL (no RIN)"] == pytest.approx(10.0)
+    assert table.at["TL-4/TL-2d", "× RANDOM/No-TL (RIN)"] == pytest.approx(2.0)  # seed 1 only, the seed both have
+    assert table.at["TL-4/TL-2d", "seeds (RIN)"] == 1 and table.at["TL-4/TL-2d[BN]", "test MSE (no RIN)"] == 6.0
+    text = paper_scale.facts(table_rows)["paper_rin"]
+    assert text.startswith("Without RIN, the frozen HE decoder (TL-4/TL-2d) has 10.0 times RANDOM/No-TL's error, "
+                           "against 2.0 times with it (paper: 45.5 times; 1 seed(s)")
+    assert "explains much of why" in text and text.endswith("1.50 times without RIN and 1.20 times with it.")
+    assert "has not finished" in paper_scale.facts(table_rows[table_rows["kind"] == "transfer"])["paper_rin"]
+    assert paper_scale.rin_table(table_rows[table_rows["seed"] == 3]).empty  # no seed with both

@@ -14,6 +14,10 @@ Kinds of cell, by chapter:
   scratch) and the simple detectors, on the boxes and on faults that follow the readout; ``"graphs"``: the same
   model trained from scratch on each of chapter 2's channel graphs (the default too), on the same faults;
   ``"contamination"``: the detection after training on windows of which a share is anomalous.
+* chapter 4 again, ``"rin"``: why the frozen decoder (TL-4/TL-2d) hurts less than in the paper; an HE GraphSTAD
+  without row normalisation (RIN), trained like the source, and :data:`RIN_PAIRS` fine-tuned from it on every HB
+  training window, to set beside the same pairs with RIN (the seed's share-1 transfer cells). Self-contained: it
+  needs no other cell.
 
 Every cell of a seed uses the same simulated data (HE seed 2018 and HB seed 7000, the chapters' defaults); the seed
 drives initialisation, batch order, the data subset and the contamination draw. Orchestrated by
@@ -45,10 +49,13 @@ from .ablations import MODELS, SOURCE_MODEL, UNPOOLED
 from .presets import Preset, get_preset
 
 BASELINE = "per-channel mean"
-KINDS = ("model", "baseline", "transfer", "detection", "comparison", "graphs", "contamination")
-CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "comparison": 5, "graphs": 5, "contamination": 5}
+KINDS = ("model", "baseline", "transfer", "detection", "comparison", "graphs", "contamination", "rin")
+CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "comparison": 5, "graphs": 5, "contamination": 5,
+              "rin": 4}
 #: Kinds of cell that belong to an ``"INIT/TRAIN"`` pair and start from (or are built like) the seed's HE source.
 PAIRED = ("transfer", "detection", "comparison", "graphs", "contamination")
+#: The pairs a ``"rin"`` cell fine-tunes without RIN: the frozen decoder, its BatchNorm repair, and their reference.
+RIN_PAIRS = ("RANDOM/No-TL", "TL-4/TL-2d", "TL-4/TL-2d[BN]")
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,7 @@ class Cell:
                 f"{'onecycle' if self.one_cycle else 'constant'}{'' if self.dc else '__nodc'}"
                 f"{'' if self.epochs is None else f'__e{self.epochs}'}",
                 "detection": self.pair, "comparison": self.pair,
-                "graphs": self.pair, "contamination": f"{self.pair}__r{self.rate:g}"}[self.kind]
+                "graphs": self.pair, "contamination": f"{self.pair}__r{self.rate:g}", "rin": "no RIN"}[self.kind]
         return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{self.kind}__{what}__s{self.seed}").strip("_")
 
     def needs_source(self) -> bool:
@@ -350,9 +357,32 @@ def _contamination_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
             for r in _detection_rows(model, dirty, spec, shapes=("box",))]
 
 
+def _rin_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
+    """An HE GraphSTAD without RIN, trained like the source (resumably), and :data:`RIN_PAIRS` fine-tuned from it."""
+    from .transfer_study import fine_tune
+
+    cfg = spec.cfg
+    he, hb = he_data(cfg, spec.he_seed), hb_data(cfg, spec.hb_seed)
+    seed_everything(cell.seed)
+    source = GraphSTAD("HE", latent=spec.latent, window=cfg.window, rin=False)
+    partial = _partial_path(workdir, cell)
+    history = _fit_resumable(source, he.windows["train"], he.windows["val"], spec.train_config(cell.seed), partial)
+    he_row = result_row(source, history, he.windows["test"], float(sum(history.seconds)))
+    rows = []
+    for pair in RIN_PAIRS:
+        t0 = time.perf_counter()
+        model, fitted, subset = fine_tune(source, hb.windows["train"], hb.windows["val"], *transfer.parse_pair(pair),
+                                          seed=cell.seed, config=spec.train_config(cell.seed))
+        rows.append({"pair": pair, "rin": False, "fraction": 1.0, "one_cycle": False, "n_train_windows": len(subset),
+                     "he_test_mse": he_row["test_mse"], "he_train_seconds": he_row["train_seconds"],
+                     **result_row(model, fitted, hb.windows["test"], time.perf_counter() - t0)})
+    partial.unlink(missing_ok=True)
+    return rows
+
+
 _RUNNERS = {"model": _model_cell, "baseline": _baseline_cell, "transfer": _transfer_cell,
             "detection": _detection_cell, "comparison": _comparison_cell, "graphs": _graphs_cell,
-            "contamination": _contamination_cell}
+            "contamination": _contamination_cell, "rin": _rin_cell}
 
 
 def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = None) -> pd.DataFrame:
@@ -370,7 +400,7 @@ def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = 
     workdir = Path(workdir)
     rows = _RUNNERS[cell.kind](cell, spec, workdir)
     coords = {"kind": cell.kind, "chapter": cell.chapter, "seed": cell.seed}
-    if cell.kind != "model" and cell.kind != "baseline":
+    if cell.kind in PAIRED:
         coords.update(pair=cell.pair)
     if cell.kind == "transfer":
         coords.update(fraction=cell.fraction, one_cycle=cell.one_cycle, dc=cell.dc)

@@ -18,7 +18,7 @@ from .. import transfer
 from . import detection_study as ds
 from . import paper_values
 from . import transfer_study as ts
-from .cells import BASELINE, MODELS, UNPOOLED
+from .cells import BASELINE, MODELS, RIN_PAIRS, UNPOOLED
 from .sweep import collect, done, plan, progress_table
 
 #: Where the book keeps its paper-scale sweep (relative to the repository root).
@@ -118,6 +118,35 @@ def changes_vs_paper(rows: pd.DataFrame) -> pd.DataFrame:
             out[label] = {"seeds": int(table.at[label, "matched_seeds"]), "ours %": table.at[label, "mean_change_%"],
                           "sd over seeds": per_seed[label].std(), "paper block 1 %": block1}
     return pd.DataFrame.from_dict(out, orient="index")
+
+
+def rin_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Why our frozen decoder hurts less than the paper's: :data:`~hcaltl.experiments.cells.RIN_PAIRS` at share 1
+    with row normalisation (the pooled model's transfer cells) and without it (the ``"rin"`` cells), over the seeds
+    both have: the mean test MSE and the factor against RANDOM/No-TL of the same architecture. Empty until a
+    ``"rin"`` cell and the share-1 cells of its seed have finished.
+
+    Shapes:
+        one row per pair: ``seeds``, then ``test MSE`` and ``× RANDOM/No-TL`` for each architecture (suffixed
+        ``(RIN)`` and ``(no RIN)``).
+    """
+    without = rows[rows["kind"] == "rin"] if "kind" in rows else rows.iloc[:0]
+    if without.empty:
+        return pd.DataFrame()
+    with_rin = _transfer_rows(rows, True)
+    with_rin = with_rin[~with_rin["one_cycle"].astype(bool) & (with_rin["fraction"] == 1.0)
+                        & with_rin["pair"].isin(RIN_PAIRS)] if not with_rin.empty else with_rin
+    both = sorted(set(without["seed"]) & set(with_rin["seed"]) if not with_rin.empty else set())
+    if not both:
+        return pd.DataFrame()
+    out = pd.DataFrame(index=list(RIN_PAIRS))
+    for name, part in (("RIN", with_rin), ("no RIN", without)):
+        part = part[part["seed"].isin(both)].assign(one_cycle=False, trainable_change_pct=np.nan)
+        table = ts.summary(part).set_index("pair").reindex(out.index)
+        out[f"seeds ({name})"] = table["matched_seeds"]
+        out[f"test MSE ({name})"] = table["mean_mse"]
+        out[f"× RANDOM/No-TL ({name})"] = 1 + table["mean_change_%"] / 100
+    return out
 
 
 def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -227,7 +256,8 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
     if rows is None:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
         return {"paper_models": none, "paper_transfer": none, "paper_shares": none, "paper_one_cycle": none,
-                "paper_unpooled": none, "paper_detection": none, "paper_budget": none, "paper_repair": none}
+                "paper_unpooled": none, "paper_detection": none, "paper_budget": none, "paper_repair": none,
+                "paper_rin": none}
     table, pooled = transfer_table(rows), _transfer_rows(rows, True)
     return {"paper_models": _models_sentence(model_table(rows)),
             "paper_transfer": _transfer_sentence(table, changes_vs_paper(rows)),
@@ -236,6 +266,7 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
             "paper_budget": _budget_sentence(pooled, budget_table(rows)),
             "paper_repair": _repair_sentence(pooled),
             "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
+            "paper_rin": _rin_sentence(rin_table(rows)),
             "paper_detection": _detection_sentence(detection_tables(rows))}
 
 
@@ -400,6 +431,26 @@ def _repair_sentence(part: pd.DataFrame) -> str:
         text += "; " + " and ".join(f"{pair} cuts TL-2d's error by {-ours:.0f} % (paper {-paper:.0f} %)"
                                     for pair, ours, paper in repairs)
     return text + f" ({int(constant.at[tl2d, 'seeds'])} seed(s) of TL-2d)."
+
+
+def _rin_sentence(table: pd.DataFrame) -> str:
+    """How much worse than RANDOM/No-TL the frozen decoder is with and without RIN, and what [BN] leaves of it."""
+    tl2d = transfer.pair_label("TL-4", "TL-2d")
+    if table.empty or table[[f"× RANDOM/No-TL ({n})" for n in ("RIN", "no RIN")]].loc[tl2d].isna().any():
+        return ("The RIN ablation (TL-2d without row normalisation, one `rin` cell per seed, last in the sweep's plan) "
+                "has not finished yet.")
+    r, n = table.loc[tl2d, "× RANDOM/No-TL (RIN)"], table.loc[tl2d, "× RANDOM/No-TL (no RIN)"]
+    paper = 1 + paper_values.TABLE3_MSE_CHANGE[transfer.parse_pair(tl2d)][0] / 100
+    text = (f"Without RIN, the frozen HE decoder (TL-4/TL-2d) has {n:.1f} times RANDOM/No-TL's error, against "
+            f"{r:.1f} times with it (paper: {paper:.1f} times; {int(table.at[tl2d, 'seeds (no RIN)'])} seed(s), each "
+            f"against RANDOM/No-TL of the same architecture): ")
+    text += ("row normalisation explains much of why our frozen decoder hurts less than the paper's." if n > 2 * r else
+             "row normalisation does not explain why our frozen decoder hurts less than the paper's.")
+    bn = transfer.pair_label("TL-4", "TL-2d[BN]")
+    if table.loc[bn, ["× RANDOM/No-TL (RIN)", "× RANDOM/No-TL (no RIN)"]].notna().all():
+        text += (f" Fine-tuning BatchNorm brings it to {table.at[bn, '× RANDOM/No-TL (no RIN)']:.2f} times without RIN "
+                 f"and {table.at[bn, '× RANDOM/No-TL (RIN)']:.2f} times with it.")
+    return text
 
 
 def _budget_sentence(rows: pd.DataFrame, table: pd.DataFrame) -> str:

@@ -55,11 +55,11 @@ PROVENANCE = ("commit", "preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent
 def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS,
          one_cycle_pairs=ONE_CYCLE_PAIRS, detection_pairs=DETECTION_PAIRS, contamination_pairs=CONTAMINATION_PAIRS,
          rates=CONTAMINATION_RATES, models=COMPARED, unpooled_pairs=UNPOOLED_PAIRS, longer_pairs=LONGER_PAIRS,
-         longer_epochs=LONGER_EPOCHS, kinds=None) -> list[Cell]:
+         longer_epochs=LONGER_EPOCHS, rin=True, kinds=None) -> list[Cell]:
     """The cells of a sweep, in the order they should run (issue order: chapter 3's model comparison, Table 3/5 at
     share 1, Table 5's pairs with the unpooled model and the longer budget for the first seed, the limited-data
     shares, one-cycle, chapter 5's detection, comparison, contamination, then the graph variants, the unpooled pairs
-    and the longer budget of the other seeds; seeds in turn within each).
+    and the longer budget of the other seeds, and last the RIN ablation; seeds in turn within each).
 
     Args:
         chapters: any of 3, 4, 5; seeds: replica seeds (positive integers).
@@ -71,6 +71,7 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
             after its unpooled HE source; empty: none.
         longer_pairs, longer_epochs: those of ``pairs`` also run at share 1 with ``longer_epochs`` epochs (does the
             preset's budget converge?); empty: none.
+        rin: with chapter 4 and share 1, a ``"rin"`` cell per seed (TL-2d and its repair without row normalisation).
         kinds: only cells of these kinds (:data:`~hcaltl.experiments.cells.KINDS`), with the HE GraphSTAD source of
             each seed they start from; None keeps every kind.
     """
@@ -112,6 +113,7 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         out += [Cell("graphs", s, pair=detection_pairs[0]) for s in seeds]  # chapter 2's graphs, after the issue's list
     if 4 in chapters and 1.0 in fractions:
         out += beyond_share_1(seeds[1:])
+        out += [Cell("rin", s) for s in seeds] if rin else []
     if kinds is not None:
         kinds = _checked_list("kinds", kinds, lambda k: k in KINDS, f"cell kinds among {KINDS}")
         kept = [c for c in out if c.kind in kinds]
