@@ -323,7 +323,8 @@ def test_the_repair_sentence_sets_tl_2d_and_its_repairs_beside_tables_3_and_4():
                         + [row("TL-4/TL-2d[BN]", 1, 2.0), row("TL-4/TL-2d", 1, 3.0, 0.1)])
     text = paper_scale.facts(rows)["paper_repair"]
     assert text.startswith("At paper scale and 100 % of the HB training windows, the frozen HE decoder (TL-4/TL-2d) "
-                           "has 15.0 times RANDOM/No-TL's error (paper: 45.5 times")
+                           "has 15.0 times RANDOM/No-TL's error (paper: 45.5 times, Table 3's average), between 10.0 "
+                           "and 20.0 times seed by seed")
     # [BN] against TL-2d's seed 1 (10.0), the only seed both have, not against its two-seed mean 15.0
     assert "TL-4/TL-2d[BN] cuts TL-2d's error by 80 % (paper 53 %)" in text and "[BN,BIAS]" not in text
     assert text.endswith("(2 seed(s) of TL-2d).")

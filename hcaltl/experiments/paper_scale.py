@@ -423,6 +423,10 @@ def _repair_sentence(part: pd.DataFrame) -> str:
     text = (f"At paper scale and {100 * share:g} % of the HB training windows, the frozen HE decoder (TL-4/TL-2d) "
             f"has {factor:.1f} times RANDOM/No-TL's error (paper: {paper_factor:.1f} times, Table 3's average)")
     at_share = part[(part["fraction"] == share) & ~part["one_cycle"].astype(bool)]
+    per_seed = at_share.pivot_table(index="seed", columns="pair", values="test_mse")
+    factors = (per_seed[tl2d] / per_seed[transfer.pair_label(*ts.REFERENCE)]).dropna()
+    if len(factors) > 1:  # its training is unstable: the factor depends much on the seed
+        text += f", between {factors.min():.1f} and {factors.max():.1f} times seed by seed"
     vs_tl2d = ts.summary(at_share, reference=("TL-4", "TL-2d")).set_index("pair")
     repairs = [(pair, vs_tl2d.at[pair, "mean_change_%"], paper) for (init, train), paper in
                paper_values.TABLE4_VS_TL2D.items() if (pair := transfer.pair_label(init, train)) in vs_tl2d.index
