@@ -282,6 +282,16 @@ def test_unpooled_table_sets_both_architectures_beside_the_paper():
     assert "1 of 1 Table 5 pairs finished so far beat RANDOM/No-TL" in text and "TL-7/TL-6 (-50.0 %" in text
     old = rows[rows["dc"]].drop(columns="dc")  # rows written before the unpooled cells existed: pooled
     assert paper_scale.unpooled_table(old).empty and len(paper_scale.transfer_table(old)) == 3
+    # the order against block 1 (TL-7/TL-6 < TL-4/TL-2 < TL-4/No-TL): the unpooled seed 1 reverses it; the pooled
+    # model follows it on seed 1 and reverses it on seed 2, which the unpooled model lacks and is left out
+    ordered = pd.DataFrame([row("RANDOM/No-TL", 1, 2.0, 0.0, False), row("RANDOM/No-TL", 1, 2.0, 0.0, True),
+                            row("RANDOM/No-TL", 2, 2.0, 0.0, True)]
+                           + [row(p, 1, m, 0.0, False) for p, m in (("TL-7/TL-6", 1.8), ("TL-4/TL-2", 1.4), ("TL-4/No-TL", 1.0))]
+                           + [row(p, 1, m, 0.0, True) for p, m in (("TL-7/TL-6", 1.0), ("TL-4/TL-2", 1.2), ("TL-4/No-TL", 1.6))]
+                           + [row(p, 2, m, 0.0, True) for p, m in (("TL-7/TL-6", 1.9), ("TL-4/TL-2", 1.5), ("TL-4/No-TL", 0.2))])
+    assert paper_scale.facts(ordered)["paper_unpooled"].endswith(
+        "Their order follows the paper's block 1 with Spearman's rank correlation -1.00 (the pooled model on the same "
+        "pairs and seed(s) 1: 1.00).")
 
 
 def test_budget_table_and_sentence_say_whether_the_preset_budget_converged():

@@ -265,7 +265,7 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
             "paper_one_cycle": _one_cycle_sentence(pooled),
             "paper_budget": _budget_sentence(pooled, budget_table(rows)),
             "paper_repair": _repair_sentence(pooled),
-            "paper_unpooled": _unpooled_sentence(unpooled_table(rows)),
+            "paper_unpooled": _unpooled_sentence(unpooled_table(rows), rows),
             "paper_rin": _rin_sentence(rin_table(rows)),
             "paper_detection": _detection_sentence(detection_tables(rows))}
 
@@ -339,10 +339,11 @@ def _transfer_sentence(table: pd.DataFrame, changes: pd.DataFrame | None = None)
     text += f"; the best is {best} ({part.at[best, 'mean_change_%']:+.1f} %, {int(part.at[best, 'seeds'])} seed(s))."
     paper = pd.Series({transfer.pair_label(*pair): block1 for pair, (block1, _) in paper_values.TABLE5_MSE_CHANGE.items()})
     ours = part["mean_change_%"].reindex(paper.index).dropna()
-    if share == 1.0 and len(ours) >= 3 and ours.nunique() > 1:  # a rank correlation needs distinct values
+    rho = _spearman(ours, paper)
+    if share == 1.0 and rho is not None:
         theirs = paper[ours.index]
         text += (f" Over the {len(ours)} pairs of the paper's Table 5 finished so far, our order of the gains follows "
-                 f"its block 1 with Spearman's rank correlation {ours.corr(theirs, method='spearman'):.2f} (1: the same "
+                 f"its block 1 with Spearman's rank correlation {rho:.2f} (1: the same "
                  f"order); its best pair is {theirs.idxmin()}, ours {ours.idxmin()}, and our changes are a median "
                  f"{(ours / theirs).median():.1f} times the paper's.")
         several = changes[changes["seeds"] > 1] if changes is not None and not changes.empty else pd.DataFrame()
@@ -486,7 +487,9 @@ def _budget_sentence(rows: pd.DataFrame, table: pd.DataFrame) -> str:
     return text
 
 
-def _unpooled_sentence(table: pd.DataFrame) -> str:
+def _unpooled_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
+    """Table 5 with the unpooled model: how many pairs beat RANDOM/No-TL, the best, and how the order of the gains
+    follows the paper's block 1, beside the pooled model's order over the same seeds."""
     if table.empty:
         return "No paper-scale cell of the unpooled model has finished yet."
     part = table.drop(index=transfer.pair_label(*ts.REFERENCE), errors="ignore").dropna(
@@ -495,10 +498,30 @@ def _unpooled_sentence(table: pd.DataFrame) -> str:
         return "With the unpooled model, only the RANDOM/No-TL reference has finished so far."
     change = part["MSE change % (no DC)"]
     best = change.idxmin()
-    return (f"With the unpooled model at paper scale, {int((change < 0).sum())} of {len(part)} Table 5 pairs "
+    text = (f"With the unpooled model at paper scale, {int((change < 0).sum())} of {len(part)} Table 5 pairs "
             f"finished so far beat RANDOM/No-TL (in the paper, all of them do); the best is {best} "
             f"({change[best]:+.1f} %, {int(part.at[best, 'seeds (no DC)'])} seed(s); paper "
             f"{part.at[best, 'paper block 1 %']:+.1f} %).")
+    rho = _spearman(change, part["paper block 1 %"])
+    if rho is not None:
+        text += (f" Their order follows the paper's block 1 with Spearman's rank correlation {rho:.2f}")
+        seeds = sorted(set(_transfer_rows(rows, False)["seed"]))
+        same = transfer_table(rows[rows["seed"].isin(seeds)], True)
+        same = same[~same["one_cycle"] & (same["fraction"] == 1.0)].set_index("pair")["mean_change_%"] \
+            if not same.empty else pd.Series(dtype=float)
+        pooled = _spearman(same.reindex(part.index), part["paper block 1 %"])
+        text += (f" (the pooled model on the same pairs and seed(s) {', '.join(map(str, seeds))}: {pooled:.2f})."
+                 if pooled is not None else ".")
+    return text
+
+
+def _spearman(ours: pd.Series, paper: pd.Series) -> float | None:
+    """Spearman's rank correlation of our % changes with the paper's over the pairs both have; None below three
+    pairs or when ours are all equal (no order to compare)."""
+    both = pd.concat([ours, paper], axis=1).dropna()
+    if len(both) < 3 or both.iloc[:, 0].nunique() < 2:
+        return None
+    return float(both.iloc[:, 0].corr(both.iloc[:, 1], method="spearman"))
 
 
 def _detection_sentence(tables: dict[str, pd.DataFrame]) -> str:
