@@ -361,13 +361,16 @@ def plot_trainable_vs_mse(summary, *, ax: Axes | None = None) -> Axes:
     return _loglog(ax, "trainable parameters (% of the model)", "HB test MSE")
 
 
-def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None, label: str | None = None,
+                          marker: str = "o", filled: bool = True, diagonal: bool = True) -> Axes:
     """Our % change of the test MSE against RANDOM/No-TL against the paper's, one point per pair with the spread
     over seeds as an error bar, and the line where the two agree (chapter 4).
 
     Args:
         table: one row per pair (index), with ``ours %``, ``sd over seeds`` and ``paper block 1 %``
             (:func:`hcaltl.experiments.paper_scale.changes_vs_paper`).
+        label: one legend entry for all the points (None: one per pair); marker, filled: their look.
+        diagonal: draw the line of agreement over everything on ``ax`` (draw it with the last table).
     """
     need = {"ours %", "sd over seeds", "paper block 1 %"}
     if not need <= set(table.columns):
@@ -377,13 +380,15 @@ def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None) -> Axe
     for pair, row in table.iterrows():
         style = pair_style(str(pair))
         ax.errorbar(row["paper block 1 %"], row["ours %"], yerr=row["sd over seeds"] if pd.notna(row["sd over seeds"])
-                    else None, fmt="o", color=style["color"], mec="black", mew=0.5, capsize=3, label=pair)
-    if len(table):
-        values = pd.concat([table["paper block 1 %"], table["ours %"] - table["sd over seeds"].fillna(0),
-                            table["ours %"] + table["sd over seeds"].fillna(0)])
-        lo, hi = float(values.min()), float(values.max())
-        pad = 0.1 * (hi - lo) + 1.0
-        line = [min(lo - pad, 0.0), max(hi + pad, 0.0)]
+                    else None, fmt=marker, color=style["color"], mfc=style["color"] if filled else "white",
+                    mec="black" if filled else style["color"], mew=0.5 if filled else 1.5, capsize=3,
+                    label=pair if label is None else None)
+    if label is not None and len(table):  # one neutral legend entry for the group
+        ax.plot([], [], ls="none", marker=marker, color="grey", mfc="grey" if filled else "white", mec="grey",
+                mew=0.5 if filled else 1.5, label=label)
+    if diagonal and ax.has_data():
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        line = [min(x0, y0, 0.0), max(x1, y1, 0.0)]
         ax.plot(line, line, color="grey", lw=0.8, ls="--", label="as in the paper")
     ax.set_xlabel("paper: change vs RANDOM/No-TL (%)")
     ax.set_ylabel("ours: change vs RANDOM/No-TL (%)")
@@ -391,10 +396,15 @@ def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None) -> Axe
     return ax
 
 
-def paper_transfer_figure(changes: pd.DataFrame, summary: pd.DataFrame) -> Figure:
-    """Chapter 4 at paper scale: our changes against the paper's (:func:`plot_changes_vs_paper`) and the test MSE
-    against the share of HB data (:func:`plot_mse_vs_fraction`, constant schedule)."""
+def paper_transfer_figure(changes: pd.DataFrame, summary: pd.DataFrame, unpooled: pd.DataFrame | None = None
+                          ) -> Figure:
+    """Chapter 4 at paper scale: our changes against the paper's (:func:`plot_changes_vs_paper`; the unpooled
+    model's as open squares when given) and the test MSE against the share of HB data (:func:`plot_mse_vs_fraction`,
+    constant schedule)."""
     fig, axes = panels(2, size=(5.6, 4.6))
+    if unpooled is not None and not unpooled.empty:
+        plot_changes_vs_paper(unpooled, ax=axes[0], label="no DC, Table 5's sizes", marker="s", filled=False,
+                              diagonal=False)
     plot_changes_vs_paper(changes, ax=axes[0])
     axes[0].set_title("share 1: our gains against Table 5's")
     plot_mse_vs_fraction(summary, ax=axes[1])

@@ -113,8 +113,13 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
     assert plotting.pair_style("TL-7/No-TL")["color"] == plotting.CONFIG_COLORS["TL-7"]
     changes = pd.DataFrame({"ours %": [-30.0, -20.0], "sd over seeds": [5.0, np.nan], "paper block 1 %": [-29.8, -16.9]},
                            index=["TL-4/TL-2", "TL-4/No-TL"])
-    ax = plotting.plot_changes_vs_paper(changes)
-    assert len(ax.containers) == 2 and ax.lines[-1].get_label() == "as in the paper"  # one point per pair, the diagonal
+    ax = plotting.plot_changes_vs_paper(changes, label="no DC", marker="s", filled=False, diagonal=False)
+    ax = plotting.plot_changes_vs_paper(changes, ax=ax)
+    assert len(ax.containers) == 4 and ax.lines[-1].get_label() == "as in the paper"  # one point per pair, the diagonal
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels.count("no DC") == 1 and labels.count("as in the paper") == 1 and "TL-4/TL-2" in labels
+    low = min(ax.lines[-1].get_xdata())
+    assert low <= -30.0 - 5.0  # the diagonal spans every point drawn, error bars included
     with pytest.raises(ValueError, match=r"lacks columns \['sd over seeds'\]"):
         plotting.plot_changes_vs_paper(changes.drop(columns="sd over seeds"))
     plt.close("all")
@@ -164,7 +169,8 @@ def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_d
         "transfer": (plotting.transfer_figure({"RANDOM/No-TL": [1.0, 0.5]}, summary, curves_fraction=0.1,
                                               compared_fraction=1.0), 3),
         "paper transfer": (plotting.paper_transfer_figure(pd.DataFrame(
-            {"ours %": [-30.0], "sd over seeds": [5.0], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"]), summary), 2),
+            {"ours %": [-30.0], "sd over seeds": [5.0], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"]), summary,
+            pd.DataFrame({"ours %": [-40.0], "sd over seeds": [np.nan], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"])), 2),
         "region maps": (plotting.region_maps_figure([m, m], [labels, labels], g, 1, titles=["a", "b"], vmax=[1.0, 20]), 2),
         "detection": (plotting.detection_figure(curves, name="TL-7/TL-6"), 2),
         "contamination": (plotting.contamination_figure(contamination, auc_case="dead", fpr_cases=["dead", "hot"]), 3),

@@ -390,6 +390,9 @@ def test_the_transfer_sentence_counts_gains_beyond_the_seeds_spread_and_ranks_th
     assert changes.loc["TL-4/No-TL", "sd over seeds"] == pytest.approx(0.0) and changes.loc["TL-4/TL-2", "seeds"] == 1
     assert changes.loc["TL-4/TL-1", "ours %"] == pytest.approx(100 * (2.05 / 2.1 - 1))
     assert "TL-4/TL-2d" not in changes.index and "RANDOM/No-TL" not in changes.index  # Table 5's pairs only
+    assert paper_scale.changes_vs_paper(rows, dc=False).empty  # no unpooled cell here
+    unpooled = paper_scale.changes_vs_paper(rows.assign(dc=False), dc=False)
+    assert unpooled["ours %"].tolist() == pytest.approx(changes["ours %"].tolist())
     assert text.endswith("For 0 of the 2 with several seeds the paper's value lies within one standard deviation of our "
                          "per-seed changes.")
     wider = rows.copy()  # TL-4/TL-1 at -20 and 0 %: mean -9.5 %, sd 14.1, paper -19.5 within it

@@ -93,16 +93,17 @@ def comparison_table(rows: pd.DataFrame) -> pd.DataFrame:
     return ts.paper_comparison(part, part["fraction"].max())
 
 
-def changes_vs_paper(rows: pd.DataFrame) -> pd.DataFrame:
+def changes_vs_paper(rows: pd.DataFrame, dc: bool = True) -> pd.DataFrame:
     """Chapter 4's picture of Table 5 at paper scale: for each pair of the paper's Table 5, our % change of the test
-    MSE against RANDOM/No-TL (pooled model, share 1, constant schedule; over the seeds both have, as in
+    MSE against RANDOM/No-TL (pooled model, or the unpooled one when ``dc`` is False; share 1, constant schedule;
+    over the seeds both have, as in
     :func:`~hcaltl.experiments.transfer_study.summary`) with the standard deviation over seeds of the per-seed
     change, beside the paper's block 1. Empty until a pair and its reference share a seed.
 
     Shapes:
         one row per pair finished: ``seeds``, ``ours %``, ``sd over seeds``, ``paper block 1 %``.
     """
-    part = _transfer_rows(rows, True)
+    part = _transfer_rows(rows, dc)
     if not part.empty:
         part = part[~part["one_cycle"].astype(bool) & (part["fraction"] == 1.0)]
     reference = transfer.pair_label(*ts.REFERENCE)
