@@ -69,6 +69,13 @@ def _transfer_rows(rows: pd.DataFrame, dc: bool, longer: bool = False) -> pd.Dat
     return part[(pooled == dc) & (preset != longer)]
 
 
+def _share_1_rows(rows: pd.DataFrame, dc: bool = True) -> pd.DataFrame:
+    """The transfer cells of the pooled (``dc``) or the unpooled model at the preset's budget, on every HB training
+    window, with the constant schedule: the setting of Tables 3–5."""
+    part = _transfer_rows(rows, dc)
+    return part[~part["one_cycle"].astype(bool) & (part["fraction"] == 1.0)] if not part.empty else part
+
+
 def transfer_table(rows: pd.DataFrame, dc: bool = True, longer: bool = False) -> pd.DataFrame:
     """Chapter 4 at paper scale: :func:`~hcaltl.experiments.transfer_study.summary` of the transfer cells of the
     pooled model (of the unpooled one when ``dc`` is False; of the longer epoch budget when ``longer``), with the
@@ -103,9 +110,7 @@ def changes_vs_paper(rows: pd.DataFrame, dc: bool = True) -> pd.DataFrame:
     Shapes:
         one row per pair finished: ``seeds``, ``ours %``, ``sd over seeds``, ``paper block 1 %``.
     """
-    part = _transfer_rows(rows, dc)
-    if not part.empty:
-        part = part[~part["one_cycle"].astype(bool) & (part["fraction"] == 1.0)]
+    part = _share_1_rows(rows, dc)
     reference = transfer.pair_label(*ts.REFERENCE)
     if part.empty or reference not in set(part["pair"]):
         return pd.DataFrame()
@@ -134,9 +139,8 @@ def rin_table(rows: pd.DataFrame) -> pd.DataFrame:
     without = rows[rows["kind"] == "rin"] if "kind" in rows else rows.iloc[:0]
     if without.empty:
         return pd.DataFrame()
-    with_rin = _transfer_rows(rows, True)
-    with_rin = with_rin[~with_rin["one_cycle"].astype(bool) & (with_rin["fraction"] == 1.0)
-                        & with_rin["pair"].isin(RIN_PAIRS)] if not with_rin.empty else with_rin
+    with_rin = _share_1_rows(rows)
+    with_rin = with_rin[with_rin["pair"].isin(RIN_PAIRS)] if not with_rin.empty else with_rin
     both = sorted(set(without["seed"]) & set(with_rin["seed"]) if not with_rin.empty else set())
     if not both:
         return pd.DataFrame()
@@ -168,8 +172,7 @@ def budget_table(rows: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=list(dict.fromkeys(longer["pair"])))
     # the preset's budget on the same (pair, seed) cells as the longer one, so both columns cover the same seeds
     ran_longer = pd.MultiIndex.from_frame(longer[["pair", "seed"]])
-    preset = _transfer_rows(rows, True)
-    preset = preset[~preset["one_cycle"].astype(bool) & (preset["fraction"] == 1.0)]
+    preset = _share_1_rows(rows)
     preset = preset[pd.MultiIndex.from_frame(preset[["pair", "seed"]]).isin(ran_longer)]
     for flag, part in ((False, preset), (True, longer)):
         if part.empty:
@@ -440,7 +443,8 @@ def _repair_sentence(part: pd.DataFrame) -> str:
 
 
 def _rin_sentence(table: pd.DataFrame) -> str:
-    """How much worse than RANDOM/No-TL the frozen decoder is with and without RIN, and what [BN] leaves of it."""
+    """How much worse than RANDOM/No-TL the frozen decoder is with and without RIN (RIN "explains much" when the
+    factor without it is over twice the factor with it), and what [BN] leaves of it."""
     tl2d = transfer.pair_label("TL-4", "TL-2d")
     if table.empty or table[[f"× RANDOM/No-TL ({n})" for n in ("RIN", "no RIN")]].loc[tl2d].isna().any():
         return ("The RIN ablation (TL-2d without row normalisation, one `rin` cell per seed, last in the sweep's plan) "
@@ -506,10 +510,9 @@ def _unpooled_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     rho = _spearman(change, part["paper block 1 %"])
     if rho is not None:
         text += (f" Their order follows the paper's block 1 with Spearman's rank correlation {rho:.2f}")
-        seeds = sorted(set(_transfer_rows(rows, False)["seed"]))
-        same = transfer_table(rows[rows["seed"].isin(seeds)], True)
-        same = same[~same["one_cycle"] & (same["fraction"] == 1.0)].set_index("pair")["mean_change_%"] \
-            if not same.empty else pd.Series(dtype=float)
+        seeds = sorted(set(_share_1_rows(rows, False)["seed"]))
+        same = _share_1_rows(rows[rows["seed"].isin(seeds)])
+        same = ts.summary(same).set_index("pair")["mean_change_%"] if not same.empty else pd.Series(dtype=float)
         pooled = _spearman(same.reindex(part.index), part["paper block 1 %"])
         text += (f" (the pooled model on the same pairs and seed(s) {', '.join(map(str, seeds))}: {pooled:.2f})."
                  if pooled is not None else ".")
