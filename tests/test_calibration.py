@@ -95,7 +95,11 @@ def test_scoring_windows_use_the_given_scaler(hb_2017):
 def test_a_model_trained_on_calibrated_simulation_sees_the_real_detector_as_healthy(hb_2017):
     """The detector to monitor (10 LS to calibrate on, 30 held out) against simulations of it: calibrated
     (its own channel map) and default (another channel map).  Held-out LS must score like validation data
-    under the calibrated model, and far worse under the default one."""
+    under the calibrated model, and far worse under the default one.
+
+    A 3-epoch model's ratio for the calibrated simulation spreads from 0.5 to 1.5 over training seeds and
+    thread counts (measured: seeds 0-3 on 1 and 2 threads), while the default simulation's is 150-200; the
+    bound of 2 sits above that spread and two orders of magnitude below the default's."""
     detector = simulate(hb_2017, 40, seed=11)
     cal = calibrate(detector.select(slice(0, 10)))
     ratio = {}
@@ -103,7 +107,7 @@ def test_a_model_trained_on_calibrated_simulation_sees_the_real_detector_as_heal
         prep = prepare_windows(simulate(hb_2017, 600, seed=5, **kwargs), window=5, train_ls=200)
         model = GraphSTAD(hb_2017, latent=8)
         fit(model, prep.windows["train"], prep.windows["val"], TrainConfig(epochs=3, progress=False, seed=0))
-        held_out, _ = scoring_windows(detector.select(slice(10, 40)), prep.scaler)
+        held_out, _ = scoring_windows(detector.select(slice(10, 40)), prep.scaler, stride=1)
         ratio[name] = evaluate(model, held_out) / evaluate(model, prep.windows["val"])
-    assert ratio["calibrated"] < 1.5
-    assert ratio["default"] > 10 * ratio["calibrated"]
+    assert ratio["calibrated"] < 2.0
+    assert ratio["default"] > 50 * ratio["calibrated"]
