@@ -18,6 +18,7 @@ pytest.importorskip("distributed")
 
 from hcaltl.experiments import baseline_study as bs  # noqa: E402
 from hcaltl.experiments import cells as cell_module  # noqa: E402
+from hcaltl.experiments import detection_study as ds  # noqa: E402
 from hcaltl.experiments import paper_scale  # noqa: E402
 from hcaltl.experiments import sweep as sw  # noqa: E402
 from hcaltl.experiments import transfer_study as ts  # noqa: E402
@@ -481,3 +482,49 @@ def test_the_rin_cell_fine_tunes_tl_2d_without_row_normalisation_and_its_table_s
     assert "explains much of why" in text and text.endswith("1.50 times without RIN and 1.20 times with it.")
     assert "has not finished" in paper_scale.facts(table_rows[table_rows["kind"] == "transfer"])["paper_rin"]
     assert paper_scale.rin_table(table_rows[table_rows["seed"] == 3]).empty  # no seed with both
+
+
+def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed_by_seed():
+    cases = [c[0] for c in ds.CASES]
+
+    def boxes(kind, pair, seed, mild, others=1.0, rate=0.0):
+        return [{"kind": kind, "experiment": "boxes", "pair": pair, "seed": seed, "rate": rate, "n_anomalies": 1000,
+                 "case": case, "AUC": mild if case == cases[0] else others} for case in cases]
+
+    rows = pd.DataFrame(  # TL-7/TL-6 better on the mild case in both seeds, by 0.004 and 0.006
+        boxes("detection", "RANDOM/No-TL", 1, 0.990) + boxes("detection", "RANDOM/No-TL", 2, 0.992)
+        + boxes("detection", "TL-7/TL-6", 1, 0.994) + boxes("detection", "TL-7/TL-6", 2, 0.998)
+        + boxes("detection", "TL-4/TL-3", 1, 0.95, others=0.9)  # one seed only; its hardest case is another
+        + [{"kind": "detection", "experiment": "single channels", "pair": "RANDOM/No-TL", "seed": 1, "rate": 0.0,
+            "n_anomalies": 1000, "case": cases[0], "AUC": 0.5}])  # single channels never enter Table 7
+    table = paper_scale.table7_table(rows)
+    assert table.index.tolist() == cases and table.at[cases[0], ("RANDOM/No-TL", "mean")] == pytest.approx(0.991)
+    assert table.at[cases[0], ("TL-4/TL-3", "seeds")] == 1 and pd.isna(table.at[cases[0], ("TL-4/TL-3", "sd")])
+    assert table.at[cases[0], ("paper", "TL-7/TL-6")] == 0.996
+    text = paper_scale.facts(rows)["paper_detection"]
+    assert text.startswith("Over 2 seed(s) at paper scale (1000 anomalous windows per fault), 14 of the 14 AUCs of "
+                           "Table 7's two configurations come within 0.01 of the paper's.")
+    assert "RANDOM/No-TL 0.991 ± 0.0014, TL-7/TL-6 0.996 ± 0.0028, TL-4/TL-3 0.950 (paper: 0.993 for" in text
+    assert "not the hardest case for TL-4/TL-3 (degraded ×0.6)" in text
+    assert "TL-7/TL-6 minus RANDOM/No-TL is +0.0050 ± 0.0014 (seed by seed, 2 seeds): beyond twice" in text
+    assert text.endswith("as the paper finds transfer to help.")
+    noisy = rows.assign(AUC=np.where((rows["pair"] == "TL-7/TL-6") & (rows["seed"] == 2) & (rows["case"] == cases[0]),
+                                     0.980, rows["AUC"]))  # now -0.010 and +0.004: the spread swallows it
+    assert "within twice the seeds' spread, too small to call" in paper_scale.facts(noisy)["paper_detection"]
+    # contamination: RANDOM/No-TL loses 0.1-0.11 of the mild case's AUC at 20 %, TL-7/TL-6 0.001
+    dirty = pd.DataFrame(boxes("contamination", "RANDOM/No-TL", 1, 0.890, rate=0.2)
+                         + boxes("contamination", "RANDOM/No-TL", 2, 0.882, rate=0.2)
+                         + boxes("contamination", "TL-7/TL-6", 1, 0.993, rate=0.2)
+                         + boxes("contamination", "TL-7/TL-6", 2, 0.997, rate=0.2)
+                         + boxes("contamination", "TL-7/TL-6", 3, 0.5, rate=0.2))  # no clean cell: not in the loss
+    assert "No paper-scale contamination cell" in paper_scale.facts(rows)["paper_contamination"]
+    both = pd.concat([rows, dirty])
+    cont = paper_scale.contamination_table(both)
+    assert cont.index.tolist() == [("RANDOM/No-TL", 0.0), ("RANDOM/No-TL", 0.2), ("TL-7/TL-6", 0.0), ("TL-7/TL-6", 0.2)]
+    assert cont.at[("RANDOM/No-TL", 0.2), "loss"] == pytest.approx(0.105 / 7)
+    assert cont.at[("TL-7/TL-6", 0.2), "seeds"] == 3 and cont.at[("TL-7/TL-6", 0.2), "loss"] == pytest.approx(0.001 / 7)
+    text = paper_scale.facts(both)["paper_contamination"]
+    assert text.startswith("With 20 % of the HB training windows contaminated, RANDOM/No-TL loses 0.015 ± 0.001 of "
+                           "mean box AUC (0.999 → 0.984; mildest degradation 0.991 → 0.886, 2 seed(s))")
+    assert text.endswith("it holds here: TL-7/TL-6 loses less, beyond twice the seeds' spread.")
+    assert "No paper-scale comparison cell" in paper_scale.facts(both)["paper_detectors"]

@@ -22,7 +22,7 @@ from ..detect import ErrorScaler, channel_scores, metrics
 from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
 from ..train import TrainConfig
-from .paper_values import TABLE7_AUC
+from .paper_values import TABLE7_AUC, TABLE7_PAIRS
 from .transfer_study import fine_tune
 
 #: The rows of paper A's Table 7: (label, kind, factor).
@@ -184,8 +184,8 @@ def results_frame(tables: dict[str, pd.DataFrame], single: pd.DataFrame, contami
 def auc_beside_paper(aucs: pd.DataFrame) -> pd.DataFrame:
     """AUC per case (rows) and pair (columns) with the paper's Table 7 AUCs added as two columns."""
     out = aucs.reindex([c[0] for c in CASES if c[0] in aucs.index])
-    out["paper RANDOM/No-TL"] = [TABLE7_AUC[c][0] for c in out.index]
-    out["paper TL-7/TL-6"] = [TABLE7_AUC[c][1] for c in out.index]
+    for i, pair in enumerate(TABLE7_PAIRS):
+        out[f"paper {pair}"] = [TABLE7_AUC[c][i] for c in out.index]
     return out
 
 

@@ -41,7 +41,10 @@ TABLE6_ONE_CYCLE_CHANGE = {
     ("TL-4", "No-TL"): -4.0, ("TL-4", "TL-3"): -1.6, ("TL-7", "TL-5"): -8.7, ("TL-7", "TL-6"): -8.6,
 }
 
-#: Paper A, Table 7: ROC AUC of channel anomaly detection on HB, (RANDOM/No-TL, TL-7/TL-6). The degradation
+#: Paper A, Table 7's two configurations, in the order of its columns.
+TABLE7_PAIRS = ("RANDOM/No-TL", "TL-7/TL-6")
+
+#: Paper A, Table 7: ROC AUC of channel anomaly detection on HB, per :data:`TABLE7_PAIRS`. The degradation
 #: factors are stripped from the text; the reading follows the authors' list (reference notes §3.4).
 TABLE7_AUC = {
     "degraded ×0.8": (0.993, 0.996), "degraded ×0.6": (1.000, 1.000), "degraded ×0.4": (1.000, 1.000),
