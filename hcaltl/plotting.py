@@ -511,6 +511,78 @@ def plot_contamination(contamination: pd.DataFrame, case: str, metric: str = "AU
     return ax
 
 
+def plot_table7(table: pd.DataFrame, *, ax: Axes | None = None, floor: float = 1e-4) -> Axes:
+    """Table 7 at paper scale: 1 − AUC (log scale: lower is better) per anomaly case and pair, the mean over seeds
+    with the spread as an error bar, and the paper's values as black crosses; an AUC of 1 sits on the ``floor``.
+
+    Args:
+        table: :func:`hcaltl.experiments.paper_scale.table7_table` (columns ``(pair, "mean" | "sd")`` and
+            ``("paper", pair)``).
+    """
+    if not isinstance(table.columns, pd.MultiIndex) or "mean" not in table.columns.get_level_values(1):
+        raise ValueError("table must be paper_scale.table7_table's: columns (pair, 'mean'), (pair, 'sd') and "
+                         f"('paper', pair); got columns {list(table.columns)[:4]}")
+    ax = _ax(ax, (5.5, 0.45 * len(table) + 1.5))
+    y = np.arange(len(table))[::-1]
+    pairs = [p for p in dict.fromkeys(table.columns.get_level_values(0)) if p != "paper"]
+    for k, pair in enumerate(pairs):
+        miss = 1 - table[(pair, "mean")].to_numpy(dtype=float)
+        sd = table[(pair, "sd")].fillna(0).to_numpy(dtype=float)
+        x = np.maximum(miss, floor)
+        lower = x - np.maximum(miss - sd, floor)  # the bar's lower end stays on the axis
+        ax.errorbar(x, y + 0.12 * (k - (len(pairs) - 1) / 2), xerr=[lower, sd], fmt="o", ms=5, capsize=2,
+                    color=pair_style(pair)["color"], mec="black", mew=0.4, label=pair)
+    if "paper" in table.columns.get_level_values(0):  # the paper's value on its pair's row, in its pair's colour
+        for pair in table["paper"].columns:
+            k = pairs.index(pair) if pair in pairs else (len(pairs) - 1) / 2
+            ax.scatter(np.maximum(1 - table[("paper", pair)].to_numpy(dtype=float), floor),
+                       y + 0.12 * (k - (len(pairs) - 1) / 2), marker="x", s=30, color=pair_style(pair)["color"])
+        ax.scatter([], [], marker="x", s=30, color="black", label="paper (Table 7)")
+    ax.set_yticks(y, table.index)
+    ax.set_xscale("log")
+    ax.set_xlim(floor / 2, 1)
+    ax.set_xlabel("1 − AUC  (lower is better)")
+    ax.grid(axis="x", alpha=0.3)
+    _legend(ax, fontsize=7, loc="lower right")
+    return ax
+
+
+def plot_contamination_loss(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Mean box AUC over the anomaly cases against the contaminated share of training windows, one line per pair,
+    the mean over seeds with the spread as an error bar (chapter 5 at paper scale).
+
+    Args:
+        table: :func:`hcaltl.experiments.paper_scale.contamination_table` (index ``(pair, rate)``, columns
+            ``mean AUC`` and ``sd``).
+    """
+    if list(table.index.names) != ["pair", "rate"] or not {"mean AUC", "sd"} <= set(table.columns):
+        raise ValueError("table must be paper_scale.contamination_table's: index (pair, rate), columns 'mean AUC' "
+                         f"and 'sd'; got index {list(table.index.names)} and columns {list(table.columns)}")
+    ax = _ax(ax, (5, 3.8))
+    for pair, part in table.groupby(level="pair", sort=False):
+        part = part.droplevel("pair").sort_index()
+        ax.errorbar(100 * part.index.to_numpy(dtype=float), part["mean AUC"], yerr=part["sd"].fillna(0), marker="o",
+                    capsize=3, label=pair, **pair_style(str(pair)))
+    ax.set_xlabel("contaminated training windows [%]")
+    ax.set_ylabel("box AUC, mean over the anomaly cases")
+    _legend(ax, fontsize=8)
+    return ax
+
+
+def paper_detection_figure(table7: pd.DataFrame, contamination: pd.DataFrame | None = None) -> Figure:
+    """Chapter 5 at paper scale: Table 7 beside the paper's (:func:`plot_table7`) and, once contamination cells
+    have finished, the AUC against the contaminated share (:func:`plot_contamination_loss`)."""
+    both = contamination is not None and not contamination.empty
+    fig, axes = panels(2 if both else 1, size=(5.6, 4.6))
+    plot_table7(table7, ax=axes[0])
+    axes[0].set_title("Table 7: ours (mean ± sd over seeds) and the paper's")
+    if both:
+        plot_contamination_loss(contamination, ax=axes[1])
+        axes[1].set_title("contaminated training data")
+    fig.tight_layout()
+    return fig
+
+
 #: One colour and marker per detector of chapter 5's comparison (GraphSTAD models take their pair's colour).
 DETECTOR_STYLES = {
     "per-channel mean": {"color": "#999999", "marker": "s"},

@@ -142,6 +142,35 @@ def test_plot_contamination_draws_one_line_per_pair_and_rejects_unknown_cases():
     plt.close("all")
 
 
+def _paper_scale_detection_tables():
+    """Table 7 and contamination tables of hand-built paper-scale rows (two seeds, two pairs, rates 0 and 20 %)."""
+    from hcaltl.experiments import detection_study as ds
+    from hcaltl.experiments import paper_scale
+
+    rows = pd.DataFrame([{"kind": kind, "experiment": "boxes", "pair": pair, "seed": seed, "rate": rate,
+                          "n_anomalies": 10, "case": case, "AUC": 1.0 - 0.01 * i * (1 + rate) - 0.001 * seed}
+                         for kind, rate in (("detection", 0.0), ("contamination", 0.2))
+                         for pair in ("RANDOM/No-TL", "TL-7/TL-6") for seed in (1, 2)
+                         for i, (case, _, _) in enumerate(ds.CASES)])
+    return paper_scale.table7_table(rows), paper_scale.contamination_table(rows)
+
+
+def test_paper_scale_detection_plots_take_ax_and_refuse_other_tables():
+    table7, contamination = _paper_scale_detection_tables()
+    fig, ax = plt.subplots()
+    assert plotting.plot_table7(table7, ax=ax) is ax
+    assert len(ax.containers) == 2 and ax.get_legend_handles_labels()[1] == ["paper (Table 7)", "RANDOM/No-TL", "TL-7/TL-6"]
+    assert min(ax.collections[-2].get_offsets()[:, 0]) == 1e-4  # the paper's AUC of 1.000 sits on the floor
+    fig, ax = plt.subplots()
+    assert plotting.plot_contamination_loss(contamination, ax=ax) is ax
+    assert len(ax.containers) == 2 and list(ax.lines[0].get_xdata()) == [0.0, 20.0]
+    with pytest.raises(ValueError, match="table must be paper_scale.table7_table's"):
+        plotting.plot_table7(contamination)
+    with pytest.raises(ValueError, match=r"table must be paper_scale.contamination_table's: .*got index \['case'\]"):
+        plotting.plot_contamination_loss(table7.droplevel(1, axis=1).iloc[:, :1].rename_axis("case"))
+    plt.close("all")
+
+
 def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_data):
     from matplotlib.figure import Figure
 
@@ -175,6 +204,8 @@ def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_d
         "detection": (plotting.detection_figure(curves, name="TL-7/TL-6"), 2),
         "contamination": (plotting.contamination_figure(contamination, auc_case="dead", fpr_cases=["dead", "hot"]), 3),
         "head scores": (plotting.head_scores_figure(scores, ~causes.any(axis=1).to_numpy(), causes), 2),
+        "paper detection": (plotting.paper_detection_figure(*_paper_scale_detection_tables()), 2),
+        "paper detection, no contamination yet": (plotting.paper_detection_figure(_paper_scale_detection_tables()[0]), 1),
     }
     for name, (fig, n) in figures.items():
         assert isinstance(fig, Figure), name
