@@ -217,9 +217,34 @@ def _optimiser(model: GraphSTAD, config: TrainConfig, steps_per_epoch: int):
     if not params:
         raise ValueError("every parameter is frozen: nothing to train")
     opt = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, amsgrad=True)
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
-             if config.one_cycle else None)
-    return opt, sched
+    return opt, _schedule(opt, config, steps_per_epoch)
+
+
+def _schedule(opt: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    """The one-cycle schedule of ``config`` (peak: its learning rate), or None for a constant rate."""
+    if not config.one_cycle:
+        return None
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
+
+
+def learning_rates(config: TrainConfig, steps_per_epoch: int) -> np.ndarray:
+    """The learning rate of every optimiser step that :func:`fit` takes with ``config`` when it runs every epoch
+    (chapter 4, one-cycle scheduling): constant, or torch's one-cycle schedule peaking at ``config.lr``.
+
+    Shapes:
+        returns ``(config.epochs * steps_per_epoch,)``.
+    """
+    steps_per_epoch = validate.count(steps_per_epoch, "steps_per_epoch")
+    weight = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([weight], lr=config.lr)
+    sched = _schedule(opt, config, steps_per_epoch)
+    rates = np.empty(config.epochs * steps_per_epoch)
+    for step in range(len(rates)):
+        rates[step] = opt.param_groups[0]["lr"]
+        opt.step()  # no gradient: the weight stays, but the schedule sees the optimiser step first
+        if sched is not None:
+            sched.step()
+    return rates
 
 
 def _train_epoch(model: GraphSTAD, train: torch.Tensor, opt, sched, gen: torch.Generator, config: TrainConfig,

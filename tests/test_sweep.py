@@ -441,6 +441,28 @@ def test_the_one_cycle_sentence_sets_table_6_beside_the_constant_rate():
                          "(1 seed(s) run with both).")  # seed 1 only: 1.0 against 2.0, not against the mean 3.0
 
 
+def test_the_one_cycle_sentence_says_why_one_cycle_can_hurt_within_an_unconverged_budget():
+    def row(pair, mse, one_cycle, best_epoch):
+        return {"kind": "transfer", "pair": pair, "seed": 1, "fraction": 1.0, "one_cycle": one_cycle, "dc": True,
+                "test_mse": mse, "trainable_change_pct": 0.0, "epochs": 10, "best_epoch": best_epoch,
+                "val_curve": json.dumps([1.0] * 10), "n_train_windows": 400}
+
+    rows = pd.DataFrame([row("RANDOM/No-TL", 2.0, False, 9), row("RANDOM/No-TL", 4.0, True, 9),  # one-cycle: +100 %
+                         row("TL-4/No-TL", 1.0, False, 9), row("TL-4/No-TL", 1.0, True, 5),  # -50 %, then -75 %
+                         row("TL-4/TL-1", 0.5, False, 9)])  # not in Table 6: not counted
+    text = paper_scale.facts(rows)["paper_one_cycle"]
+    assert "One-cycle changes RANDOM/No-TL's own error by +100.0 % against the constant rate" in text
+    assert ("3 of the 4 cells of these pairs (both schedules) had their best validation error at the last epoch, and "
+            "the one-cycle rate averages 51 % of its peak") in text
+    assert text.endswith("That widens the gap to RANDOM/No-TL (1 of 1 pairs gain more than at a constant rate), where "
+                         "the paper's gaps shrink under one-cycle.")
+    milder = rows.assign(test_mse=np.where(rows["one_cycle"] & (rows["pair"] == "TL-4/No-TL"), 3.0, rows["test_mse"]))
+    text = paper_scale.facts(milder)["paper_one_cycle"]  # -25 % against -50 %: the gap narrows
+    assert "one-cycle trains less" in text and "widens" not in text
+    assert "trains less" not in paper_scale.facts(rows.assign(test_mse=np.where(
+        rows["one_cycle"] & (rows["pair"] == "RANDOM/No-TL"), 1.5, rows["test_mse"])))["paper_one_cycle"]
+
+
 def test_gitignore_keeps_exactly_the_targets_chapter_5_scores():
     """The .gitignore names the kept HB models by hand; they must stay those of sweep.DETECTION_PAIRS."""
     from pathlib import Path

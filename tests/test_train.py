@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -5,7 +7,7 @@ import torch
 from hcaltl.models import GraphSTAD
 from hcaltl.checkpoints import load_checkpoint, save_checkpoint
 from hcaltl.inference import reconstruct
-from hcaltl.train import TrainConfig, evaluate, fit, per_channel_mean_mse, train_and_evaluate
+from hcaltl.train import TrainConfig, evaluate, fit, learning_rates, per_channel_mean_mse, train_and_evaluate
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +49,17 @@ def test_frozen_parameters_stay_bit_identical(hb_windows):
 
 def test_one_cycle_schedule_and_bad_input(hb_windows):
     model = GraphSTAD("HB", latent=2)
-    h = fit(model, hb_windows["train"][:8], hb_windows["val"][:4], TrainConfig(epochs=2, one_cycle=True, lr=1e-2, progress=False))
+    config = TrainConfig(epochs=2, one_cycle=True, lr=1e-2, progress=False)
+    h = fit(model, hb_windows["train"][:8], hb_windows["val"][:4], config)
     assert h.lr[0] != h.lr[1]
+    rates = learning_rates(config, 2)  # 8 windows in batches of 4: fit's rate after its first epoch is the third step's
+    assert rates.shape == (4,) and h.lr[0] == pytest.approx(rates[2])
+    ten = learning_rates(replace(config, epochs=10), 100)  # torch's defaults: from lr/25 up to lr at 30 %, then down
+    assert ten[0] == pytest.approx(4e-4) and ten.argmax() == 299 and ten.max() == pytest.approx(1e-2)
+    assert 0.45 < ten.mean() / 1e-2 < 0.55 and ten[-1] < 1e-6
+    assert (learning_rates(replace(config, one_cycle=False), 3) == 1e-2).all()
+    with pytest.raises(ValueError, match="steps_per_epoch must be at least 1, got 0"):
+        learning_rates(config, 0)
     with pytest.raises(ValueError, match=r"training windows must be \[n, 5, 64, 72, 7\]"):
         fit(model, hb_windows["train"][:, :3], hb_windows["val"], TrainConfig(epochs=1, progress=False))
     bad = hb_windows["val"][:2].copy()
