@@ -526,7 +526,7 @@ def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed
     text = paper_scale.facts(rows)["paper_detection"]
     assert text.startswith("Over 2 seed(s) at paper scale (1000 anomalous windows per fault), 14 of the 14 AUCs of "
                            "Table 7 run so far (RANDOM/No-TL and TL-7/TL-6) come within 0.01 of the paper's.")
-    assert "short training does not explain" not in text
+    assert "shorter training does not explain" not in text
     assert "RANDOM/No-TL 0.991 ± 0.0014, TL-7/TL-6 0.996 ± 0.0028, TL-4/TL-3 0.950 (paper: 0.993 for" in text
     assert "not the hardest case for TL-4/TL-3 (degraded ×0.6)" in text
     assert "TL-7/TL-6 minus RANDOM/No-TL is +0.0050 ± 0.0014 (seed by seed, 2 seeds): beyond twice" in text

@@ -630,8 +630,9 @@ def _detection_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     below = [p for p in run if table.at[mild, ("paper", p)] - table.at[mild, (p, "mean")] > 0.01]
     if below:
         text += (": below the paper's by more than 0.01 for " + " and ".join(below) + " even with the paper's data "
-                 "and epochs, so short training does not explain the gap; what remains is the score's average "
-                 "over five LS and our simulator's Poisson and HPD fluctuations on low-occupancy channels")
+                 "and epochs, so the fast preset's shorter training does not explain the gap; what remains is the "
+                 "score's average over five LS and our simulator's Poisson and HPD fluctuations on low-occupancy "
+                 "channels")
     hardest = {p: table[(p, "mean")].idxmin() for p in pairs}
     if any(h != mild for h in hardest.values()):
         text += "; it is not the hardest case for " + ", ".join(f"{p} ({h})" for p, h in hardest.items() if h != mild)
