@@ -647,7 +647,7 @@ def _detection_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
                      + ("beyond twice the seeds' spread, " + ("as the paper finds transfer to help" if gain.mean() > 0
                                                                else "the opposite of the paper's gain")
                         if beyond else "within twice the seeds' spread, too small to call (the paper's gain is "
-                                       "+0.003)"))
+                                       f"{paper_values.TABLE7_AUC[mild][1] - paper_values.TABLE7_AUC[mild][0]:+.3f})"))
     return text + "."
 
 
