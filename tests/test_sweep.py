@@ -533,7 +533,8 @@ def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed
     assert text.endswith("as the paper finds transfer to help.")
     noisy = rows.assign(AUC=np.where((rows["pair"] == "TL-7/TL-6") & (rows["seed"] == 2) & (rows["case"] == cases[0]),
                                      0.980, rows["AUC"]))  # now -0.010 and +0.004: the spread swallows it
-    assert "within twice the seeds' spread, too small to call (the paper's gain is +0.003)" in paper_scale.facts(noisy)["paper_detection"]
+    assert ("within twice the seeds' spread, too small to call (the paper's gain is +0.003)"
+            in paper_scale.facts(noisy)["paper_detection"])
     low = rows.assign(AUC=np.where((rows["pair"] == "RANDOM/No-TL") & (rows["case"] == cases[0]), 0.93, rows["AUC"]))
     text = paper_scale.facts(low[low["pair"] == "RANDOM/No-TL"])["paper_detection"]
     assert "6 of the 7 AUCs of Table 7 run so far (RANDOM/No-TL) come within 0.01" in text
