@@ -513,24 +513,24 @@ def plot_contamination(contamination: pd.DataFrame, case: str, metric: str = "AU
 
 def plot_table7(table: pd.DataFrame, *, ax: Axes | None = None, floor: float = 1e-4) -> Axes:
     """Table 7 at paper scale: 1 − AUC (log scale: lower is better) per anomaly case and pair, the mean over seeds
-    with the spread as an error bar, and the paper's values as black crosses; an AUC of 1 sits on the ``floor``.
+    with a bar from the best seed to the worst (a range stays readable on a log scale, where ± sd would not), and
+    the paper's values as crosses in the pair's colour; an AUC of 1 sits on the ``floor``.
 
     Args:
-        table: :func:`hcaltl.experiments.paper_scale.table7_table` (columns ``(pair, "mean" | "sd")`` and
+        table: :func:`hcaltl.experiments.paper_scale.table7_table` (columns ``(pair, "mean" | "min" | "max")`` and
             ``("paper", pair)``).
     """
-    if not isinstance(table.columns, pd.MultiIndex) or "mean" not in table.columns.get_level_values(1):
-        raise ValueError("table must be paper_scale.table7_table's: columns (pair, 'mean'), (pair, 'sd') and "
-                         f"('paper', pair); got columns {list(table.columns)[:4]}")
+    stats = set(table.columns.get_level_values(1)) if isinstance(table.columns, pd.MultiIndex) else set()
+    if not {"mean", "min", "max"} <= stats:
+        raise ValueError("table must be paper_scale.table7_table's: columns (pair, 'mean'), (pair, 'min'), "
+                         f"(pair, 'max') and ('paper', pair); got columns {list(table.columns)[:4]}")
     ax = _ax(ax, (5.5, 0.45 * len(table) + 1.5))
     y = np.arange(len(table))[::-1]
     pairs = [p for p in dict.fromkeys(table.columns.get_level_values(0)) if p != "paper"]
     for k, pair in enumerate(pairs):
-        miss = 1 - table[(pair, "mean")].to_numpy(dtype=float)
-        sd = table[(pair, "sd")].fillna(0).to_numpy(dtype=float)
-        x = np.maximum(miss, floor)
-        lower = x - np.maximum(miss - sd, floor)  # the bar's lower end stays on the axis
-        ax.errorbar(x, y + 0.12 * (k - (len(pairs) - 1) / 2), xerr=[lower, sd], fmt="o", ms=5, capsize=2,
+        x, best, worst = (np.maximum(1 - table[(pair, stat)].to_numpy(dtype=float), floor)
+                          for stat in ("mean", "max", "min"))
+        ax.errorbar(x, y + 0.12 * (k - (len(pairs) - 1) / 2), xerr=[x - best, worst - x], fmt="o", ms=5, capsize=2,
                     color=pair_style(pair)["color"], mec="black", mew=0.4, label=pair)
     if "paper" in table.columns.get_level_values(0):  # the paper's value on its pair's row, in its pair's colour
         for pair in table["paper"].columns:
@@ -575,7 +575,7 @@ def paper_detection_figure(table7: pd.DataFrame, contamination: pd.DataFrame | N
     both = contamination is not None and not contamination.empty
     fig, axes = panels(2 if both else 1, size=(5.6, 4.6))
     plot_table7(table7, ax=axes[0])
-    axes[0].set_title("Table 7: ours (mean ± sd over seeds) and the paper's")
+    axes[0].set_title("Table 7: ours (mean, range over seeds) and the paper's")
     if both:
         plot_contamination_loss(contamination, ax=axes[1])
         axes[1].set_title("contaminated training data")

@@ -267,15 +267,17 @@ def table7_table(rows: pd.DataFrame) -> pd.DataFrame:
     columns. Empty when no detection cell has finished.
 
     Shapes:
-        one row per case in :data:`~hcaltl.experiments.detection_study.CASES` order; columns ``(pair, "mean")``,
-        ``(pair, "sd")``, ``(pair, "seeds")`` for each pair scored, then ``("paper", pair)`` for Table 7's pairs.
+        one row per case in :data:`~hcaltl.experiments.detection_study.CASES` order; columns ``(pair, stat)`` for
+        each pair scored, with stat in mean, sd, min, max (over seeds) and seeds, then ``("paper", pair)`` for
+        Table 7's pairs.
     """
     boxes = _box_rows(rows, "detection")
     if boxes.empty:
         return pd.DataFrame()
-    stats = boxes.groupby(["case", "pair"], sort=False)["AUC"].agg(mean="mean", sd="std", seeds="count").unstack("pair")
+    stats = boxes.groupby(["case", "pair"], sort=False)["AUC"].agg(
+        mean="mean", sd="std", min="min", max="max", seeds="count").unstack("pair")
     pairs = list(dict.fromkeys(boxes["pair"]))
-    out = stats.swaplevel(axis=1)[[(p, c) for p in pairs for c in ("mean", "sd", "seeds")]]
+    out = stats.swaplevel(axis=1)[[(p, c) for p in pairs for c in ("mean", "sd", "min", "max", "seeds")]]
     out = out.reindex([c[0] for c in ds.CASES if c[0] in out.index])
     for i, pair in enumerate(paper_values.TABLE7_PAIRS):
         out[("paper", pair)] = [paper_values.TABLE7_AUC[c][i] for c in out.index]
