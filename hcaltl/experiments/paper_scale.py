@@ -650,6 +650,30 @@ def _detection_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
                                                                else "the opposite of the paper's gain")
                         if beyond else "within twice the seeds' spread, too small to call (the paper's gain is "
                                        f"{paper_values.TABLE7_AUC[mild][1] - paper_values.TABLE7_AUC[mild][0]:+.3f})"))
+    return text + "." + _transfer_detection_sentence(boxes)
+
+
+def _transfer_detection_sentence(boxes: pd.DataFrame) -> str:
+    """Each transferred pair's box AUC minus RANDOM/No-TL's, averaged over the cases, seed by seed: does transfer
+    help to detect faults beyond the seeds' spread?"""
+    reference = transfer.pair_label(*ts.REFERENCE)
+    wide = boxes.pivot_table(index=["seed", "case"], columns="pair", values="AUC")
+    if reference not in wide.columns or wide.shape[1] < 2:
+        return ""
+    gains = wide.drop(columns=reference).sub(wide[reference], axis=0).groupby(level="seed").mean()
+    stats = gains.agg(["mean", "std", "count"]).T.dropna(subset=["mean"])
+    stats = stats[stats["count"] > 1]
+    if stats.empty:
+        return ""
+    beyond = stats[stats["mean"].abs() > 2 * stats["std"]]
+    listed = ", ".join(f"{pair} {r['mean']:+.4f} ± {r['std']:.4f}" for pair, r in stats.iterrows())
+    text = (f" Averaged over the {boxes['case'].nunique()} cases, the transferred pairs minus {reference} are {listed} "
+            f"in mean AUC (seed by seed): {len(beyond)} of {len(stats)} beyond twice the seeds' spread")
+    helps, hurts = int((beyond["mean"] > 0).sum()), int((beyond["mean"] < 0).sum())
+    if helps == len(stats):
+        text += ", so transfer helps to detect faults, as the paper finds"
+    elif hurts:
+        text += f", {hurts} of them worse than training from scratch"
     return text + "."
 
 
