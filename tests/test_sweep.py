@@ -562,3 +562,15 @@ def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed
                            "mean box AUC (0.999 → 0.984; mildest degradation 0.991 → 0.886, 2 seed(s))")
     assert text.endswith("it holds here: TL-7/TL-6 loses less, beyond twice the seeds' spread.")
     assert "No paper-scale comparison cell" in paper_scale.facts(both)["paper_detectors"]
+
+
+def test_progress_table_counts_cells_per_chapter_in_chapter_order(tmp_path):
+    cells = sw.plan(seeds=(1,), rin=True)
+    (tmp_path / "cells").mkdir()
+    rin = next(c for c in cells if c.kind == "rin")
+    pd.DataFrame({"wall_seconds": [1800.0], "train_seconds": [5400.0]}).to_csv(tmp_path / "cells" / f"{rin.key}.csv")
+    table = sw.progress_table(tmp_path, cells)
+    chapters = table.index.get_level_values("chapter").tolist()
+    assert chapters == sorted(chapters)  # the rin cells (chapter 4) come last in the plan, not in the table
+    assert table.loc[(4, "rin")].tolist() == [1, 1, 1.5]  # resumed: its epochs' time, not the last process's
+    assert table["planned"].sum() == len(cells) and table["done"].sum() == 1

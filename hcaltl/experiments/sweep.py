@@ -344,7 +344,8 @@ def _cell_seconds(path: Path) -> float:
 
 
 def progress_table(out: str | Path, cells: list[Cell]) -> pd.DataFrame:
-    """Cells done and planned per chapter and kind, with the CPU-hours spent so far."""
+    """Cells done and planned per chapter and kind (chapters in order, kinds in plan order within each), with the
+    CPU-hours spent so far."""
     finished = done(out)
     rows = []
     for cell in cells:
@@ -353,4 +354,4 @@ def progress_table(out: str | Path, cells: list[Cell]) -> pd.DataFrame:
         rows.append({"chapter": cell.chapter, "kind": cell.kind, "done": cell.key in finished, "hours": seconds / 3600})
     table = pd.DataFrame(rows).groupby(["chapter", "kind"], sort=False).agg(
         done=("done", "sum"), planned=("done", "size"), hours=("hours", "sum"))
-    return table
+    return table.sort_index(level="chapter", sort_remaining=False, kind="stable")
