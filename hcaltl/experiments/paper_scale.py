@@ -285,27 +285,30 @@ def table7_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def contamination_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean box AUC over the cases against the contaminated share, per pair: mean and sd over seeds, and the loss
-    against the same pair and seed trained on clean data (rate 0: its detection cell). Only seeds that have the
-    clean cell enter the loss. Empty when no contamination cell has finished.
+    """Box AUC against the contaminated share, per pair: the mean over the cases and its mean and sd over seeds, the
+    mildest degradation's AUC, and both losses against the same pair and seed trained on clean data (rate 0: its
+    detection cell), seed by seed. Only seeds that have the clean cell enter the losses. Empty when no
+    contamination cell has finished.
 
     Shapes:
-        one row per (pair, rate) with columns ``mean AUC``, ``sd``, ``seeds``, ``loss``, ``loss sd``, ``mild AUC``
-        (the mildest degradation's AUC, mean over seeds).
+        one row per (pair, rate) with columns ``mean AUC``, ``sd``, ``seeds``, ``mild AUC`` (means over seeds),
+        ``loss``, ``loss sd``, ``mild loss``, ``mild loss sd`` and ``paired seeds`` (the seeds the losses cover).
     """
     dirty, clean = _box_rows(rows, "contamination"), _box_rows(rows, "detection")
     if dirty.empty:
         return pd.DataFrame()
     clean = clean[clean["pair"].isin(set(dirty["pair"]))].assign(rate=0.0)
     both = pd.concat([clean, dirty])
-    per_seed = both.groupby(["pair", "rate", "seed"])["AUC"].mean().rename("AUC").reset_index()
-    mild = both[both["case"] == ds.CASES[0][0]].groupby(["pair", "rate"])["AUC"].mean()
-    base = per_seed[per_seed["rate"] == 0].set_index(["pair", "seed"])["AUC"]
-    per_seed["loss"] = base.reindex(pd.MultiIndex.from_frame(per_seed[["pair", "seed"]])).to_numpy() - per_seed["AUC"]
-    out = per_seed.groupby(["pair", "rate"]).agg(**{"mean AUC": ("AUC", "mean"), "sd": ("AUC", "std"),
-                                                     "seeds": ("AUC", "count"), "loss": ("loss", "mean"),
-                                                     "loss sd": ("loss", "std")})
-    out["mild AUC"] = mild.reindex(out.index)
+    mild = both[both["case"] == ds.CASES[0][0]].groupby(["pair", "rate", "seed"])["AUC"].mean().rename("mild")
+    per_seed = both.groupby(["pair", "rate", "seed"])["AUC"].mean().to_frame().join(mild).reset_index()
+    base = per_seed[per_seed["rate"] == 0].set_index(["pair", "seed"])
+    same = pd.MultiIndex.from_frame(per_seed[["pair", "seed"]])
+    per_seed["loss"] = base["AUC"].reindex(same).to_numpy() - per_seed["AUC"]
+    per_seed["mild loss"] = base["mild"].reindex(same).to_numpy() - per_seed["mild"]
+    out = per_seed.groupby(["pair", "rate"]).agg(**{
+        "mean AUC": ("AUC", "mean"), "sd": ("AUC", "std"), "seeds": ("AUC", "count"), "mild AUC": ("mild", "mean"),
+        "loss": ("loss", "mean"), "loss sd": ("loss", "std"), "mild loss": ("mild loss", "mean"),
+        "mild loss sd": ("mild loss", "std"), "paired seeds": ("loss", "count")})
     pairs = list(dict.fromkeys(dirty["pair"]))
     return out.reindex(pairs, level="pair")
 
@@ -688,10 +691,12 @@ def _contamination_sentence(table: pd.DataFrame) -> str:
     for pair in pairs:
         if (pair, top) not in table.index or (pair, 0.0) not in table.index:
             continue
-        t, c = table.loc[(pair, top)], table.loc[(pair, 0.0)]
-        parts.append(f"{pair} loses {t['loss']:.3f}{_pm(t['loss sd'])} of mean box AUC ({c['mean AUC']:.3f} → "
-                     f"{t['mean AUC']:.3f}; mildest degradation {c['mild AUC']:.3f} → {t['mild AUC']:.3f}, "
-                     f"{int(t['seeds'])} seed(s))")
+        t = table.loc[(pair, top)]
+        if not t["paired seeds"]:
+            continue
+        parts.append(f"{pair} loses {t['loss']:.3f}{_pm(t['loss sd'], '.3f')} of mean box AUC and "
+                     f"{t['mild loss']:.3f}{_pm(t['mild loss sd'], '.3f')} on the mildest degradation "
+                     f"({int(t['paired seeds'])} seed(s), each against the same seed trained clean)")
     if not parts:
         return "The paper-scale contamination cells have no clean counterpart (detection cell) of the same pair yet."
     text = f"With {top * 100:.0f} % of the HB training windows contaminated, " + " and ".join(parts)
@@ -721,5 +726,5 @@ def _detectors_sentence(rows: pd.DataFrame) -> str:
     return seeds_sentence(rows)
 
 
-def _pm(sd: float) -> str:
-    return f" ± {sd:.2g}" if pd.notna(sd) else ""
+def _pm(sd: float, fmt: str = ".2g") -> str:
+    return f" ± {sd:{fmt}}" if pd.notna(sd) else ""
