@@ -185,7 +185,7 @@ def test_local_cluster_sweep_is_killed_then_resumes_without_recomputing(tmp_path
     gains = bs.graph_gains(pd.concat([rows, graphs]))
     assert set(gains["detector"]) == {"GraphSTAD (RANDOM/No-TL)", *bs.GRAPH_MODELS}
     assert set(gains["test set"]) == {"boxes", "readout"} and gains["gain"].between(-1, 1).all()
-    assert paper_scale.comparison_tables(table) == {} and "boxes" not in paper_scale.detection_tables(table)
+    assert paper_scale.comparison_tables(table) == {} and paper_scale.detection_tables(table) == {}
     assert "No paper-scale detection cell" in paper_scale.facts(table)["paper_detection"]  # chapters 3-5 before any
     tables = paper_scale.comparison_tables(rows)
     assert list(tables) == ["detectors, window mean (AUC, mean of 1 seed(s))", "detectors, last LS (AUC, mean of 1 seed(s))"]
@@ -565,6 +565,50 @@ def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed
                            "0.000 on the mildest degradation")
     assert text.endswith("it holds here: TL-7/TL-6 loses less, beyond twice the seeds' spread.")
     assert "No paper-scale comparison cell" in paper_scale.facts(both)["paper_detectors"]
+
+
+def test_each_chapter_section_shows_its_tables_and_figure_only_once_its_cells_exist(capsys):
+    import matplotlib.pyplot as plt
+
+    cases = [c[0] for c in ds.CASES]
+    rows = pd.DataFrame(
+        [{"kind": kind, "experiment": "boxes", "pair": pair, "seed": seed, "rate": rate, "n_anomalies": 10,
+          "case": case, "AUC": 1.0 - 0.01 * i * (1 + rate) - 0.001 * seed, "device": "cpu"}
+         for kind, rate in (("detection", 0.0), ("contamination", 0.2)) for pair in ("RANDOM/No-TL", "TL-7/TL-6")
+         for seed in (1, 2) for i, case in enumerate(cases)]
+        + [{"kind": "detection", "experiment": "single channels", "pair": "RANDOM/No-TL", "seed": seed, "rate": 0.0,
+            "n_anomalies": 10, "case": "dead", "AUC": 0.9 + 0.02 * seed, "device": "cpu"} for seed in (1, 2)])
+    rows.attrs["commits"] = ["abc1234"]
+    control = "GraphSTAD (RANDOM/No-TL)"
+    # before any cell: every sentence the chapter glues, no table, no figure, and a line saying so
+    for section, prefix in ((paper_scale.chapter3(None), "c3_"), (paper_scale.chapter4(None), "c4_"),
+                            (paper_scale.chapter5(None, control), "c5_")):
+        assert section.facts and all(k.startswith(prefix) for k in section.facts)
+        assert section.tables == {} and section.figure() is None
+        section.show()
+        assert capsys.readouterr().out.startswith("no paper-scale")
+    five = paper_scale.chapter5(rows, control)
+    assert set(five.facts) == {"c5_paper_detection", "c5_paper_detectors", "c5_paper_contamination",
+                               "c5_paper_graph_seeds"}
+    assert list(five.tables) == ["Table 7: box AUC over seeds, beside the paper", "single channels: AUC, mean over seeds",
+                                 "contaminated training data: box AUC and its loss, seed by seed"]  # no comparison yet
+    table7 = five.tables["Table 7: box AUC over seeds, beside the paper"]
+    full = paper_scale.table7_table(rows)  # the shown Table 7 is the full one without its min and max
+    assert list(table7.columns) == [c for c in full.columns if c[1] not in ("min", "max")]
+    pd.testing.assert_frame_equal(table7, full[table7.columns])
+    assert five.tables["single channels: AUC, mean over seeds"].at["dead", "RANDOM/No-TL"] == pytest.approx(0.93)
+    pd.testing.assert_frame_equal(five.tables["contaminated training data: box AUC and its loss, seed by seed"],
+                                  paper_scale.contamination_table(rows))
+    dirty_only = paper_scale.detection_tables(rows[rows["kind"] == "contamination"])  # no clean cell: no Table 7
+    assert list(dirty_only) == ["contaminated training data: box AUC and its loss, seed by seed"]
+    five.show()
+    out = capsys.readouterr().out
+    assert out.startswith("paper scale: commits ['abc1234'], devices ['cpu']") and "single channels" in out
+    fig = five.figure()
+    assert len(fig.axes) == 2  # Table 7, and AUC against the contaminated share
+    plt.close("all")
+    # chapter 3 and 4 sections of rows with no model or transfer cell: no table, no figure
+    assert paper_scale.chapter3(rows).tables == {} and paper_scale.chapter4(rows).figure() is None
 
 
 def test_progress_table_counts_cells_per_chapter_in_chapter_order(tmp_path):

@@ -9,13 +9,17 @@ A table of a sweep still running covers the cells done so far and says how many 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from .. import transfer
+from .. import plotting, transfer
 from ..train import TrainConfig, learning_rates
+from . import baseline_study as bs
 from . import detection_study as ds
 from . import paper_values
 from . import transfer_study as ts
@@ -217,22 +221,31 @@ def unpooled_table(rows: pd.DataFrame) -> pd.DataFrame:
     return out.loc[[p for p in out.index if p in pairs or p == reference]]
 
 
-def detection_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Chapter 5 at paper scale: box AUCs beside Table 7, single-channel AUCs and AUC against the contaminated
-    share (rate 0 is the clean detection cell), each the mean over seeds; ``"AUC sd"`` holds the spread of the
-    box AUCs; and, once comparison cells have finished, :func:`comparison_tables`."""
-    part = rows[rows["kind"].isin(["detection", "contamination"])]
-    if part.empty:
-        return comparison_tables(rows)
-    part = part.assign(experiment=np.where(part["kind"] == "contamination", "contamination", part["experiment"]))
-    clean_boxes = part[(part["kind"] == "detection") & (part["experiment"] == "boxes")]
-    contaminated = set(part.loc[part["kind"] == "contamination", "pair"])  # rate 0 beside the contaminated rates
-    clean = clean_boxes[clean_boxes["pair"].isin(contaminated)].assign(experiment="contamination")
-    tables = ds.paper_scale_tables(pd.concat([part, clean]))
-    order = [c[0] for c in ds.CASES]
-    tables["AUC sd"] = clean_boxes.pivot_table(index="case", columns="pair", values="AUC", aggfunc="std").reindex(
-        [c for c in order if c in set(clean_boxes["case"])])
-    return {**tables, **comparison_tables(rows)}
+def detection_tables(rows: pd.DataFrame, control: str | None = None) -> dict[str, pd.DataFrame]:
+    """Chapter 5's tables at paper scale, by name, each covering the cells finished so far: Table 7
+    (:func:`table7_table`'s mean and sd over seeds beside the paper), the single-channel AUCs (mean over seeds),
+    the AUC against the contaminated share (:func:`contamination_table`), the detectors
+    (:func:`comparison_tables`) and, given the ``control`` detector's name, the GNN's gain per channel graph
+    (:func:`~hcaltl.experiments.baseline_study.seed_graph_facts`). Tables without a finished cell are left out."""
+    tables: dict[str, pd.DataFrame] = {}
+    table7 = table7_table(rows)
+    if not table7.empty:
+        pairs = list(dict.fromkeys(p for p, _ in table7.columns if p != "paper"))
+        kept = [(p, stat) for p in pairs for stat in ("mean", "sd", "seeds")] + [c for c in table7 if c[0] == "paper"]
+        tables["Table 7: box AUC over seeds, beside the paper"] = table7[kept]
+    single = rows[(rows["kind"] == "detection") & (rows["experiment"] == "single channels")] if "kind" in rows else rows.iloc[:0]
+    if not single.empty:
+        table = single.pivot_table(index="case", columns="pair", values="AUC", sort=False)
+        tables["single channels: AUC, mean over seeds"] = table.reindex([c[0] for c in ds.CASES if c[0] in table.index])
+    contamination = contamination_table(rows)
+    if not contamination.empty:
+        tables["contaminated training data: box AUC and its loss, seed by seed"] = contamination
+    tables.update(comparison_tables(rows))
+    if control is not None:
+        gain_table = bs.seed_graph_facts(rows, control, prefix="c5_paper")[1]
+        if gain_table is not None:
+            tables["GNN gain in mean AUC over the model without a GNN, per graph"] = gain_table
+    return tables
 
 
 def comparison_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -719,12 +732,115 @@ def _contamination_sentence(table: pd.DataFrame) -> str:
 def _detectors_sentence(rows: pd.DataFrame) -> str:
     """Chapter 5's detector comparison at paper scale: does GraphSTAD beat the simple detectors and its own
     model without a GNN (:func:`~hcaltl.experiments.baseline_study.seeds_sentence` on the comparison cells)?"""
-    from .baseline_study import seeds_sentence
-
     if "kind" not in rows or not (rows["kind"] == "comparison").any():
         return "No paper-scale comparison cell (GraphSTAD against its ablations and the simple detectors) has finished yet."
-    return seeds_sentence(rows)
+    return bs.seeds_sentence(rows)
 
 
 def _pm(sd: float, fmt: str = ".2g") -> str:
     return f" ± {sd:{fmt}}" if pd.notna(sd) else ""
+
+
+# -- the chapters' paper-scale sections ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Section:
+    """What a chapter shows of the paper-scale sweep: the sentences it glues, its tables by name, and the
+    figure, all computed from the committed cells (:func:`chapter3`, :func:`chapter4`, :func:`chapter5`).
+
+    Attributes:
+        facts: glue key → Markdown sentence (:func:`hcaltl.experiments.chapter.glue`).
+        tables: name → table, in the order the chapter shows them; empty before any cell has finished.
+        digits: name → decimals shown (4 when absent); the tables themselves keep full precision.
+        rows: the cells' rows (None before any cell has finished), for the provenance line.
+        empty: what :meth:`show` prints when there is no table yet.
+        draw: the chapter's figure from the tables, or None when it has nothing to draw yet.
+    """
+
+    facts: dict[str, str]
+    tables: dict[str, pd.DataFrame]
+    digits: dict[str, int]
+    rows: pd.DataFrame | None
+    empty: str
+    draw: Callable[[], Figure] | None = None
+
+    def show(self) -> None:
+        """Display the provenance (commits and devices of the cells) and each table under its name."""
+        try:
+            from IPython.display import display
+        except ImportError:  # outside IPython: print the tables
+            display = print
+        if not self.tables:
+            print(self.empty)
+            return
+        print(f"paper scale: commits {self.rows.attrs.get('commits')}, devices {sorted(set(self.rows['device']))}")
+        for name, frame in self.tables.items():
+            print(f"{name}:")
+            display(frame.round(self.digits.get(name, 4)))
+
+    def figure(self) -> Figure | None:
+        """The chapter's paper-scale figure, or None while it has nothing to draw."""
+        return self.draw() if self.draw is not None else None
+
+
+def _glued(rows: pd.DataFrame | None, prefix: str, keys: tuple[str, ...]) -> dict[str, str]:
+    found = facts(rows)
+    return {f"{prefix}_{key}": found[key] for key in keys}
+
+
+def chapter3(rows: pd.DataFrame | None) -> Section:
+    """Chapter 3's paper-scale section: the model comparison (:func:`model_table`) and its sentence
+    (``c3_paper_models``)."""
+    table = model_table(rows) if rows is not None else pd.DataFrame()
+    return Section(_glued(rows, "c3", ("paper_models",)), {"HE models": table} if not table.empty else {},
+                   {"HE models": 5}, rows, "no paper-scale model cells yet")
+
+
+def chapter4(rows: pd.DataFrame | None) -> Section:
+    """Chapter 4's paper-scale section: the transfer table (:func:`transfer_table`), the comparison with the paper's
+    tables (:func:`comparison_table`), Table 5 with the unpooled model (:func:`unpooled_table`), the longer budget
+    (:func:`budget_table`) and TL-2d without row normalisation (:func:`rin_table`); the sentences ``c4_paper_*``;
+    the figure of :func:`~hcaltl.plotting.paper_transfer_figure`."""
+    keys = ("paper_transfer", "paper_shares", "paper_repair", "paper_one_cycle", "paper_budget", "paper_unpooled",
+            "paper_rin")
+    if rows is None:
+        return Section(_glued(rows, "c4", keys), {}, {}, rows, "no paper-scale transfer cells yet")
+    transfer_rows = transfer_table(rows)
+    columns = ["one_cycle", "fraction", "pair", "seeds", "mean_mse", "sd_mse", "matched_seeds", "mean_change_%",
+               "trainable_change_pct"]
+    named = {"transfer: test MSE over seeds, change against RANDOM/No-TL": (
+                 transfer_rows[columns] if not transfer_rows.empty else transfer_rows, 4),
+             "beside the paper's Tables 3–6, at the largest share": (comparison_table(rows), 1),
+             "Table 5 with both architectures, every HB training window": (unpooled_table(rows), 2),
+             "the preset's 10 epochs against a longer budget": (budget_table(rows), 4),
+             "TL-2d and its repair with and without row normalisation": (rin_table(rows), 4)}
+    tables = {name: table for name, (table, _) in named.items() if not table.empty}
+
+    def draw() -> Figure:
+        return plotting.paper_transfer_figure(changes_vs_paper(rows), transfer_rows[~transfer_rows["one_cycle"]],
+                                              changes_vs_paper(rows, dc=False))
+
+    return Section(_glued(rows, "c4", keys), tables, {name: d for name, (_, d) in named.items()}, rows,
+                   "no paper-scale transfer cells yet", draw if not transfer_rows.empty else None)
+
+
+def chapter5(rows: pd.DataFrame | None, control: str) -> Section:
+    """Chapter 5's paper-scale section: :func:`detection_tables`, the sentences ``c5_paper_detection``,
+    ``_detectors``, ``_contamination`` and ``_graph_seeds``, and the figure of
+    :func:`~hcaltl.plotting.paper_detection_figure` (Table 7, and AUC against the contaminated share).
+
+    Args:
+        rows: the cells' rows (:func:`load`), or None.
+        control: the name the comparison cells give GraphSTAD (the graphs' reference, e.g.
+            ``"GraphSTAD (RANDOM/No-TL)"``).
+    """
+    found = _glued(rows, "c5", ("paper_detection", "paper_detectors", "paper_contamination"))
+    found["c5_paper_graph_seeds"] = bs.seed_graph_facts(rows, control, prefix="c5_paper")[0]["c5_paper_graph_seeds"]
+    if rows is None:
+        return Section(found, {}, {}, rows, "no paper-scale detection cells yet")
+    table7 = table7_table(rows)
+
+    def draw() -> Figure:
+        return plotting.paper_detection_figure(table7, contamination_table(rows))
+
+    return Section(found, detection_tables(rows, control), {}, rows, "no paper-scale detection cells yet",
+                   draw if not table7.empty else None)
