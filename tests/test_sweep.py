@@ -567,6 +567,26 @@ def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed
     assert "No paper-scale comparison cell" in paper_scale.facts(both)["paper_detectors"]
 
 
+def test_the_single_channel_sentence_sets_each_transferred_pair_against_random_seed_by_seed():
+    def row(pair, seed, auc, case="degraded ×0.8"):
+        return {"kind": "detection", "experiment": "single channels", "pair": pair, "seed": seed, "case": case,
+                "AUC": auc, "n_anomalies": 1000, "rate": 0.0}
+
+    rows = pd.DataFrame([row("RANDOM/No-TL", 1, 0.90), row("RANDOM/No-TL", 2, 0.92),
+                         row("TL-7/TL-6", 1, 0.85), row("TL-7/TL-6", 2, 0.80),  # -0.05 and -0.12
+                         row("TL-4/No-TL", 1, 0.91), row("TL-4/No-TL", 2, 0.90),  # +0.01 and -0.02
+                         row("TL-4/TL-3", 1, 0.10, case="dead")])  # another case: not in the sentence
+    text = paper_scale.facts(rows)["paper_single"]
+    assert text == ("With one channel broken at a time (a test the paper does not run), the mildest degradation (×0.8) "
+                    "gives RANDOM/No-TL 0.910 ± 0.014 over 2 seed(s); the transferred pairs minus it, seed by seed: "
+                    "TL-7/TL-6 -0.085 ± 0.049 (lower in 2 of 2 seeds), TL-4/No-TL -0.005 ± 0.021 (lower in 1 of 2 "
+                    "seeds). TL-7/TL-6 find a single faint channel worse than training from scratch in every seed, "
+                    "though by amounts that vary between seeds as much as their mean.")
+    steady = rows.assign(AUC=np.where((rows["pair"] == "TL-7/TL-6") & (rows["seed"] == 2), 0.86, rows["AUC"]))
+    assert paper_scale.facts(steady)["paper_single"].endswith("worse than training from scratch in every seed.")
+    assert paper_scale.facts(rows[rows["pair"] != "RANDOM/No-TL"])["paper_single"].startswith("No paper-scale")
+
+
 def test_each_chapter_section_shows_its_tables_and_figure_only_once_its_cells_exist(capsys):
     import matplotlib.pyplot as plt
 
@@ -588,8 +608,8 @@ def test_each_chapter_section_shows_its_tables_and_figure_only_once_its_cells_ex
         section.show()
         assert capsys.readouterr().out.startswith("no paper-scale")
     five = paper_scale.chapter5(rows, control)
-    assert set(five.facts) == {"c5_paper_detection", "c5_paper_detectors", "c5_paper_contamination",
-                               "c5_paper_graph_seeds"}
+    assert set(five.facts) == {"c5_paper_detection", "c5_paper_single", "c5_paper_detectors",
+                               "c5_paper_contamination", "c5_paper_graph_seeds"}
     assert list(five.tables) == ["Table 7: box AUC over seeds, beside the paper", "single channels: AUC, mean over seeds",
                                  "contaminated training data: box AUC and its loss, seed by seed"]  # no comparison yet
     table7 = five.tables["Table 7: box AUC over seeds, beside the paper"]

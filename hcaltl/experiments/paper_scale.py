@@ -332,7 +332,7 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
         return {"paper_models": none, "paper_transfer": none, "paper_shares": none, "paper_one_cycle": none,
                 "paper_unpooled": none, "paper_detection": none, "paper_budget": none, "paper_repair": none,
-                "paper_rin": none, "paper_contamination": none, "paper_detectors": none}
+                "paper_rin": none, "paper_contamination": none, "paper_detectors": none, "paper_single": none}
     table, pooled = transfer_table(rows), _transfer_rows(rows, True)
     return {"paper_models": _models_sentence(model_table(rows)),
             "paper_transfer": _transfer_sentence(table, changes_vs_paper(rows)),
@@ -343,6 +343,7 @@ def facts(rows: pd.DataFrame | None) -> dict[str, str]:
             "paper_unpooled": _unpooled_sentence(unpooled_table(rows), rows),
             "paper_rin": _rin_sentence(rin_table(rows)),
             "paper_detection": _detection_sentence(table7_table(rows), rows),
+            "paper_single": _single_sentence(rows),
             "paper_contamination": _contamination_sentence(contamination_table(rows)),
             "paper_detectors": _detectors_sentence(rows)}
 
@@ -669,6 +670,39 @@ def _detection_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     return text + "." + _transfer_detection_sentence(boxes)
 
 
+def _single_sentence(rows: pd.DataFrame) -> str:
+    """Single channels at paper scale (a test the paper does not run): the mildest degradation's AUC of the model
+    trained from scratch, and each transferred pair's difference to it seed by seed, with the seeds where it is
+    lower."""
+    part = rows[(rows["kind"] == "detection") & (rows["experiment"] == "single channels")] if "kind" in rows else rows
+    mild = ds.CASES[0][0]
+    reference = transfer.pair_label(*ts.REFERENCE)
+    auc = part[part["case"] == mild].pivot_table(index="seed", columns="pair", values="AUC", sort=False)
+    if auc.empty or reference not in auc:
+        return "No paper-scale single-channel cell of RANDOM/No-TL has finished yet."
+    base = auc[reference].dropna()
+    text = (f"With one channel broken at a time (a test the paper does not run), the mildest degradation (×0.8) gives "
+            f"{reference} {base.mean():.3f}{_pm(base.std(), '.3f')} over {len(base)} seed(s)")
+    lower, paired = [], []
+    for pair in (p for p in auc.columns if p != reference):
+        diff = (auc[pair] - auc[reference]).dropna()
+        if diff.empty:
+            continue
+        paired.append(f"{pair} {diff.mean():+.3f}{_pm(diff.std(), '.3f')} (lower in {int((diff < 0).sum())} of "
+                      f"{len(diff)} seeds)")
+        if len(diff) > 1 and (diff < 0).all():
+            lower.append((pair, -diff.mean() > 2 * diff.std()))
+    if not paired:
+        return text + "."
+    text += "; the transferred pairs minus it, seed by seed: " + ", ".join(paired)
+    if lower:
+        text += (". " + " and ".join(p for p, _ in lower) + " find a single faint channel worse than training from "
+                 "scratch in every seed")
+        if not all(beyond for _, beyond in lower):
+            text += ", though by amounts that vary between seeds as much as their mean"
+    return text + "."
+
+
 def _transfer_detection_sentence(boxes: pd.DataFrame) -> str:
     """Each transferred pair's box AUC minus RANDOM/No-TL's, averaged over the cases, seed by seed: does transfer
     help to detect faults beyond the seeds' spread?"""
@@ -825,7 +859,7 @@ def chapter4(rows: pd.DataFrame | None) -> Section:
 
 def chapter5(rows: pd.DataFrame | None, control: str) -> Section:
     """Chapter 5's paper-scale section: :func:`detection_tables`, the sentences ``c5_paper_detection``,
-    ``_detectors``, ``_contamination`` and ``_graph_seeds``, and the figure of
+    ``_single``, ``_detectors``, ``_contamination`` and ``_graph_seeds``, and the figure of
     :func:`~hcaltl.plotting.paper_detection_figure` (Table 7, and AUC against the contaminated share).
 
     Args:
@@ -833,7 +867,7 @@ def chapter5(rows: pd.DataFrame | None, control: str) -> Section:
         control: the name the comparison cells give GraphSTAD (the graphs' reference, e.g.
             ``"GraphSTAD (RANDOM/No-TL)"``).
     """
-    found = _glued(rows, "c5", ("paper_detection", "paper_detectors", "paper_contamination"))
+    found = _glued(rows, "c5", ("paper_detection", "paper_single", "paper_detectors", "paper_contamination"))
     found["c5_paper_graph_seeds"] = bs.seed_graph_facts(rows, control, prefix="c5_paper")[0]["c5_paper_graph_seeds"]
     if rows is None:
         return Section(found, {}, {}, rows, "no paper-scale detection cells yet")
