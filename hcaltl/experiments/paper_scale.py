@@ -233,7 +233,7 @@ def detection_tables(rows: pd.DataFrame, control: str | None = None) -> dict[str
         pairs = list(dict.fromkeys(p for p, _ in table7.columns if p != "paper"))
         kept = [(p, stat) for p in pairs for stat in ("mean", "sd", "seeds")] + [c for c in table7 if c[0] == "paper"]
         tables["Table 7: box AUC over seeds, beside the paper"] = table7[kept]
-    single = rows[(rows["kind"] == "detection") & (rows["experiment"] == "single channels")] if "kind" in rows else rows.iloc[:0]
+    single = _detection_rows(rows, "detection", "single channels")
     if not single.empty:
         table = single.pivot_table(index="case", columns="pair", values="AUC", sort=False)
         tables["single channels: AUC, mean over seeds"] = table.reindex([c[0] for c in ds.CASES if c[0] in table.index])
@@ -269,10 +269,16 @@ def comparison_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _box_rows(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
+def _detection_rows(rows: pd.DataFrame, kind: str, experiment: str) -> pd.DataFrame:
+    """The rows of chapter 5's ``kind`` cells (detection or contamination) of one experiment (boxes or single
+    channels); none when the rows hold no such cell."""
     if "kind" not in rows or "experiment" not in rows:
         return rows.iloc[:0]
-    return rows[(rows["kind"] == kind) & (rows["experiment"] == "boxes")]
+    return rows[(rows["kind"] == kind) & (rows["experiment"] == experiment)]
+
+
+def _box_rows(rows: pd.DataFrame, kind: str) -> pd.DataFrame:
+    return _detection_rows(rows, kind, "boxes")
 
 
 def table7_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -674,10 +680,11 @@ def _single_sentence(rows: pd.DataFrame) -> str:
     """Single channels at paper scale (a test the paper does not run): the mildest degradation's AUC of the model
     trained from scratch, and each transferred pair's difference to it seed by seed, with the seeds where it is
     lower."""
-    part = rows[(rows["kind"] == "detection") & (rows["experiment"] == "single channels")] if "kind" in rows else rows
+    part = _detection_rows(rows, "detection", "single channels")
     mild = ds.CASES[0][0]
     reference = transfer.pair_label(*ts.REFERENCE)
-    auc = part[part["case"] == mild].pivot_table(index="seed", columns="pair", values="AUC", sort=False)
+    auc = (part[part["case"] == mild].pivot_table(index="seed", columns="pair", values="AUC", sort=False)
+           if not part.empty else part)
     if auc.empty or reference not in auc:
         return "No paper-scale single-channel cell of RANDOM/No-TL has finished yet."
     base = auc[reference].dropna()
