@@ -207,3 +207,25 @@ def test_train_ablation_accepts_only_the_ablations():
     for name in ("GraphSTAD", "GraphSTAD (no DC)", "PCA"):
         with pytest.raises(ValueError, match=r"one of CNN \+ LSTM, CNN only; got '" + name.replace("(", r"\(").replace(")", r"\)")):
             bs.train_ablation(None, {}, name)  # refused before any training
+
+
+def test_quoted_aucs_are_the_chapter_s_table_entries_and_name_what_is_missing():
+    from hcaltl.experiments import baseline_study as bs
+
+    detectors = ["GraphSTAD", "per-channel mean", "reference test (beta)", "PCA (16 components)",
+                 bs.ABLATIONS["CNN only"]]
+    cases = ["degraded ×0.8", "RM noisy (p 0.1)", "dead"]
+    rows = pd.DataFrame([{"detector": d, "reduce": r, "test set": "boxes", "case": c, "seed": s,
+                          "AUC": 0.5 + 0.1 * i + 0.01 * j + 0.001 * (r == "last") + 0.0001 * s}
+                         for i, d in enumerate(detectors) for j, c in enumerate(cases) for r in ("mean", "last")
+                         for s in (1, 2)])
+    quoted = bs.quoted_aucs(rows, "GraphSTAD")
+    assert quoted["c5_chmean_mild"] == pytest.approx(0.6 + 0.00015)  # averaged over the two seeds
+    assert quoted["c5_chmean_mild_last"] == pytest.approx(0.6 + 0.00115)
+    assert quoted["c5_noisy_ref"] == pytest.approx(0.71015) and quoted["c5_noisy_pca"] == pytest.approx(0.81015)
+    assert quoted["c5_noisy_graphstad_last"] == pytest.approx(0.51115)
+    assert quoted["c5_graphstad_mean"] == pytest.approx(0.51015) and quoted["c5_cnn_only_mean"] == pytest.approx(0.91015)
+    with pytest.raises(ValueError, match=r"no AUC of 'PCA \(16 components\)' on 'RM noisy \(p 0.1\)'.*detectors: \["):
+        bs.quoted_aucs(rows[rows["detector"] != "PCA (16 components)"], "GraphSTAD")
+    with pytest.raises(ValueError, match=r"no detector 'CNN only \(no GNN, no LSTM\)'; detectors: \['GraphSTAD'"):
+        bs.quoted_aucs(rows[rows["detector"] != bs.ABLATIONS["CNN only"]], "GraphSTAD")

@@ -249,6 +249,38 @@ def facts(rows: pd.DataFrame, model: str, ablation: str, prefix: str = "c5") -> 
     return out
 
 
+#: The single AUCs chapter 5's text quotes from the comparison: glue key → (score reduction, case, detector), the
+#: detector None standing for the chapter's GraphSTAD model.
+QUOTED_AUCS = {"chmean_mild": ("mean", "degraded ×0.8", "per-channel mean"),
+               "chmean_mild_last": ("last", "degraded ×0.8", "per-channel mean"),
+               "noisy_ref": ("mean", "RM noisy (p 0.1)", "reference test (beta)"),
+               "noisy_pca": ("mean", "RM noisy (p 0.1)", "PCA (16 components)"),
+               "noisy_graphstad_last": ("last", "RM noisy (p 0.1)", None)}
+
+
+def quoted_aucs(rows: pd.DataFrame, model: str, prefix: str = "c5") -> dict[str, float]:
+    """The AUCs of :data:`QUOTED_AUCS`, and the mean AUC over every case (window-mean score) of ``model`` and of
+    the CNN-only ablation, from :func:`comparison`'s rows (several seeds' rows are averaged per case first, as in
+    :func:`auc_table`); the keys start with ``prefix``.
+
+    Raises:
+        ValueError: when a quoted case or detector is missing from the rows (naming it and those present).
+    """
+    tables = {reduce: auc_table(rows, reduce) for reduce in ("mean", "last")}
+    out: dict[str, float] = {}
+    for key, (reduce, case, detector) in QUOTED_AUCS.items():
+        table, detector = tables[reduce], detector or model
+        if case not in table.index or detector not in table.columns:
+            raise ValueError(f"the rows have no AUC of {detector!r} on {case!r} ({reduce} score); cases: "
+                             f"{list(table.index)}, detectors: {list(table.columns)}")
+        out[f"{prefix}_{key}"] = float(table.at[case, detector])
+    for key, detector in (("cnn_only_mean", ABLATIONS["CNN only"]), ("graphstad_mean", model)):
+        if detector not in tables["mean"].columns:
+            raise ValueError(f"the rows have no detector {detector!r}; detectors: {list(tables['mean'].columns)}")
+        out[f"{prefix}_{key}"] = float(tables["mean"][detector].mean())
+    return out
+
+
 def seed_table(rows: pd.DataFrame, reduce: str) -> pd.DataFrame:
     """AUC per case and detector as ``"mean ± sd"`` over the seeds of several runs' rows (e.g. the committed
     comparison cells of a sweep), for one score reduction."""
