@@ -221,12 +221,11 @@ def unpooled_table(rows: pd.DataFrame) -> pd.DataFrame:
     return out.loc[[p for p in out.index if p in pairs or p == reference]]
 
 
-def detection_tables(rows: pd.DataFrame, control: str | None = None) -> dict[str, pd.DataFrame]:
+def detection_tables(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Chapter 5's tables at paper scale, by name, each covering the cells finished so far: Table 7
     (:func:`table7_table`'s mean and sd over seeds beside the paper), the single-channel AUCs (mean over seeds),
-    the AUC against the contaminated share (:func:`contamination_table`), the detectors
-    (:func:`comparison_tables`) and, given the ``control`` detector's name, the GNN's gain per channel graph
-    (:func:`~hcaltl.experiments.baseline_study.seed_graph_facts`). Tables without a finished cell are left out."""
+    the AUC against the contaminated share (:func:`contamination_table`) and the detectors
+    (:func:`comparison_tables`). Tables without a finished cell are left out."""
     tables: dict[str, pd.DataFrame] = {}
     table7 = table7_table(rows)
     if not table7.empty:
@@ -241,10 +240,6 @@ def detection_tables(rows: pd.DataFrame, control: str | None = None) -> dict[str
     if not contamination.empty:
         tables["contaminated training data: box AUC and its loss, seed by seed"] = contamination
     tables.update(comparison_tables(rows))
-    if control is not None:
-        gain_table = bs.seed_graph_facts(rows, control, prefix="c5_paper")[1]
-        if gain_table is not None:
-            tables["GNN gain in mean AUC over the model without a GNN, per graph"] = gain_table
     return tables
 
 
@@ -332,26 +327,14 @@ def contamination_table(rows: pd.DataFrame) -> pd.DataFrame:
     return out.reindex(pairs, level="pair")
 
 
-def facts(rows: pd.DataFrame | None) -> dict[str, str]:
-    """Sentences for the chapters' text (glued as Markdown): what the paper-scale runs show so far."""
+def facts(rows: pd.DataFrame | None, keys: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Sentences for the chapters' text (glued as Markdown): what the paper-scale runs show so far; only those of
+    ``keys`` (every sentence when None), so that a chapter computes only its own."""
+    keys = tuple(_SENTENCES) if keys is None else keys
     if rows is None:
         none = "No paper-scale cell has finished yet: the tables below fill in as the sweep's results are committed."
-        return {"paper_models": none, "paper_transfer": none, "paper_shares": none, "paper_one_cycle": none,
-                "paper_unpooled": none, "paper_detection": none, "paper_budget": none, "paper_repair": none,
-                "paper_rin": none, "paper_contamination": none, "paper_detectors": none, "paper_single": none}
-    table, pooled = transfer_table(rows), _transfer_rows(rows, True)
-    return {"paper_models": _models_sentence(model_table(rows)),
-            "paper_transfer": _transfer_sentence(table, changes_vs_paper(rows)),
-            "paper_shares": _shares_sentence(table),
-            "paper_one_cycle": _one_cycle_sentence(pooled),
-            "paper_budget": _budget_sentence(pooled, budget_table(rows)),
-            "paper_repair": _repair_sentence(pooled),
-            "paper_unpooled": _unpooled_sentence(unpooled_table(rows), rows),
-            "paper_rin": _rin_sentence(rin_table(rows)),
-            "paper_detection": _detection_sentence(table7_table(rows), rows),
-            "paper_single": _single_sentence(rows),
-            "paper_contamination": _contamination_sentence(contamination_table(rows)),
-            "paper_detectors": _detectors_sentence(rows)}
+        return {key: none for key in keys}
+    return {key: _SENTENCES[key](rows) for key in keys}
 
 
 def _models_sentence(table: pd.DataFrame) -> str:
@@ -782,6 +765,23 @@ def _pm(sd: float, fmt: str = ".2g") -> str:
     return f" ± {sd:{fmt}}" if pd.notna(sd) else ""
 
 
+#: Each glued sentence by its key, from the rows of one results folder.
+_SENTENCES: dict[str, Callable[[pd.DataFrame], str]] = {
+    "paper_models": lambda rows: _models_sentence(model_table(rows)),
+    "paper_transfer": lambda rows: _transfer_sentence(transfer_table(rows), changes_vs_paper(rows)),
+    "paper_shares": lambda rows: _shares_sentence(transfer_table(rows)),
+    "paper_one_cycle": lambda rows: _one_cycle_sentence(_transfer_rows(rows, True)),
+    "paper_budget": lambda rows: _budget_sentence(_transfer_rows(rows, True), budget_table(rows)),
+    "paper_repair": lambda rows: _repair_sentence(_transfer_rows(rows, True)),
+    "paper_unpooled": lambda rows: _unpooled_sentence(unpooled_table(rows), rows),
+    "paper_rin": lambda rows: _rin_sentence(rin_table(rows)),
+    "paper_detection": lambda rows: _detection_sentence(table7_table(rows), rows),
+    "paper_single": _single_sentence,
+    "paper_contamination": lambda rows: _contamination_sentence(contamination_table(rows)),
+    "paper_detectors": _detectors_sentence,
+}
+
+
 # -- the chapters' paper-scale sections ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Section:
@@ -824,8 +824,7 @@ class Section:
 
 
 def _glued(rows: pd.DataFrame | None, prefix: str, keys: tuple[str, ...]) -> dict[str, str]:
-    found = facts(rows)
-    return {f"{prefix}_{key}": found[key] for key in keys}
+    return {f"{prefix}_{key}": text for key, text in facts(rows, keys).items()}
 
 
 def chapter3(rows: pd.DataFrame | None) -> Section:
@@ -865,7 +864,8 @@ def chapter4(rows: pd.DataFrame | None) -> Section:
 
 
 def chapter5(rows: pd.DataFrame | None, control: str) -> Section:
-    """Chapter 5's paper-scale section: :func:`detection_tables`, the sentences ``c5_paper_detection``,
+    """Chapter 5's paper-scale section: :func:`detection_tables` and, once graphs cells have finished, the GNN's gain
+    per channel graph (:func:`~hcaltl.experiments.baseline_study.seed_graph_facts`); the sentences ``c5_paper_detection``,
     ``_single``, ``_detectors``, ``_contamination`` and ``_graph_seeds``, and the figure of
     :func:`~hcaltl.plotting.paper_detection_figure` (Table 7, and AUC against the contaminated share).
 
@@ -875,13 +875,16 @@ def chapter5(rows: pd.DataFrame | None, control: str) -> Section:
             ``"GraphSTAD (RANDOM/No-TL)"``).
     """
     found = _glued(rows, "c5", ("paper_detection", "paper_single", "paper_detectors", "paper_contamination"))
-    found["c5_paper_graph_seeds"] = bs.seed_graph_facts(rows, control, prefix="c5_paper")[0]["c5_paper_graph_seeds"]
+    graphs, gain_table = bs.seed_graph_facts(rows, control, prefix="c5_paper")
+    found["c5_paper_graph_seeds"] = graphs["c5_paper_graph_seeds"]
     if rows is None:
         return Section(found, {}, {}, rows, "no paper-scale detection cells yet")
+    tables = detection_tables(rows)
+    if gain_table is not None:
+        tables["GNN gain in mean AUC over the model without a GNN, per graph"] = gain_table
     table7 = table7_table(rows)
 
     def draw() -> Figure:
         return plotting.paper_detection_figure(table7, contamination_table(rows))
 
-    return Section(found, detection_tables(rows, control), {}, rows, "no paper-scale detection cells yet",
-                   draw if not table7.empty else None)
+    return Section(found, tables, {}, rows, "no paper-scale detection cells yet", draw if not table7.empty else None)
