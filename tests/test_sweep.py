@@ -598,7 +598,8 @@ def test_each_chapter_section_shows_its_tables_and_figure_only_once_its_cells_ex
          for seed in (1, 2) for i, case in enumerate(cases)]
         + [{"kind": "detection", "experiment": "single channels", "pair": "RANDOM/No-TL", "seed": seed, "rate": 0.0,
             "n_anomalies": 10, "case": "dead", "AUC": 0.9 + 0.02 * seed, "device": "cpu"} for seed in (1, 2)])
-    rows.attrs["commits"] = ["abc1234"]
+    rows = rows.assign(cell=[f"{k}_{p}_s{s}_{e}" for k, p, s, e in rows[["kind", "pair", "seed", "experiment"]].values],
+                       commit="abc1234", finished_at="2026-12-03T08:00:00+00:00", simulator="sim-test")
     control = "GraphSTAD (RANDOM/No-TL)"
     # before any cell: every sentence the chapter glues, no table, no figure, and a line saying so
     for section, prefix in ((paper_scale.chapter3(None), "c3_"), (paper_scale.chapter4(None), "c4_"),
@@ -623,7 +624,8 @@ def test_each_chapter_section_shows_its_tables_and_figure_only_once_its_cells_ex
     assert list(dirty_only) == ["contaminated training data: box AUC and its loss, seed by seed"]
     five.show()
     out = capsys.readouterr().out
-    assert out.startswith("paper scale: commits ['abc1234'], devices ['cpu']") and "single channels" in out
+    assert out.startswith("paper scale: 10 cells finished 2026-12-03 at abc1234, devices ['cpu'], simulator sim-test")
+    assert "single channels" in out
     fig = five.figure()
     assert len(fig.axes) == 2  # Table 7, and AUC against the contaminated share
     plt.close("all")
@@ -641,3 +643,13 @@ def test_progress_table_counts_cells_per_chapter_in_chapter_order(tmp_path):
     assert chapters == sorted(chapters)  # the rin cells (chapter 4) come last in the plan, not in the table
     assert table.loc[(4, "rin")].tolist() == [1, 1, 1.5]  # resumed: its epochs' time, not the last process's
     assert table["planned"].sum() == len(cells) and table["done"].sum() == 1
+
+
+def test_provenance_line_counts_cells_and_orders_commits_by_when_they_ran():
+    rows = pd.DataFrame({"cell": ["a", "a", "b", "c"], "commit": ["bbb", "bbb", "aaa", "ccc"],
+                         "finished_at": ["2026-12-01T10:00", "2026-12-01T10:00", "2026-12-02T09:00", "2026-12-03T01:00"],
+                         "device": ["cpu", "cpu", "cuda", "cpu"], "simulator": "sim-1"})
+    assert sw.provenance_line(rows) == ("paper scale: 3 cells finished 2026-12-01 to 2026-12-03 at 3 commits (bbb first, "
+                                        "ccc last), devices ['cpu', 'cuda'], simulator sim-1")
+    with pytest.raises(ValueError, match=r"lack the provenance column\(s\) \['finished_at'\]"):
+        sw.provenance_line(rows.drop(columns="finished_at"))

@@ -24,7 +24,7 @@ from . import detection_study as ds
 from . import paper_values
 from . import transfer_study as ts
 from .cells import BASELINE, MODELS, RIN_PAIRS, UNPOOLED
-from .sweep import collect, done, plan, progress_table
+from .sweep import collect, done, plan, progress_table, provenance_line
 
 #: Where the book keeps its paper-scale sweep (relative to the repository root).
 RESULTS = "results/paper"
@@ -805,7 +805,8 @@ class Section:
     draw: Callable[[], Figure] | None = None
 
     def show(self) -> None:
-        """Display the provenance (commits and devices of the cells) and each table under its name."""
+        """Display the provenance of the cells (:func:`~hcaltl.experiments.sweep.provenance_line`) and each table
+        under its name."""
         try:
             from IPython.display import display
         except ImportError:  # outside IPython: print the tables
@@ -813,7 +814,7 @@ class Section:
         if not self.tables:
             print(self.empty)
             return
-        print(f"paper scale: commits {self.rows.attrs.get('commits')}, devices {sorted(set(self.rows['device']))}")
+        print(provenance_line(self.rows))
         for name, frame in self.tables.items():
             print(f"{name}:")
             display(frame.round(self.digits.get(name, 4)))

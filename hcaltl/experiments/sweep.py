@@ -333,6 +333,30 @@ def check_consistent(rows: pd.DataFrame, name: str = "results") -> pd.DataFrame:
     return rows
 
 
+def provenance_line(rows: pd.DataFrame) -> str:
+    """One line saying where a table's cells come from: how many, when they finished, at how many commits (the
+    first and the last in run order) and on which devices, with the simulator calibration they share.
+
+    Args:
+        rows: sweep rows (:func:`collect`); columns ``cell``, ``commit``, ``finished_at``, ``device`` and
+            ``simulator`` (all written by every cell).
+
+    Raises:
+        ValueError: naming the provenance columns the rows lack.
+    """
+    needed = ("cell", "commit", "finished_at", "device", "simulator")
+    missing = [c for c in needed if c not in rows.columns]
+    if missing:
+        raise ValueError(f"rows lack the provenance column(s) {missing}: not written by hcaltl sweep")
+    cells = rows.drop_duplicates("cell").sort_values("finished_at")
+    commits = list(dict.fromkeys(cells["commit"].astype(str)))
+    at = commits[0] if len(commits) == 1 else f"{len(commits)} commits ({commits[0]} first, {commits[-1]} last)"
+    days = [str(cells["finished_at"].iloc[i])[:10] for i in (0, -1)]
+    when = days[0] if days[0] == days[1] else f"{days[0]} to {days[1]}"
+    return (f"paper scale: {len(cells)} cells finished {when} at {at}, devices {sorted(set(cells['device']))}, "
+            f"simulator {', '.join(sorted(set(cells['simulator'].astype(str))))}")
+
+
 def _cell_seconds(path: Path) -> float:
     """A finished cell's time: its process's wall time, or the epochs' time summed over every session when the cell
     was resumed (``train_seconds``), whichever is longer."""
