@@ -440,17 +440,19 @@ def _contamination_sentence(table: pd.DataFrame) -> str:
     if not several:
         return text + ", but with one seed per rate that cannot tell."
     called = []  # per measure: the rates where b loses more / less beyond twice the larger spread
-    for name, loss in (("mean box AUC", "loss"), ("the mildest degradation", "mild loss")):
+    for name, loss in (("in mean box AUC", "loss"), ("on the mildest degradation", "mild loss")):
         sides = {"more": [], "less": []}
         for r in several:
             la, lb = paired.loc[(a, r)], paired.loc[(b, r)]
             if abs(lb[loss] - la[loss]) > 2 * max(la[f"{loss} sd"], lb[f"{loss} sd"]):
                 sides["more" if lb[loss] > la[loss] else "less"].append(f"{r * 100:.0f} %")
         called.append((name, sides))
-    text += f". Of the {len(several)} rate(s) with several seeds, {b} loses "
-    text += "; ".join(f"on {name} more beyond twice the seeds' spread at {len(sd['more'])}"
-                      f"{' (' + ', '.join(sd['more']) + ')' if sd['more'] else ''} and less at {len(sd['less'])}"
-                      f"{' (' + ', '.join(sd['less']) + ')' if sd['less'] else ''}" for name, sd in called)
+
+    def at(rates: list[str]) -> str:
+        return f"{len(rates)} ({', '.join(rates)})" if rates else "none"
+
+    text += (f". Beyond twice the seeds' spread, at the {len(several)} rate(s) with several seeds, {b} loses "
+             + ", and ".join(f"more at {at(sd['more'])} and less at {at(sd['less'])} {name}" for name, sd in called))
     more_any = any(sd["more"] for _, sd in called)
     less_any = any(sd["less"] for _, sd in called)
     if more_any and not less_any:
