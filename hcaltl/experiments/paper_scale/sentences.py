@@ -448,11 +448,11 @@ def _contamination_sentence(table: pd.DataFrame) -> str:
                 sides["more" if lb[loss] > la[loss] else "less"].append(f"{r * 100:.0f} %")
         called.append((name, sides))
 
-    def at(rates: list[str]) -> str:
+    def listed(rates: list[str]) -> str:
         return f"{len(rates)} ({', '.join(rates)})" if rates else "none"
 
     text += (f". Beyond twice the seeds' spread, at the {len(several)} rate(s) with several seeds, {b} loses "
-             + ", and ".join(f"more at {at(sd['more'])} and less at {at(sd['less'])} {name}" for name, sd in called))
+             + ", and ".join(f"more at {listed(sd['more'])} and less at {listed(sd['less'])} {name}" for name, sd in called))
     more_any = any(sd["more"] for _, sd in called)
     less_any = any(sd["less"] for _, sd in called)
     if more_any and not less_any:
