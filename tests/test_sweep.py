@@ -565,7 +565,9 @@ def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed
                     "TL-7/TL-6 loses more mean box AUC than RANDOM/No-TL at 0 of 1 rate(s). Beyond twice the seeds' "
                     "spread, at the 1 rate(s) with several seeds, TL-7/TL-6 loses more at none and less at 1 (20 %) in "
                     "mean box AUC, and more at none and less at 1 (20 %) on the mildest degradation: where the seeds "
-                    "can tell, the paper's claim holds here.")
+                    "can tell, the paper's claim holds here. Seed by seed, TL-7/TL-6 loses more mean box AUC than "
+                    "RANDOM/No-TL in 0 of 2 (seed, rate) comparison(s) (its loss minus RANDOM/No-TL's: -0.016 to "
+                    "-0.014); a two-sided sign test gives p = 0.5.")  # seed 3 has no clean cell: not compared
     one_seed = paper_scale.facts(both[both["seed"] == 1])["paper_contamination"]
     assert one_seed.endswith("at 0 of 1 rate(s), but with one seed per rate that cannot tell.")
     # TL-7/TL-6 now loses 0.2 on the mild case in both seeds; a 5 % cell of seed 1 alone adds a rate without a verdict
@@ -575,14 +577,23 @@ def test_chapter_5_sentences_set_table_7_and_contamination_beside_the_paper_seed
                                     + boxes("contamination", "RANDOM/No-TL", 1, 0.99, rate=0.05))])
     text = paper_scale.facts(worse)["paper_contamination"]
     assert "at 5 %, RANDOM/No-TL 0.000 / 0.000 and TL-7/TL-6 0.001 / 0.004 (1 seed(s)); at 20 %" in text
-    assert text.endswith("and more at 1 (20 %) and less at none on the mildest degradation: where the seeds can tell, "
-                         "the transferred model loses more to contamination, not less.")
+    assert ("and more at 1 (20 %) and less at none on the mildest degradation: where the seeds can tell, "
+            "the transferred model loses more to contamination, not less." in text)
+    assert text.endswith("in 3 of 3 (seed, rate) comparison(s) (its loss minus RANDOM/No-TL's: +0.001 to +0.014); a "
+                         "two-sided sign test gives p = 0.25.")  # 5 % (seed 1): +0.0006; 20 %: +0.014 and +0.013
+    tied = worse[~((worse["pair"] == "TL-7/TL-6") & (worse["rate"] == 0.05))]  # 5 %: both lose nothing
+    tied = pd.concat([tied, pd.DataFrame(boxes("contamination", "TL-7/TL-6", 1, 0.994, rate=0.05))])
+    assert paper_scale.facts(tied)["paper_contamination"].endswith(
+        "in 2 of 2 (seed, rate) comparison(s) (its loss minus RANDOM/No-TL's: +0.013 to +0.014, 1 tie(s) left out); "
+        "a two-sided sign test gives p = 0.5.")
     assert "more mean box AUC than RANDOM/No-TL at 2 of 2 rate(s)" in text
     close = pd.DataFrame([r for pair, dirty_mild in (("RANDOM/No-TL", (0.95, 0.97)), ("TL-7/TL-6", (0.945, 0.98)))
                           for seed, mild in zip((1, 2), dirty_mild)
                           for r in boxes("detection", pair, seed, 0.99) + boxes("contamination", pair, seed, mild, rate=0.1)])
     assert paper_scale.facts(close)["paper_contamination"].endswith(  # losses 0.030 and 0.0275, spreads 0.014 and 0.025
-        "and more at none and less at none on the mildest degradation: too close to call.")
+        "and more at none and less at none on the mildest degradation: too close to call. Seed by seed, TL-7/TL-6 "
+        "loses more mean box AUC than RANDOM/No-TL in 1 of 2 (seed, rate) comparison(s) (its loss minus "
+        "RANDOM/No-TL's: -0.001 to +0.001); a two-sided sign test gives p = 1.")
     assert "No paper-scale comparison cell" in paper_scale.facts(both)["paper_detectors"]
 
 

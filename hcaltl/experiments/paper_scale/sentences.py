@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ... import transfer
 from ...train import TrainConfig, learning_rates
@@ -17,8 +18,9 @@ from .. import detection_study as ds
 from .. import paper_values
 from .. import transfer_study as ts
 from ..cells import UNPOOLED
-from .tables import (box_rows, budget_table, changes_vs_paper, contamination_table, detection_rows, model_table,
-                     rin_table, share_1_rows, table7_table, transfer_rows, transfer_table, unpooled_table)
+from .tables import (box_rows, budget_table, changes_vs_paper, contamination_losses, contamination_table, detection_rows,
+                     model_table, rin_table, share_1_rows, table7_table, transfer_rows, transfer_table, unpooled_table)
+
 
 def facts(rows: pd.DataFrame | None, keys: tuple[str, ...] | None = None) -> dict[str, str]:
     """Sentences for the chapters' text (glued as Markdown): what the paper-scale runs show so far; only those of
@@ -410,10 +412,11 @@ def _transfer_detection_sentence(boxes: pd.DataFrame) -> str:
     return text + "."
 
 
-def _contamination_sentence(table: pd.DataFrame) -> str:
+def _contamination_sentence(table: pd.DataFrame, losses: pd.DataFrame | None = None) -> str:
     """What each pair loses at every contaminated share (mean box AUC and the mildest degradation, each seed against
-    itself trained clean), and whether transfer (TL-7/TL-6) loses less than RANDOM/No-TL beyond the seeds' spread at
-    the rates with several seeds (the paper's claim of "better mitigation")."""
+    itself trained clean), whether transfer (TL-7/TL-6) loses less than RANDOM/No-TL beyond the seeds' spread at
+    the rates with several seeds (the paper's claim of "better mitigation"), and, from the per-seed ``losses``
+    (:func:`~.tables.contamination_losses`), how often it loses more seed by seed, with a sign test."""
     if table.empty:
         return "No paper-scale contamination cell has finished yet."
     paired = table[(table.index.get_level_values("rate") > 0) & (table["paired seeds"] > 0)]
@@ -423,10 +426,10 @@ def _contamination_sentence(table: pd.DataFrame) -> str:
     parts = []
     for rate in rates:
         at = paired.xs(rate, level="rate")
-        losses = [f"{pair} {t['loss']:.3f}{_pm(t['loss sd'], '.3f')} / {t['mild loss']:.3f}"
+        spent = [f"{pair} {t['loss']:.3f}{_pm(t['loss sd'], '.3f')} / {t['mild loss']:.3f}"
                   f"{_pm(t['mild loss sd'], '.3f')}" for pair, t in at.iterrows()]
         seeds = sorted(set(at["paired seeds"].astype(int)))
-        parts.append(f"at {rate * 100:.0f} %, {' and '.join(losses)} ({'-'.join(map(str, seeds))} seed(s))")
+        parts.append(f"at {rate * 100:.0f} %, {' and '.join(spent)} ({'-'.join(map(str, seeds))} seed(s))")
     text = ("Contaminating the HB training windows costs, in mean box AUC / the mildest degradation (each seed against "
             "itself trained clean): " + "; ".join(parts) + ".")
     a, b = paper_values.TABLE7_PAIRS
@@ -456,12 +459,32 @@ def _contamination_sentence(table: pd.DataFrame) -> str:
     more_any = any(sd["more"] for _, sd in called)
     less_any = any(sd["less"] for _, sd in called)
     if more_any and not less_any:
-        return text + ": where the seeds can tell, the transferred model loses more to contamination, not less."
-    if less_any and not more_any:
-        return text + ": where the seeds can tell, the paper's claim holds here."
-    if less_any:
-        return text + ": the measures and rates disagree."
-    return text + f": too close to call{' so far, though every rate leans against the paper' if more == len(both) else ''}."
+        text += ": where the seeds can tell, the transferred model loses more to contamination, not less."
+    elif less_any and not more_any:
+        text += ": where the seeds can tell, the paper's claim holds here."
+    elif less_any:
+        text += ": the measures and rates disagree."
+    else:
+        text += f": too close to call{' so far, though every rate leans against the paper' if more == len(both) else ''}."
+    return text + ("" if losses is None else _contamination_signs(losses, a, b))
+
+
+def _contamination_signs(losses: pd.DataFrame, a: str, b: str) -> str:
+    """Seed by seed, at every contaminated rate: how often ``b`` loses more mean box AUC than ``a``, by how much, and
+    the two-sided sign test of that count (ties left out), or "" with no seed that has both pairs paired."""
+    paired = losses[(losses["rate"] > 0) & losses["loss"].notna()].set_index(["pair", "rate", "seed"])["loss"]
+    if a not in paired.index.get_level_values("pair") or b not in paired.index.get_level_values("pair"):
+        return ""
+    diff = (paired.xs(b, level="pair") - paired.xs(a, level="pair")).dropna()
+    untied = diff[diff != 0]
+    if untied.empty:
+        return ""
+    more = int((untied > 0).sum())
+    p = stats.binomtest(more, len(untied), 0.5).pvalue
+    ties = f", {len(diff) - len(untied)} tie(s) left out" if len(untied) < len(diff) else ""
+    return (f" Seed by seed, {b} loses more mean box AUC than {a} in {more} of {len(untied)} (seed, rate) "
+            f"comparison(s) (its loss minus {a}'s: {untied.min():+.3f} to {untied.max():+.3f}{ties}); a two-sided "
+            f"sign test gives p = {p:.2g}.")
 
 
 def _detectors_sentence(rows: pd.DataFrame) -> str:
@@ -488,6 +511,6 @@ _SENTENCES: dict[str, Callable[[pd.DataFrame], str]] = {
     "paper_rin": lambda rows: _rin_sentence(rin_table(rows)),
     "paper_detection": lambda rows: _detection_sentence(table7_table(rows), rows),
     "paper_single": _single_sentence,
-    "paper_contamination": lambda rows: _contamination_sentence(contamination_table(rows)),
+    "paper_contamination": lambda rows: _contamination_sentence(contamination_table(rows), contamination_losses(rows)),
     "paper_detectors": _detectors_sentence,
 }

@@ -293,15 +293,14 @@ def table7_table(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def contamination_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Box AUC against the contaminated share, per pair: the mean over the cases and its mean and sd over seeds, the
-    mildest degradation's AUC, and both losses against the same pair and seed trained on clean data (rate 0: its
-    detection cell), seed by seed. Only seeds that have the clean cell enter the losses. Empty when no
-    contamination cell has finished.
+def contamination_losses(rows: pd.DataFrame) -> pd.DataFrame:
+    """Seed by seed, each pair's box AUC at every contaminated share (rate 0: its clean detection cell), averaged over
+    the cases and on the mildest degradation, and what it loses against the same pair and seed trained clean. Empty
+    when no contamination cell has finished.
 
     Shapes:
-        one row per (pair, rate) with columns ``mean AUC``, ``sd``, ``seeds``, ``mild AUC`` (means over seeds),
-        ``loss``, ``loss sd``, ``mild loss``, ``mild loss sd`` and ``paired seeds`` (the seeds the losses cover).
+        one row per (pair, rate, seed) with columns ``pair``, ``rate``, ``seed``, ``AUC``, ``mild``, ``loss`` and
+        ``mild loss`` (both NaN where the seed has no clean cell of that pair).
     """
     dirty, clean = box_rows(rows, "contamination"), box_rows(rows, "detection")
     if dirty.empty:
@@ -314,9 +313,25 @@ def contamination_table(rows: pd.DataFrame) -> pd.DataFrame:
     same = pd.MultiIndex.from_frame(per_seed[["pair", "seed"]])
     per_seed["loss"] = base["AUC"].reindex(same).to_numpy() - per_seed["AUC"]
     per_seed["mild loss"] = base["mild"].reindex(same).to_numpy() - per_seed["mild"]
+    return per_seed
+
+
+def contamination_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Box AUC against the contaminated share, per pair: the mean over the cases and its mean and sd over seeds, the
+    mildest degradation's AUC, and both losses against the same pair and seed trained on clean data (rate 0: its
+    detection cell), seed by seed (:func:`contamination_losses`). Only seeds that have the clean cell enter the
+    losses. Empty when no contamination cell has finished.
+
+    Shapes:
+        one row per (pair, rate) with columns ``mean AUC``, ``sd``, ``seeds``, ``mild AUC`` (means over seeds),
+        ``loss``, ``loss sd``, ``mild loss``, ``mild loss sd`` and ``paired seeds`` (the seeds the losses cover).
+    """
+    per_seed = contamination_losses(rows)
+    if per_seed.empty:
+        return pd.DataFrame()
     out = per_seed.groupby(["pair", "rate"]).agg(**{
         "mean AUC": ("AUC", "mean"), "sd": ("AUC", "std"), "seeds": ("AUC", "count"), "mild AUC": ("mild", "mean"),
         "loss": ("loss", "mean"), "loss sd": ("loss", "std"), "mild loss": ("mild loss", "mean"),
         "mild loss sd": ("mild loss", "std"), "paired seeds": ("loss", "count")})
-    pairs = list(dict.fromkeys(dirty["pair"]))
+    pairs = list(dict.fromkeys(box_rows(rows, "contamination")["pair"]))
     return out.reindex(pairs, level="pair")
