@@ -74,8 +74,8 @@ def test_contamination_study_reuses_clean_models_and_round_trips_through_a_resul
     assert set(results["experiment"]) == {"boxes", "single channels", "contamination"}
     path = tmp_path / "detection.csv"
     results.to_csv(path, index=False)
-    tables = ds.paper_scale_tables(pd.read_csv(path))
-    assert list(tables["boxes"].index) == [c[0] for c in ds.CASES]
-    assert np.allclose(tables["boxes"]["RANDOM/No-TL"], clean["AUC"])
-    assert tables["boxes"]["paper TL-7/TL-6"].between(0.99, 1).all()
-    assert tables["contamination"].shape == (len(ds.CASES), 2)
+    back = pd.read_csv(path)  # what a sweep cell commits, read as the paper-scale tables read it
+    boxes = back[back["experiment"] == "boxes"].set_index("case")["AUC"]
+    assert list(boxes.index) == [c[0] for c in ds.CASES] and np.allclose(boxes, clean["AUC"])
+    dirty = back[back["experiment"] == "contamination"]
+    assert sorted(set(dirty["rate"])) == [0.0, 0.2] and len(dirty) == 2 * len(ds.CASES)

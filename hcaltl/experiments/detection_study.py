@@ -189,17 +189,6 @@ def auc_beside_paper(aucs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def paper_scale_tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """A saved :func:`results_frame` (e.g. a paper-scale run) as the chapter's tables: box AUCs beside Table 7,
-    single-channel AUCs, and AUC against contamination rate."""
-    order = [c[0] for c in CASES]
-    boxes = auc_beside_paper(results[results["experiment"] == "boxes"].pivot_table(index="case", columns="pair", values="AUC"))
-    single = results[results["experiment"] == "single channels"].pivot_table(index="case", columns="pair", values="AUC")
-    contamination = results[results["experiment"] == "contamination"].pivot_table(index="case", columns=["pair", "rate"], values="AUC")
-    return {"boxes": boxes, "single channels": single.reindex([c for c in order if c in single.index]),
-            "contamination": contamination.reindex([c for c in order if c in contamination.index])}
-
-
 def own_detector_flags(own: OccupancyData, trained: dict[str, tuple[GraphSTAD, ErrorScaler, ChannelScaler]],
                        source: GraphSTAD, *, n_calibrate: int = 10, n_ls_sim: int = 1400, sim_seed: int = 0,
                        config: TrainConfig | None = None, threshold: float = 10.0,

@@ -314,8 +314,8 @@ def collect(out: str | Path, cells: list[Cell] | None = None) -> pd.DataFrame:
 
 def check_consistent(rows: pd.DataFrame, name: str = "results") -> pd.DataFrame:
     """Refuse rows that mix presets, sizes or simulator calibrations (:data:`MUST_AGREE`): they would be averaged
-    as if they were seeds of one experiment. Rows from several commits are allowed (a sweep runs over days) and
-    listed in ``attrs["commits"]``.
+    as if they were seeds of one experiment. Rows from several commits are allowed (a sweep runs over days; each
+    row keeps its commit, and :func:`provenance_line` names the first and the last).
 
     Raises:
         ValueError: naming the column, its values and one cell of each.
@@ -329,7 +329,6 @@ def check_consistent(rows: pd.DataFrame, name: str = "results") -> pd.DataFrame:
             examples = {v: rows.loc[rows[column].astype(str) == v, "cell"].iloc[0] for v in values}
             raise ValueError(f"{name} mixes {column} values {sorted(values)} (e.g. {examples}); keep each "
                              "preset and simulator in its own results folder")
-    rows.attrs["commits"] = sorted(rows["commit"].astype(str).unique())
     return rows
 
 
