@@ -194,7 +194,10 @@ def test_seed_graph_facts_read_the_committed_fast_cells():
     assert table is None and "no graphs cell" in facts["c5_graph_seeds"] and np.isnan(facts["c5_graph_paired"])
     rows = paper_scale.load(Path(__file__).resolve().parents[1] / "results" / "fast")
     facts, table = bs.seed_graph_facts(rows, "GraphSTAD (RANDOM/No-TL)")
-    assert facts["c5_graph_seeds"].startswith("over 3 seeds, on the boxes the best graph is")
+    assert facts["c5_graph_seeds"].startswith("over 3 seed(s), on the boxes the best graph is")
+    fewer = rows[~((rows["kind"] == "graphs") & (rows["seed"] == 3))]  # a sweep whose last graphs cell runs
+    assert bs.seed_graph_facts(fewer, "GraphSTAD (RANDOM/No-TL)")[0]["c5_graph_seeds"].startswith(
+        "over 2 seed(s) (the comparison cells have 3), on the boxes")
     assert min(facts["c5_graph_paired"], facts["c5_graph_maxgain"]) >= 0 and facts["c5_graph_control"] > 0
     assert set(bs.GRAPH_MODELS) <= set(table.index) and list(table.columns) == ["boxes", "readout"]
     with pytest.raises(ValueError, match="baseline_rows lack the detectors"):

@@ -434,8 +434,9 @@ def graph_facts(gains: pd.DataFrame, control: str) -> dict[str, float]:
 
 def seed_graph_facts(rows: pd.DataFrame | None, control: str, prefix: str = "c5") -> tuple[dict, pd.DataFrame | None]:
     """What a sweep's ``comparison`` and ``graphs`` cells of several seeds say about the graphs: the facts chapter 5
-    glues (``{prefix}_graph_seeds``: :func:`graph_sentence`; ``_paired``, ``_control``: :func:`graph_facts`;
-    ``_maxgain``: the largest mean gain or loss of any GNN model) and :func:`gain_table`. Without graphs cells the
+    glues (``{prefix}_graph_seeds``: :func:`graph_sentence`, over the seeds of the graphs cells; ``_paired``,
+    ``_control``: :func:`graph_facts`; ``_maxgain``: the largest mean gain or loss of any GNN model) and
+    :func:`gain_table`. Without graphs cells the
     sentence says so, the numbers are NaN and the table is None."""
     part = rows[rows["kind"].isin(["comparison", "graphs"])] if rows is not None and "kind" in rows else None
     if part is None or not (part["kind"] == "graphs").any():
@@ -443,7 +444,10 @@ def seed_graph_facts(rows: pd.DataFrame | None, control: str, prefix: str = "c5"
                  **{f"{prefix}_graph_{k}": float("nan") for k in ("paired", "control", "maxgain")}}, None)
     gains = graph_gains(part)
     found = graph_facts(gains, control)
-    facts = {f"{prefix}_graph_seeds": f"over {gains['seed'].nunique()} seeds, " + graph_sentence(gains),
+    seeds = gains.loc[gains["detector"].isin(list(GRAPH_MODELS)), "seed"].nunique()  # those of the graphs cells
+    more = gains["seed"].nunique()
+    lead = f"over {seeds} seed(s)" + (f" (the comparison cells have {more})" if more > seeds else "")
+    facts = {f"{prefix}_graph_seeds": f"{lead}, " + graph_sentence(gains),
              f"{prefix}_graph_paired": found["paired_spread"], f"{prefix}_graph_control": found["control_gap"],
              f"{prefix}_graph_maxgain": float(gains.groupby(["detector", "test set"])["gain"].mean().abs().max())}
     return facts, gain_table(gains)
