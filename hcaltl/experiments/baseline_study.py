@@ -436,8 +436,7 @@ def seed_graph_facts(rows: pd.DataFrame | None, control: str, prefix: str = "c5"
     """What a sweep's ``comparison`` and ``graphs`` cells of several seeds say about the graphs: the facts chapter 5
     glues (``{prefix}_graph_seeds``: :func:`graph_sentence`, over the seeds of the graphs cells; ``_paired``,
     ``_control``: :func:`graph_facts`; ``_maxgain``: the largest mean gain or loss of any GNN model) and
-    :func:`gain_table`. Without graphs cells the
-    sentence says so, the numbers are NaN and the table is None."""
+    :func:`gain_table`. Without graphs cells the sentence says so, the numbers are NaN and the table is None."""
     part = rows[rows["kind"].isin(["comparison", "graphs"])] if rows is not None and "kind" in rows else None
     if part is None or not (part["kind"] == "graphs").any():
         return ({f"{prefix}_graph_seeds": "no graphs cell of the sweep has finished yet",

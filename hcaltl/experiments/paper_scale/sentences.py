@@ -427,7 +427,7 @@ def _contamination_sentence(table: pd.DataFrame, losses: pd.DataFrame | None = N
     for rate in rates:
         at = paired.xs(rate, level="rate")
         spent = [f"{pair} {t['loss']:.3f}{_pm(t['loss sd'], '.3f')} / {t['mild loss']:.3f}"
-                  f"{_pm(t['mild loss sd'], '.3f')}" for pair, t in at.iterrows()]
+                 f"{_pm(t['mild loss sd'], '.3f')}" for pair, t in at.iterrows()]
         seeds = sorted(set(at["paired seeds"].astype(int)))
         parts.append(f"at {rate * 100:.0f} %, {' and '.join(spent)} ({'-'.join(map(str, seeds))} seed(s))")
     text = ("Contaminating the HB training windows costs, in mean box AUC / the mildest degradation (each seed against "
