@@ -412,7 +412,7 @@ def _transfer_detection_sentence(boxes: pd.DataFrame) -> str:
     return text + "."
 
 
-def _contamination_sentence(table: pd.DataFrame, losses: pd.DataFrame | None = None) -> str:
+def _contamination_sentence(table: pd.DataFrame, losses: pd.DataFrame) -> str:
     """What each pair loses at every contaminated share (mean box AUC and the mildest degradation, each seed against
     itself trained clean), whether transfer (TL-7/TL-6) loses less than RANDOM/No-TL beyond the seeds' spread at
     the rates with several seeds (the paper's claim of "better mitigation"), and, from the per-seed ``losses``
@@ -466,7 +466,7 @@ def _contamination_sentence(table: pd.DataFrame, losses: pd.DataFrame | None = N
         text += ": the measures and rates disagree."
     else:
         text += f": too close to call{' so far, though every rate leans against the paper' if more == len(both) else ''}."
-    return text + ("" if losses is None else _contamination_signs(losses, a, b))
+    return text + _contamination_signs(losses, a, b)
 
 
 def _contamination_signs(losses: pd.DataFrame, a: str, b: str) -> str:
