@@ -130,7 +130,10 @@ def test_graph_gains_measure_each_gnn_from_the_model_without_one():
     assert gains["GraphSTAD (RANDOM/No-TL)", "readout", 2] == pytest.approx(0.052)
     assert gains["GraphSTAD, graph: spatial", "boxes", 1] == pytest.approx(0.011)
     table = bs.gain_table(bs.graph_gains(rows))
-    assert table.at["GraphSTAD (RANDOM/No-TL)", "readout"] == "+0.051 ± 0.001" and list(table.columns) == ["boxes", "readout"]
+    assert table.at["GraphSTAD (RANDOM/No-TL)", "readout"] == "+0.051 ± 0.001"
+    assert list(table.columns) == ["boxes", "readout", "seeds"] and table["seeds"].tolist() == [2, 2]
+    unfinished = bs.gain_table(bs.graph_gains(rows[(rows["seed"] == 1) | rows["detector"].str.contains("RANDOM|no GNN")]))
+    assert unfinished["seeds"].to_dict() == {"GraphSTAD (RANDOM/No-TL)": 2, "GraphSTAD, graph: spatial": 1}
     sentence = bs.graph_sentence(bs.graph_gains(rows))  # the graphs only: the RANDOM/No-TL model is not a graph
     assert "on the readout faults the best graph is spatial (-0.009 ± 0.001" in sentence and "RANDOM" not in sentence
     assert sentence.endswith("that stands out of twice the seeds' spread: spatial on the boxes")

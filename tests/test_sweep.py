@@ -674,6 +674,8 @@ def test_progress_table_counts_cells_per_chapter_in_chapter_order(tmp_path):
     assert chapters == sorted(chapters)  # the rin cells (chapter 4) come last in the plan, not in the table
     assert table.loc[(4, "rin")].tolist() == [1, 1, 1.5]  # resumed: its epochs' time, not the last process's
     assert table["planned"].sum() == len(cells) and table["done"].sum() == 1
+    with pytest.raises(TypeError, match="out must be a results folder \\(str or Path\\), got DataFrame"):
+        sw.progress_table(table, cells)  # the rows instead of their folder
 
 
 def test_provenance_line_counts_cells_and_orders_commits_by_when_they_ran():

@@ -377,10 +377,13 @@ def graph_gains(rows: pd.DataFrame, reference: str = ABLATION, reduce: str = "me
 
 def gain_table(gains: pd.DataFrame) -> pd.DataFrame:
     """:func:`graph_gains` as a table: detector (rows) × test set (columns), the mean gain over seeds, written
-    ``"+0.012 ± 0.004"`` (mean ± sd) when there are several seeds."""
+    ``"+0.012 ± 0.004"`` (mean ± sd) when there are several seeds, and a last column ``seeds``: how many seeds each
+    detector's gains have on every test set (a sweep still running may have fewer for the graphs than the control)."""
     stats = gains.groupby(["detector", "test set"], sort=False)["gain"].agg(["mean", "std", "count"])
     text = stats.apply(lambda r: f"{r['mean']:+.3f} ± {r['std']:.3f}" if r["count"] > 1 else f"{r['mean']:+.3f}", axis=1)
-    return text.unstack("test set").reindex(list(dict.fromkeys(gains["detector"])))[list(dict.fromkeys(gains["test set"]))]
+    detectors, sets = list(dict.fromkeys(gains["detector"])), list(dict.fromkeys(gains["test set"]))
+    table = text.unstack("test set").reindex(detectors)[sets]
+    return table.assign(seeds=stats["count"].unstack("test set").reindex(detectors)[sets].min(axis=1).astype(int))
 
 
 def graph_sentence(gains: pd.DataFrame, resolution: float = 0.01) -> str:

@@ -132,6 +132,9 @@ def _checked_list(name: str, values, ok, expected: str, allow_empty: bool = Fals
 
 
 def cell_dir(out: str | Path) -> Path:
+    """The folder of a results folder ``out`` that holds one CSV of rows per finished cell."""
+    if not isinstance(out, (str, Path)):
+        raise TypeError(f"out must be a results folder (str or Path), got {type(out).__name__}")
     return Path(out) / "cells"
 
 
