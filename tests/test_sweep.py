@@ -293,7 +293,14 @@ def test_unpooled_table_sets_both_architectures_beside_the_paper():
                            + [row(p, 2, m, 0.0, True) for p, m in (("TL-7/TL-6", 1.9), ("TL-4/TL-2", 1.5), ("TL-4/No-TL", 0.2))])
     assert paper_scale.facts(ordered)["paper_unpooled"].endswith(
         "Their order follows the paper's block 1 with Spearman's rank correlation -1.00 (the pooled model on the same "
-        "pairs and seed(s) 1: 1.00).")
+        "pairs and seeds, seed(s) 1: 1.00).")
+    # a sweep still running: the unpooled TL-4/No-TL has seed 2 as well, the other unpooled pairs do not, so the
+    # pooled model is compared pair by pair over the same seeds (seed 2 of the pooled TL-7/TL-6 and TL-4/TL-2 left
+    # out: with it, their order would be the reverse of block 1, -1.00)
+    running = pd.concat([ordered, pd.DataFrame([row("RANDOM/No-TL", 2, 2.0, 0.0, False),
+                                                row("TL-4/No-TL", 2, 1.0, 0.0, False)])])
+    assert paper_scale.facts(running)["paper_unpooled"].endswith(
+        "(the pooled model on the same pairs and seeds, seed(s) 1, 2 for 1 pair(s) and 1 for 2 so far: -0.50).")
 
 
 def test_budget_table_and_sentence_say_whether_the_preset_budget_converged():

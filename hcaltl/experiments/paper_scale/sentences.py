@@ -291,13 +291,26 @@ def _unpooled_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     rho = _spearman(change, part["paper block 1 %"])
     if rho is not None:
         text += (f" Their order follows the paper's block 1 with Spearman's rank correlation {rho:.2f}")
-        seeds = sorted(set(share_1_rows(rows, False)["seed"]))
-        same = share_1_rows(rows[rows["seed"].isin(seeds)])
+        unpooled = share_1_rows(rows, False)[["pair", "seed"]].drop_duplicates()
+        same = share_1_rows(rows).merge(unpooled, on=["pair", "seed"])  # each pair over its unpooled cells' seeds
         same = ts.summary(same).set_index("pair")["mean_change_%"] if not same.empty else pd.Series(dtype=float)
         pooled = _spearman(same.reindex(part.index), part["paper block 1 %"])
-        text += (f" (the pooled model on the same pairs and seed(s) {', '.join(map(str, seeds))}: {pooled:.2f})."
+        seeds = _seed_words(unpooled[unpooled["pair"].isin(part.index)])
+        text += (f" (the pooled model on the same pairs and seeds, {seeds}: {pooled:.2f})."
                  if pooled is not None else ".")
     return text
+
+
+def _seed_words(cells: pd.DataFrame) -> str:
+    """The seeds of (pair, seed) cells in words: ``"seed(s) 1, 2"`` when every pair has the same seeds, otherwise
+    which seeds how many pairs have (a sweep still running): ``"seed(s) 1, 2 for 2 pair(s) and 1 for 5 so far"``."""
+    per_pair = cells.groupby("pair")["seed"].apply(lambda s: tuple(sorted(set(s))))
+    counts = sorted(per_pair.value_counts().items(), key=lambda item: (-len(item[0]), item[0]))  # most seeds first
+    words = [", ".join(map(str, seeds)) for seeds, _ in counts]
+    if len(counts) == 1:
+        return f"seed(s) {words[0]}"
+    return "seed(s) " + " and ".join(f"{w} for {n}" + (" pair(s)" if k == 0 else "")
+                                     for k, (w, (_, n)) in enumerate(zip(words, counts))) + " so far"
 
 
 def _spearman(ours: pd.Series, paper: pd.Series) -> float | None:
