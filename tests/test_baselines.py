@@ -202,7 +202,8 @@ def test_seed_graph_facts_read_the_committed_fast_cells():
     assert bs.seed_graph_facts(fewer, "GraphSTAD (RANDOM/No-TL)")[0]["c5_graph_seeds"].startswith(
         "over 2 seed(s) (the comparison cells have 3), on the boxes")
     assert min(facts["c5_graph_paired"], facts["c5_graph_maxgain"]) >= 0 and facts["c5_graph_control"] > 0
-    assert set(bs.GRAPH_MODELS) <= set(table.index) and list(table.columns) == ["boxes", "readout"]
+    assert set(bs.GRAPH_MODELS) <= set(table.index) and list(table.columns) == ["boxes", "readout", "seeds"]
+    assert table["seeds"].eq(3).all()
     with pytest.raises(ValueError, match="baseline_rows lack the detectors"):
         bs.graph_study(None, {}, None, {}, pd.DataFrame({"detector": ["PCA (16 components)"]}), "GraphSTAD (X)")
 
