@@ -305,12 +305,11 @@ def _seed_words(cells: pd.DataFrame) -> str:
     """The seeds of (pair, seed) cells in words: ``"seed(s) 1, 2"`` when every pair has the same seeds, otherwise
     which seeds how many pairs have (a sweep still running): ``"seed(s) 1, 2 for 2 pair(s) and 1 for 5 so far"``."""
     per_pair = cells.groupby("pair")["seed"].apply(lambda s: tuple(sorted(set(s))))
-    counts = sorted(per_pair.value_counts().items(), key=lambda item: (-len(item[0]), item[0]))  # most seeds first
-    words = [", ".join(map(str, seeds)) for seeds, _ in counts]
-    if len(counts) == 1:
-        return f"seed(s) {words[0]}"
-    return "seed(s) " + " and ".join(f"{w} for {n}" + (" pair(s)" if k == 0 else "")
-                                     for k, (w, (_, n)) in enumerate(zip(words, counts))) + " so far"
+    groups = sorted(per_pair.value_counts().items(), key=lambda item: (-len(item[0]), item[0]))  # most seeds first
+    parts = [f"{', '.join(map(str, seeds))} for {n}" for seeds, n in groups]
+    if len(groups) == 1:
+        return f"seed(s) {', '.join(map(str, groups[0][0]))}"
+    return f"seed(s) {parts[0]} pair(s)" + "".join(f" and {p}" for p in parts[1:]) + " so far"
 
 
 def _spearman(ours: pd.Series, paper: pd.Series) -> float | None:
