@@ -30,6 +30,27 @@ def test_every_plot_takes_and_returns_ax(draw, hb_data):
     plt.close(fig)
 
 
+def test_the_package_keeps_the_house_rules_of_its_figures():
+    """Every ``plot_*`` takes a keyword ``ax`` defaulting to None and says it returns Axes; every ``*_figure``
+    says it returns a Figure; and every public name is re-exported once, from the module of its subject."""
+    import inspect
+
+    public = {n: getattr(plotting, n) for n in plotting.__all__}
+    assert len(plotting.__all__) == len(set(plotting.__all__))
+    plots = {n: f for n, f in public.items() if n.startswith("plot_")}
+    figures = {n: f for n, f in public.items() if n.endswith("_figure")}
+    assert len(plots) > 25 and len(figures) > 10
+    for name, f in plots.items():
+        ax = inspect.signature(f).parameters.get("ax")
+        assert ax is not None and ax.kind is ax.KEYWORD_ONLY and ax.default is None, name
+        assert inspect.signature(f).return_annotation == "Axes", name
+    for name, f in figures.items():
+        assert inspect.signature(f).return_annotation == "Figure", name
+    homes = {f.__module__ for f in (*plots.values(), *figures.values())}
+    assert homes <= {f"hcaltl.plotting.{m}" for m in ("maps", "occupancy", "graphs", "transfer", "detection",
+                                                       "heads")}, homes
+
+
 def test_plot_makes_axes_when_none_given(hb_data):
     ax = plotting.plot_depth_profile(hb_data.geometry)
     assert ax is not None
