@@ -28,6 +28,7 @@ def test_detection_facts_follow_the_tables():
     assert facts["c5_hardest"] == "all three configurations find it hardest"
     assert facts["c5_dead_lo_pair"] == "TL-4/No-TL" and facts["c5_dead_hi"] == 0.995
     assert facts["c5_single_random"] == pytest.approx(0.75)
+    assert (facts["c5_paper_mild_random"], facts["c5_paper_mild_tl"]) == (0.993, 0.996)  # Table 7, never typed
     assert facts["c5_cont_rate"] == 20.0 and facts["c5_cont1_pair"] == "RANDOM/No-TL"
     assert facts["c5_cont1_loss"] == pytest.approx(0.06) and facts["c5_cont2_loss"] == pytest.approx(0.02)
     assert facts["c5_cont_softens"] == "TL-7/TL-6 loses the least"
@@ -64,3 +65,7 @@ def test_cause_inference_facts_follow_the_tables():
     assert (facts["c6_hcal_own_lo"], facts["c6_hcal_own_hi"]) == (0.97, 0.99)
     assert (facts["c6_hcal_neighbour_lo"], facts["c6_hcal_neighbour_hi"]) == (0.8, 0.95)
     assert (facts["c6_hcal_right"], facts["c6_hcal_faults"]) == (22, 28)
+    # paper C's side of each comparison comes from its figures, never typed into the text
+    assert (facts["c6_paper_csc_lo"], facts["c6_paper_csc_hi"]) == (0.53, 0.62)
+    assert (facts["c6_paper_inclusive_lo"], facts["c6_paper_inclusive_hi"]) == (0.89, 0.96)
+    assert facts["c6_paper_photons_on_hcal_exclusive"] == pytest.approx(84.0)

@@ -105,6 +105,8 @@ def detection_facts(tables: dict[str, pd.DataFrame], single: pd.DataFrame, conta
         "c5_dead_lo": float(auc.loc["dead"].min()), "c5_dead_lo_pair": str(auc.loc["dead"].idxmin()),
         "c5_dead_hi": float(auc.loc["dead"].max()), "c5_dead_hi_pair": str(auc.loc["dead"].idxmax()),
     }
+    # the paper's Table 7 on the same row, in the order of its columns (paper_values.TABLE7_PAIRS)
+    facts["c5_paper_mild_random"], facts["c5_paper_mild_tl"] = paper_values.TABLE7_AUC.get(mild, (np.nan, np.nan))
     if len(contamination):
         lo, hi = contamination["rate"].min(), contamination["rate"].max()
         facts["c5_cont_rate"] = float(100.0 * hi)
@@ -169,4 +171,18 @@ def cause_inference_facts(table: pd.DataFrame, attribution: pd.DataFrame, exclus
         "c6_hcal_right": int(sum(single_group.at[p, p] for p in single_group.index if p in single_group.columns)),
         "c6_hcal_faults": int(hcal_confusion.to_numpy().sum()),
     }
-    return facts
+    return facts | _paper_c_facts()
+
+
+def _paper_c_facts() -> dict[str, float]:
+    """Paper C's values that chapter 6's discussion sets beside ours (its Figs. 3 and 4), under ``c6_paper_*``."""
+    fig3, fig4 = paper_values.PAPER_C_FIG3_AUC, paper_values.PAPER_C_FIG4_EXCLUSIVE
+    inclusive = [aucs["inclusive"] for aucs in fig3.values()]
+    csc = [aucs["CSC"] for aucs in fig3.values()]
+    return {
+        "c6_paper_muon_on_muon": fig3["muons"]["Muon"], "c6_paper_calo_on_hcal": fig3["calo"]["HCAL"],
+        "c6_paper_photons_on_tracker": fig3["photons"]["Track"],
+        "c6_paper_inclusive_lo": min(inclusive), "c6_paper_inclusive_hi": max(inclusive),
+        "c6_paper_photons_on_hcal_exclusive": 100.0 * fig4["photons"]["HCAL"],
+        "c6_paper_csc_lo": min(csc), "c6_paper_csc_hi": max(csc),
+    }
