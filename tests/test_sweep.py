@@ -679,10 +679,31 @@ def test_progress_table_counts_cells_per_chapter_in_chapter_order(tmp_path):
     table = sw.progress_table(tmp_path, cells)
     chapters = table.index.get_level_values("chapter").tolist()
     assert chapters == sorted(chapters)  # the rin cells (chapter 4) come last in the plan, not in the table
-    assert table.loc[(4, "rin")].tolist() == [1, 1, 1.5]  # resumed: its epochs' time, not the last process's
+    assert table.loc[(4, "rin")].tolist() == [1, 1, 1.5, 0.0]  # resumed: its epochs' time, not the last process's
     assert table["planned"].sum() == len(cells) and table["done"].sum() == 1
     with pytest.raises(TypeError, match="out must be a results folder \\(str or Path\\), got DataFrame"):
         sw.progress_table(table, cells)  # the rows instead of their folder
+
+
+def test_progress_table_estimates_what_is_left_from_the_same_cell_at_other_seeds(tmp_path):
+    cells = sw.plan(seeds=(1, 2), chapters=(4,), pairs=("RANDOM/No-TL", "TL-4/TL-2"), fractions=(0.1, 1.0), rin=True)
+    (tmp_path / "cells").mkdir()
+    cost = {("RANDOM/No-TL", 1.0): 3600.0, ("TL-4/TL-2", 1.0): 1800.0, ("RANDOM/No-TL", 0.1): 360.0}
+
+    def costed(c):  # a plain cell (pooled, constant rate, the preset's epochs) of a costed pair and share
+        return c.kind == "transfer" and (c.pair, c.fraction) in cost and c.dc and not c.one_cycle and c.epochs is None
+
+    for cell in cells:
+        if costed(cell) and cell.seed == 1:
+            pd.DataFrame({"wall_seconds": [cost[(cell.pair, cell.fraction)]]}).to_csv(tmp_path / "cells" / f"{cell.key}.csv")
+    table = sw.progress_table(tmp_path, cells)
+    left = [c for c in cells if c.kind == "transfer" and c.key not in sw.done(tmp_path)]
+    twins = {c.key: cost[(c.pair, c.fraction)] for c in left if costed(c)}
+    assert len(twins) == 3  # seed 2 of each finished cell: its twin's time
+    kind_mean = sum(cost.values()) / len(cost)  # the rest (one-cycle, unpooled, longer): the mean of the kind
+    expected = (sum(twins.values()) + kind_mean * (len(left) - len(twins))) / 3600
+    assert table.at[(4, "transfer"), "hours left (est.)"] == pytest.approx(expected)
+    assert np.isnan(table.at[(4, "rin"), "hours left (est.)"])  # no rin cell has finished: unknown, not zero
 
 
 def test_provenance_line_counts_cells_and_orders_commits_by_when_they_ran():

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import time
 import traceback
 from datetime import datetime, timezone
@@ -369,15 +370,30 @@ def _cell_seconds(path: Path) -> float:
     return seconds
 
 
+def _shape(key: str) -> str:
+    """A cell's key without its seed: the same cell at every seed, which costs about the same."""
+    return re.sub(r"_s\d+$", "", key)
+
+
 def progress_table(out: str | Path, cells: list[Cell]) -> pd.DataFrame:
-    """Cells done and planned per chapter and kind (chapters in order, kinds in plan order within each), with the
-    CPU-hours spent so far."""
+    """Cells done and planned per chapter and kind (chapters in order, kinds in plan order within each), the
+    CPU-hours spent so far, and an estimate of the hours the unfinished cells still need.
+
+    Each unfinished cell is estimated by the mean time of the finished cells in ``out`` of the same shape (the same
+    cell at other seeds), else of the same kind; ``hours left (est.)`` is NaN for a kind with a cell that neither
+    estimate covers (none of its kind has finished), so an unknown cost never reads as a small one.
+    """
     finished = done(out)
+    seconds = pd.Series({key: _cell_seconds(cell_dir(out) / f"{key}.csv") for key in finished}, dtype=float)
+    by_shape = seconds.groupby(_shape).mean()
+    by_kind = seconds.groupby(lambda key: key.partition("_")[0]).mean()
     rows = []
     for cell in cells:
-        path = cell_dir(out) / f"{cell.key}.csv"
-        seconds = _cell_seconds(path) if cell.key in finished else 0.0
-        rows.append({"chapter": cell.chapter, "kind": cell.kind, "done": cell.key in finished, "hours": seconds / 3600})
+        is_done = cell.key in finished
+        left = 0.0 if is_done else by_shape.get(_shape(cell.key), by_kind.get(cell.kind, float("nan")))
+        rows.append({"chapter": cell.chapter, "kind": cell.kind, "done": is_done,
+                     "hours": seconds.get(cell.key, 0.0) / 3600, "left": left / 3600})
     table = pd.DataFrame(rows).groupby(["chapter", "kind"], sort=False).agg(
-        done=("done", "sum"), planned=("done", "size"), hours=("hours", "sum"))
+        done=("done", "sum"), planned=("done", "size"), hours=("hours", "sum"),
+        **{"hours left (est.)": ("left", lambda s: s.sum(skipna=False))})
     return table.sort_index(level="chapter", sort_remaining=False, kind="stable")
