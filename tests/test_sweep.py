@@ -278,6 +278,7 @@ def test_unpooled_table_sets_both_architectures_beside_the_paper():
     assert list(table.index) == ["RANDOM/No-TL", "TL-7/TL-6"]  # share 1 only; pairs of Table 5 and the reference
     assert table.at["TL-7/TL-6", "MSE change % (DC)"] == -25.0 and table.at["TL-7/TL-6", "MSE change % (no DC)"] == -50.0
     assert table.at["TL-7/TL-6", "seeds (DC)"] == 2 and table.at["TL-7/TL-6", "seeds (no DC)"] == 1
+    assert {str(table[c].dtype) for c in ("seeds (DC)", "seeds (no DC)")} == {"Int64"}  # counts, shown as such
     assert table.at["TL-7/TL-6", "trainable % (no DC)"] == -98.5 and table.at["TL-7/TL-6", "paper trainable %"] == -97.77
     assert np.isnan(table.at["RANDOM/No-TL", "paper block 1 %"])
     text = paper_scale.facts(rows.assign(kind="transfer"))["paper_unpooled"]

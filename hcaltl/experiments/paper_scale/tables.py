@@ -147,7 +147,7 @@ def rin_table(rows: pd.DataFrame) -> pd.DataFrame:
     for name, part in (("RIN", with_rin), ("no RIN", without)):
         part = part[part["seed"].isin(both)].assign(one_cycle=False, trainable_change_pct=np.nan)
         table = ts.summary(part).set_index("pair").reindex(out.index)
-        out[f"seeds ({name})"] = table["matched_seeds"]
+        out[f"seeds ({name})"] = table["matched_seeds"].astype("Int64")
         out[f"test MSE ({name})"] = table["mean_mse"]
         out[f"× RANDOM/No-TL ({name})"] = 1 + table["mean_change_%"] / 100
     return out
@@ -205,7 +205,7 @@ def unpooled_table(rows: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=list(dict.fromkeys([*tables["no DC"].index, *tables["DC"].index])))
     for name, table in tables.items():
         if not table.empty:
-            out[f"seeds ({name})"] = table["seeds"]
+            out[f"seeds ({name})"] = table["seeds"].reindex(out.index).astype("Int64")  # a count, blank where none ran
             out[f"MSE change % ({name})"] = table["mean_change_%"]
             out[f"trainable % ({name})"] = table["trainable_change_pct"]
     pairs = {transfer.pair_label(*p): p for p in paper_values.TABLE5_MSE_CHANGE}
