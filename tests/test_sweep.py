@@ -649,9 +649,10 @@ def test_each_chapter_section_shows_its_tables_and_figure_only_once_its_cells_ex
         assert capsys.readouterr().out.startswith("no paper-scale")
     five = paper_scale.chapter5(rows, control)
     assert set(five.facts) == {"c5_paper_detection", "c5_paper_single", "c5_paper_detectors",
-                               "c5_paper_contamination", "c5_paper_graph_seeds"}
+                               "c5_paper_contamination", "c5_paper_graph_seeds", "c5_paper_claims"}
     assert list(five.tables) == ["Table 7: box AUC over seeds, beside the paper", "single channels: AUC, mean over seeds",
-                                 "contaminated training data: box AUC and its loss, seed by seed"]  # no comparison yet
+                                 "contaminated training data: box AUC and its loss, seed by seed",
+                                 "the papers' claims at paper scale"]  # no comparison yet
     table7 = five.tables["Table 7: box AUC over seeds, beside the paper"]
     full = paper_scale.table7_table(rows)  # the shown Table 7 is the full one without its min and max
     assert list(table7.columns) == [c for c in full.columns if c[1] not in ("min", "max")]

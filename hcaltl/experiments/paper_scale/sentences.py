@@ -101,7 +101,7 @@ def _transfer_sentence(table: pd.DataFrame, changes: pd.DataFrame | None = None)
     text += f"; the best is {best} ({part.at[best, 'mean_change_%']:+.1f} %, {int(part.at[best, 'seeds'])} seed(s))."
     paper = pd.Series({transfer.pair_label(*pair): block1 for pair, (block1, _) in paper_values.TABLE5_MSE_CHANGE.items()})
     ours = part["mean_change_%"].reindex(paper.index).dropna()
-    rho = _spearman(ours, paper)
+    rho = spearman(ours, paper)
     if share == 1.0 and rho is not None:
         theirs = paper[ours.index]
         text += (f" Over the {len(ours)} pairs of the paper's Table 5 finished so far, our order of the gains follows "
@@ -116,28 +116,50 @@ def _transfer_sentence(table: pd.DataFrame, changes: pd.DataFrame | None = None)
     return text
 
 
-def _shares_sentence(table: pd.DataFrame) -> str:
-    """Paper A's claim that transfer helps most when HB data is scarce: per data share (constant schedule), the median
-    % change against RANDOM/No-TL over the same pairs at every share (those that fine-tune the decoder: TL-2d and its
-    repairs aside), and whether the gain grows as the share shrinks."""
+def share_medians(table: pd.DataFrame) -> tuple[list[str], pd.Series]:
+    """Paper A's limited-data setting in one number per data share: the median % change against RANDOM/No-TL
+    (constant schedule) over the pairs finished at every share, TL-2d and its repairs aside (they do not fine-tune
+    the decoder). Returns those pairs and the medians by share, ascending; both empty before two shares have a
+    pair in common.
+
+    Shapes:
+        ``table``: :func:`~.tables.transfer_table`; returns (pairs, one median per share).
+    """
+    empty: tuple[list[str], pd.Series] = ([], pd.Series(dtype=float))
     if table.empty:
-        return "No paper-scale transfer cell has finished yet."
+        return empty
     constant = table[~table["one_cycle"]].dropna(subset=["mean_change_%"])
     reference = transfer.pair_label(*ts.REFERENCE)
     pairs = constant[(constant["pair"] != reference) & ~constant["pair"].str.contains("TL-2d", regex=False)]
     by_share = {share: set(part["pair"]) for share, part in pairs.groupby("fraction")}
-    if len(by_share) < 2:
+    common = sorted(set.intersection(*by_share.values())) if len(by_share) > 1 else []
+    if not common:
+        return empty
+    return common, pairs[pairs["pair"].isin(common)].groupby("fraction")["mean_change_%"].median().sort_index()
+
+
+def gain_grows_as_data_shrinks(median: pd.Series) -> bool:
+    """Whether the median change (:func:`share_medians`) is lowest at the smallest share and never falls as the
+    share grows."""
+    return bool(np.all(np.diff(median.to_numpy()) >= 0))
+
+
+def _shares_sentence(table: pd.DataFrame) -> str:
+    """Paper A's claim that transfer helps most when HB data is scarce: per data share, the median % change against
+    RANDOM/No-TL over the same pairs at every share (:func:`share_medians`), and whether the gain grows as the
+    share shrinks."""
+    if table.empty:
+        return "No paper-scale transfer cell has finished yet."
+    if table[~table["one_cycle"]]["fraction"].nunique() < 2:
         return "The limited-data cells (shares of the HB training windows) have not finished at two shares yet."
-    common = sorted(set.intersection(*by_share.values()))
+    common, median = share_medians(table)
     if not common:
         return "No transfer pair has finished at every data share yet."
-    median = pairs[pairs["pair"].isin(common)].groupby("fraction")["mean_change_%"].median().sort_index()
-    grows = bool(np.all(np.diff(median.to_numpy()) >= 0))
     steps = ", ".join(f"{change:+.1f} % with {100 * share:g} %" for share, change in median.items())
     return (f"Paper A's claim that transfer helps most when HB data is scarce: over the {len(common)} pair(s) finished "
             f"at every share ({', '.join(common)}), the median change against RANDOM/No-TL is {steps} of the HB "
             f"training windows; "
-            + ("the gain grows as the data shrinks, as the paper says." if grows else
+            + ("the gain grows as the data shrinks, as the paper says." if gain_grows_as_data_shrinks(median) else
                "the gain does not grow steadily as the data shrinks."))
 
 
@@ -288,13 +310,13 @@ def _unpooled_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
             f"finished so far beat RANDOM/No-TL (in the paper, all of them do); the best is {best} "
             f"({change[best]:+.1f} %, {int(part.at[best, 'seeds (no DC)'])} seed(s); paper "
             f"{part.at[best, 'paper block 1 %']:+.1f} %).")
-    rho = _spearman(change, part["paper block 1 %"])
+    rho = spearman(change, part["paper block 1 %"])
     if rho is not None:
         text += (f" Their order follows the paper's block 1 with Spearman's rank correlation {rho:.2f}")
         unpooled = share_1_rows(rows, False)[["pair", "seed"]].drop_duplicates()
         same = share_1_rows(rows).merge(unpooled, on=["pair", "seed"])  # each pair over its unpooled cells' seeds
         same = ts.summary(same).set_index("pair")["mean_change_%"] if not same.empty else pd.Series(dtype=float)
-        pooled = _spearman(same.reindex(part.index), part["paper block 1 %"])
+        pooled = spearman(same.reindex(part.index), part["paper block 1 %"])
         seeds = _seed_words(unpooled[unpooled["pair"].isin(part.index)])
         text += (f" (the pooled model on the same pairs and seeds, {seeds}: {pooled:.2f})."
                  if pooled is not None else ".")
@@ -312,7 +334,7 @@ def _seed_words(cells: pd.DataFrame) -> str:
     return f"seed(s) {parts[0]} pair(s)" + "".join(f" and {p}" for p in parts[1:]) + " so far"
 
 
-def _spearman(ours: pd.Series, paper: pd.Series) -> float | None:
+def spearman(ours: pd.Series, paper: pd.Series) -> float | None:
     """Spearman's rank correlation of our % changes with the paper's over the pairs both have; None below three
     pairs or when ours are all equal (no order to compare)."""
     both = pd.concat([ours, paper], axis=1).dropna()
