@@ -126,9 +126,12 @@ def test_chapter_5_claims_from_detection_and_contamination_cells():
     assert _verdicts(swapped, 5)[detects] == "does not hold"
 
 
-def test_each_chapter_section_ends_with_its_claims_and_glues_their_count():
-    rows = _paper_a()
+def test_each_chapter_section_ends_with_its_claims_and_glues_their_count(capsys):
+    rows = _paper_a().assign(cell="transfer_x", commit="abc1234", finished_at="2026-12-03T08:00:00+00:00",
+                             simulator="sim-test", device="cpu")
     section = paper_scale.chapter4(rows)
+    section.show()
+    assert paper_scale.scorecard(rows, 4)["ours"].iloc[0] in capsys.readouterr().out  # in full, not cut short
     assert list(section.tables)[-1] == CLAIMS_TABLE
     assert section.tables[CLAIMS_TABLE].index.tolist() == [c.text for c in paper_scale.CLAIMS if c.chapter == 4]
     assert section.facts["c4_paper_claims"] == paper_scale.scorecard_sentence(paper_scale.scorecard(rows, 4))

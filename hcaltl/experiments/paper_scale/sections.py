@@ -52,9 +52,10 @@ class Section:
             print(self.empty)
             return
         print(provenance_line(self.rows))
-        for name, frame in self.tables.items():
-            print(f"{name}:")
-            display(frame.round(self.digits.get(name, 4)))
+        with pd.option_context("display.max_colwidth", None, "display.max_columns", None):  # the claims in full
+            for name, frame in self.tables.items():
+                print(f"{name}:")
+                display(frame.round(self.digits.get(name, 4)))
 
     def figure(self) -> Figure | None:
         """The chapter's paper-scale figure, or None while it has nothing to draw."""
