@@ -17,6 +17,7 @@ where a missing build is an error.
 from __future__ import annotations
 
 import configparser
+import html
 import json
 import os
 import pathlib
@@ -146,6 +147,22 @@ def test_checked_outputs_are_those_of_the_committed_chapter(built, nb_path):
     checked = [i for i, c in enumerate(committed) if "# NBVAL_CHECK_OUTPUT" in "".join(c["source"])]
     for i in checked:
         assert _text_outputs(executed[i]) == _text_outputs(committed[i]), f"{nb_path.name}, code cell {i}"
+
+
+@pytest.mark.parametrize("chapter", [3, 4, 5])
+def test_each_paper_scale_table_sits_under_its_title(built, chapter):
+    """The paper-scale section's table titles are displays, not prints: the book merges a cell's printed streams
+    (``nb_merge_streams``), which would gather every title above the section's first table. The last title is the
+    claims', so the table right under it lists the chapter's claims."""
+    from hcaltl.experiments.paper_scale import CLAIMS
+
+    page = next((built / "notebooks").glob(f"0{chapter}_*.html")).read_text()
+    text = html.unescape(page).replace("\u2019", "'")
+    title = text.index("the papers' claims at paper scale:")
+    table = text[text.index("<table", title):text.index("</table>", title)]
+    assert text.index("<table", title) < text.index("</table>", title)  # a table opens right under the title
+    missing = [c.text for c in CLAIMS if c.chapter == chapter and c.text not in table]
+    assert not missing, f"chapter {chapter}: the table under the claims' title lacks {missing}"
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make test installs it when run as root)")

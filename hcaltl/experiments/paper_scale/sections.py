@@ -54,12 +54,22 @@ class Section:
         print(provenance_line(self.rows))
         with pd.option_context("display.max_colwidth", None, "display.max_columns", None):  # the claims in full
             for name, frame in self.tables.items():
-                print(f"{name}:")
+                display(_Title(f"{name}:"))  # a display, not a print: the book merges a cell's printed streams
                 display(frame.round(self.digits.get(name, 4)))
 
     def figure(self) -> Figure | None:
         """The chapter's paper-scale figure, or None while it has nothing to draw."""
         return self.draw() if self.draw is not None else None
+
+
+class _Title(str):
+    """A table's name, displayed in bold just above it in a notebook (Markdown) and as plain text elsewhere."""
+
+    def _repr_markdown_(self) -> str:
+        return f"**{self}**"
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 #: The name of the last table of every chapter's section: the papers' claims it tests.
