@@ -160,7 +160,6 @@ def test_each_paper_scale_table_sits_under_its_title(built, chapter):
     text = html.unescape(page).replace("\u2019", "'")
     title = text.index("the papers' claims at paper scale:")
     table = text[text.index("<table", title):text.index("</table>", title)]
-    assert text.index("<table", title) < text.index("</table>", title)  # a table opens right under the title
     missing = [c.text for c in CLAIMS if c.chapter == chapter and c.text not in table]
     assert not missing, f"chapter {chapter}: the table under the claims' title lacks {missing}"
 

@@ -57,8 +57,9 @@ def test_a_reproduction_of_paper_a_holds_and_its_opposite_does_not():
     assert card.at["a frozen HE decoder (TL-2d) is far worse than training from scratch", "ours"].startswith("45.5×")
     assert "within 0.00 points on all 6 pairs" in card.at[
         "freezing blocks cuts the trainable parameters by the table's shares", "ours"]
-    assert paper_scale.scorecard_sentence(card).startswith("At paper scale this chapter tests 7 of the papers' "
-                                                           "claims: 7 hold (")
+    assert paper_scale.scorecard_sentence(card) == (
+        "At paper scale this chapter tests 7 of the papers' claims (the last table of the paper-scale section). "
+        "Seven hold: " + "; ".join(c.text for c in paper_scale.CLAIMS if c.chapter == 4) + ".")
 
     worse = _verdicts(_paper_a(lambda change: 1 - change / 100), 4)  # every gain turned into a loss
     assert worse["every spatial or temporal transfer beats training HB from scratch"] == "does not hold"
@@ -137,4 +138,5 @@ def test_each_chapter_section_ends_with_its_claims_and_glues_their_count(capsys)
     assert section.facts["c4_paper_claims"] == paper_scale.scorecard_sentence(paper_scale.scorecard(rows, 4))
     assert "not been run yet" in paper_scale.chapter3(None).facts["c3_paper_claims"]
     assert paper_scale.chapter3(rows).facts["c3_paper_claims"].endswith(
-        "one of the papers' claims, and it has not been run yet (the last table of the paper-scale section).")
+        "one of the papers' claims, that the GNN lowers the reconstruction error of CNN + LSTM, and it has not been run yet "
+        "(the last table of the paper-scale section).")

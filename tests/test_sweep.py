@@ -510,7 +510,8 @@ def test_the_rin_cell_fine_tunes_tl_2d_without_row_normalisation_and_its_table_s
     text = paper_scale.facts(table_rows)["paper_rin"]
     assert text.startswith("Without RIN, the frozen HE decoder (TL-4/TL-2d) has 10.0 times RANDOM/No-TL's error, "
                            "against 2.0 times with it (paper: 45.5 times; 1 seed(s)")
-    assert "explains much of why" in text and text.endswith("1.50 times without RIN and 1.20 times with it.")
+    assert "explains much of why" in text and "1.50 times without RIN and 1.20 times with it." in text
+    assert text.endswith("RANDOM/No-TL's HB test MSE is 4 without RIN and 1 with it, 4 times higher without it.")
     assert "has not finished" in paper_scale.facts(table_rows[table_rows["kind"] == "transfer"])["paper_rin"]
     assert paper_scale.rin_table(table_rows[table_rows["seed"] == 3]).empty  # no seed with both
 

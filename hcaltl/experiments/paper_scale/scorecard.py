@@ -335,6 +335,10 @@ def scorecard(rows: pd.DataFrame | None, chapter: int | None = None) -> pd.DataF
     """The papers' claims (:data:`CLAIMS`) judged from the sweep's rows, every claim or those of one ``chapter``;
     each is "not run yet" while its cells have not finished (and all are when ``rows`` is None).
 
+    Args:
+        rows: the sweep's rows (:func:`hcaltl.experiments.paper_scale.load`), or None before any cell has finished.
+        chapter: 3, 4 or 5 for that chapter's claims only; None for every claim.
+
     Shapes:
         one row per claim, indexed by its text: ``chapter``, ``source``, ``paper``, ``ours``, ``verdict``.
     """
@@ -355,12 +359,25 @@ _PHRASES = {HOLDS: ("holds", "hold"), PARTLY: ("holds in part", "hold in part"),
             PENDING: ("has not been run yet", "have not been run yet")}
 
 
+_NUMBERS = dict(enumerate(["none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]))
+
+
 def scorecard_sentence(card: pd.DataFrame) -> str:
-    """How many of a :func:`scorecard`'s claims get each verdict, in words (glued in the chapters' summaries)."""
-    counts = card["verdict"].value_counts()
-    listed = [f"{counts[v]} {_PHRASES[v][int(counts[v] > 1)]}" for v in VERDICTS if v in counts]
+    """Which of a :func:`scorecard`'s claims get each verdict, in words (glued in the chapters' summaries).
+
+    Args:
+        card: a :func:`scorecard` table, usually one chapter's.
+
+    Shapes:
+        one sentence; the verdicts in the order of :data:`VERDICTS`, each with its count and its claims.
+    """
+    verdicts = [v for v in VERDICTS if v in set(card["verdict"])]
     if len(card) == 1:
-        return (f"At paper scale this chapter tests one of the papers' claims, and it {_PHRASES[card['verdict'].iloc[0]][0]} "
-                "(the last table of the paper-scale section).")
-    return (f"At paper scale this chapter tests {len(card)} of the papers' claims: " + ", ".join(listed)
-            + " (the last table of the paper-scale section).")
+        return (f"At paper scale this chapter tests one of the papers' claims, that {card.index[0]}, and it "
+                f"{_PHRASES[verdicts[0]][0]} (the last table of the paper-scale section).")
+    text = f"At paper scale this chapter tests {len(card)} of the papers' claims (the last table of the paper-scale section)."
+    for v in verdicts:
+        claims = card.index[card["verdict"] == v]
+        count = _NUMBERS.get(len(claims), str(len(claims)))
+        text += f" {count.capitalize()} {_PHRASES[v][int(len(claims) > 1)]}: {'; '.join(claims)}."
+    return text

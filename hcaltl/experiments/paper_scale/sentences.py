@@ -263,7 +263,19 @@ def _rin_sentence(table: pd.DataFrame) -> str:
     if table.loc[bn, ["× RANDOM/No-TL (RIN)", "× RANDOM/No-TL (no RIN)"]].notna().all():
         text += (f" Fine-tuning BatchNorm brings it to {table.at[bn, '× RANDOM/No-TL (no RIN)']:.2f} times without RIN "
                  f"and {table.at[bn, '× RANDOM/No-TL (RIN)']:.2f} times with it.")
-    return text
+    return text + _rin_model_sentence(table.loc[transfer.pair_label(*ts.REFERENCE)])
+
+
+def _rin_model_sentence(reference: pd.Series) -> str:
+    """What RIN does for the model as a whole: RANDOM/No-TL's HB test MSE without and with it (a factor over 2 either
+    way counts as a difference)."""
+    without, with_ = reference["test MSE (no RIN)"], reference["test MSE (RIN)"]
+    numbers = f"RANDOM/No-TL's HB test MSE is {without:.2g} without RIN and {with_:.2g} with it"
+    if without > 2 * with_:
+        return f" RIN matters for the model as a whole, though: {numbers}, {without / with_:.0f} times higher without it."
+    if with_ > 2 * without:
+        return f" The model as a whole does better without RIN: {numbers}."
+    return f" RIN changes little for the model as a whole: {numbers}."
 
 
 def _budget_sentence(rows: pd.DataFrame, table: pd.DataFrame) -> str:
