@@ -125,6 +125,11 @@ def test_chapter_5_claims_from_detection_and_contamination_cells():
     swapped = pd.DataFrame(clean).assign(pair=lambda f: f["pair"].map({"RANDOM/No-TL": "TL-7/TL-6",
                                                                        "TL-7/TL-6": "RANDOM/No-TL"}))
     assert _verdicts(swapped, 5)[detects] == "does not hold"
+    mild_worse = pd.DataFrame(clean).assign(  # worse on the mildest case alone: shown beside the verdict, not judged
+        AUC=lambda f: f["AUC"] - np.where((f["case"] == CASES[0]) & (f["pair"] == "TL-7/TL-6"), 0.01, 0.0))
+    card = paper_scale.scorecard(mild_worse, 5)
+    assert card.at[detects, "verdict"] == "holds"
+    assert card.at[detects, "ours"].endswith("; on the mildest degradation alone -0.0060 ± 0.0000")
 
 
 def test_each_chapter_section_ends_with_its_claims_and_glues_their_count(capsys):

@@ -222,6 +222,15 @@ def _box_auc_per_seed(rows: pd.DataFrame, mean_over_cases: bool) -> pd.DataFrame
     return boxes.pivot_table(index="seed", columns="pair", values="AUC")
 
 
+def _tl_minus_random(rows: pd.DataFrame, mean_over_cases: bool) -> pd.Series:
+    """Table 7's TL-7/TL-6 minus RANDOM/No-TL in box AUC, one value per seed both have (empty without them)."""
+    auc = _box_auc_per_seed(rows, mean_over_cases)
+    reference, tl = paper_values.TABLE7_PAIRS
+    if auc.empty or not {reference, tl} <= set(auc.columns):
+        return pd.Series(dtype=float)
+    return (auc[tl] - auc[reference]).dropna()
+
+
 def _mild_degradation_caught(rows: pd.DataFrame) -> Judged:
     """Table 7's mildest degradation: holds when both of its pairs come within 0.01 of the paper's AUC on average,
     partly within 0.05, does not hold otherwise."""
@@ -238,16 +247,16 @@ def _mild_degradation_caught(rows: pd.DataFrame) -> Judged:
 def _transfer_detects_better(rows: pd.DataFrame) -> Judged:
     """TL-7/TL-6's box AUC averaged over the cases minus RANDOM/No-TL's, seed by seed: holds when the mean gain is
     positive beyond twice its standard deviation, does not hold when negative beyond it, too close to call
-    otherwise (or with one seed)."""
-    auc = _box_auc_per_seed(rows, mean_over_cases=True)
-    reference, tl = paper_values.TABLE7_PAIRS
-    if auc.empty or not {reference, tl} <= set(auc.columns):
-        return _NOT_YET
-    gain = (auc[tl] - auc[reference]).dropna()
+    otherwise (or with one seed). The same difference on the mildest degradation alone is shown beside it, not
+    judged: the paper's own gain there (+0.003) is within any spread of a few seeds."""
+    gain = _tl_minus_random(rows, mean_over_cases=True)
     if gain.empty:
         return _NOT_YET
     sd = gain.std() if len(gain) > 1 else np.nan
     ours = f"{gain.mean():+.4f} ± {sd:.4f} in mean box AUC, seed by seed ({_seeds(len(gain))})"
+    mild = _tl_minus_random(rows, mean_over_cases=False)
+    if len(mild) > 1:
+        ours += f"; on the mildest degradation alone {mild.mean():+.4f} ± {mild.std():.4f}"
     if len(gain) < 2:
         return ours, CLOSE
     return ours, HOLDS if gain.mean() > 2 * sd else FAILS if gain.mean() < -2 * sd else CLOSE
