@@ -508,6 +508,10 @@ def test_the_rin_cell_fine_tunes_tl_2d_without_row_normalisation_and_its_table_s
     assert table.at["TL-4/TL-2d", "× RANDOM/No-TL (RIN)"] == pytest.approx(2.0)  # seed 1 only, the seed both have
     assert table.at["TL-4/TL-2d", "seeds (RIN)"] == 1 and table.at["TL-4/TL-2d[BN]", "test MSE (no RIN)"] == 6.0
     text = paper_scale.facts(table_rows)["paper_rin"]
+    assert "seed by seed" not in text  # one seed: no range
+    two = pd.concat([table_rows, pd.DataFrame([row("transfer", "TL-4/TL-2d[BN]", 2, 1.2), row("rin", "RANDOM/No-TL", 2, 2.0),
+                                               row("rin", "TL-4/TL-2d", 2, 40.0)])])
+    assert "seed by seed 10.0 to 20.0 times without it and 2.0 to 2.0 times with it):" in paper_scale.facts(two)["paper_rin"]
     assert text.startswith("Without RIN, the frozen HE decoder (TL-4/TL-2d) has 10.0 times RANDOM/No-TL's error, "
                            "against 2.0 times with it (paper: 45.5 times; 1 seed(s)")
     assert "explains much of why" in text and "1.50 times without RIN and 1.20 times with it." in text
