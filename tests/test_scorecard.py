@@ -70,6 +70,8 @@ def test_a_reproduction_of_paper_a_holds_and_its_opposite_does_not():
     wider = _paper_a()  # one-cycle halves every pair's error: it still helps, but by more than at a constant rate
     wider.loc[wider["one_cycle"] & (wider["pair"] != "RANDOM/No-TL"), "test_mse"] *= 0.5
     assert _verdicts(wider, 4)["with one-cycle scheduling, transfer still helps, by less"] == "partly"
+    assert paper_scale.scorecard(wider, 4).at["with one-cycle scheduling, transfer still helps, by less", "ours"].endswith(
+        "; 0 of 4 by less than at a constant rate")
     noisy = _paper_a()  # RANDOM/No-TL's seeds spread by ±40 %: the gains are no longer beyond the spread
     reference = (noisy["pair"] == "RANDOM/No-TL") & (noisy["fraction"] == 1.0)
     noisy.loc[reference, "test_mse"] *= noisy.loc[reference, "seed"].map({1: 0.6, 2: 1.0, 3: 1.4})

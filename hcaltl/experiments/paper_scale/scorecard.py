@@ -209,7 +209,8 @@ def _one_cycle_keeps_smaller_gains(rows: pd.DataFrame) -> Judged:
     beat = pairs["one_cycle_change_%"] < 0
     smaller = pairs["one_cycle_change_%"].abs() < pairs["constant_change_%"].abs()
     ours = (f"{int(beat.sum())} of {len(pairs)} beat it ({pairs['one_cycle_change_%'].min():+.1f} to "
-            f"{pairs['one_cycle_change_%'].max():+.1f} %), by less than at a constant rate {int(smaller.sum())} of them")
+            f"{pairs['one_cycle_change_%'].max():+.1f} %); {int(smaller.sum())} of {len(pairs)} by less than at a "
+            "constant rate")
     return ours, HOLDS if (beat & smaller).all() else PARTLY if beat.all() else FAILS
 
 
