@@ -231,8 +231,7 @@ def _repair_sentence(part: pd.DataFrame) -> str:
     text = (f"At paper scale and {100 * share:g} % of the HB training windows, the frozen HE decoder (TL-4/TL-2d) "
             f"has {factor:.1f} times RANDOM/No-TL's error (paper: {paper_factor:.1f} times, Table 3's average)")
     at_share = part[(part["fraction"] == share) & ~part["one_cycle"].astype(bool)]
-    per_seed = at_share.pivot_table(index="seed", columns="pair", values="test_mse")
-    factors = (per_seed[tl2d] / per_seed[transfer.pair_label(*ts.REFERENCE)]).dropna()
+    factors = _tl2d_factors(at_share)
     if len(factors) > 1:  # its training is unstable: the factor depends much on the seed
         text += f", between {factors.min():.1f} and {factors.max():.1f} times seed by seed"
     vs_tl2d = ts.summary(at_share, reference=("TL-4", "TL-2d")).set_index("pair")
@@ -275,7 +274,8 @@ def _rin_sentence(table: pd.DataFrame, rows: pd.DataFrame) -> str:
 
 
 def _tl2d_factors(part: pd.DataFrame) -> pd.Series:
-    """TL-4/TL-2d's test MSE over RANDOM/No-TL's, one value per seed that has both (share 1, constant schedule)."""
+    """TL-4/TL-2d's test MSE over RANDOM/No-TL's, one value per seed that has both, in rows of one share and
+    schedule."""
     per_seed = part.pivot_table(index="seed", columns="pair", values="test_mse")
     return (per_seed[transfer.pair_label("TL-4", "TL-2d")] / per_seed[transfer.pair_label(*ts.REFERENCE)]).dropna()
 
