@@ -59,7 +59,7 @@ class TreeMemory:
                 self.peak_sum, self.peak_single = max(self.peak_sum, sum(rss)), max(self.peak_single, max(rss))
             time.sleep(self.every)
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self) -> TreeMemory:
         self._thread.start()
         return self
 
@@ -83,8 +83,10 @@ def chapter_seconds(build: Path) -> dict[str, float]:
     from jupyter_cache import get_cache
 
     cache = get_cache(build / ".jupyter_cache")
-    return {Path(r.uri).stem: round(float(r.data.get("execution_seconds", float("nan"))), 1)
-            for r in cache.list_cache_records()}
+    return {
+        Path(r.uri).stem: round(float(r.data.get("execution_seconds", float("nan"))), 1)
+        for r in cache.list_cache_records()
+    }
 
 
 def build_book(keep: Path | None = None) -> dict:
@@ -99,17 +101,26 @@ def build_book(keep: Path | None = None) -> dict:
         env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
         env.pop("MPLBACKEND", None)
         t0 = time.perf_counter()
-        proc = subprocess.Popen([str(exe), "build", "-W", "-n", "--keep-going", "."], cwd=tree, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [str(exe), "build", "-W", "-n", "--keep-going", "."],
+            cwd=tree,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         with TreeMemory(proc.pid) as memory:
             log, _ = proc.communicate()
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             warnings = "\n".join(line for line in log.splitlines() if "WARNING" in line or "ERROR" in line)
             raise RuntimeError(f"book build failed:\n{warnings}\n{log[-3000:]}")
-        return {"wall_seconds": round(wall, 1), "peak_memory_gb": round(memory.peak_sum / 1e9, 2),
-                "peak_single_process_gb": round(memory.peak_single / 1e9, 2),
-                "chapter_seconds": chapter_seconds(tree / "_build")}
+        return {
+            "wall_seconds": round(wall, 1),
+            "peak_memory_gb": round(memory.peak_sum / 1e9, 2),
+            "peak_single_process_gb": round(memory.peak_single / 1e9, 2),
+            "chapter_seconds": chapter_seconds(tree / "_build"),
+        }
 
 
 def junit_chapter_seconds(report: Path) -> dict[str, dict[str, float]]:
@@ -129,7 +140,8 @@ def junit_chapter_seconds(report: Path) -> dict[str, dict[str, float]]:
 
 
 def build_log_chapter_seconds(log: Path) -> dict[str, float]:
-    """Seconds per executed notebook from a ``jupyter-book build`` log ("…/NAME.ipynb: Executed notebook in S seconds")."""
+    """Seconds per executed notebook from a ``jupyter-book build`` log
+    ("…/NAME.ipynb: Executed notebook in S seconds")."""
     import re
 
     found = re.findall(r"/([^/\s]+)\.ipynb: Executed notebook in ([0-9.]+) seconds", log.read_text())
@@ -140,8 +152,12 @@ def main() -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", default=None, help="commit whose make test the --before-junit report comes from")
     parser.add_argument("--before-junit", type=Path, default=None, help="JUnit XML of that make test")
-    parser.add_argument("--before-build-log", type=Path, default=None,
-                        help="log of a book build at the earlier chapters' parameters: their nbval execution time")
+    parser.add_argument(
+        "--before-build-log",
+        type=Path,
+        default=None,
+        help="log of a book build at the earlier chapters' parameters: their nbval execution time",
+    )
     parser.add_argument("--after-junit", type=Path, default=None, help="JUnit XML of this commit's make test")
     parser.add_argument("--keep", type=Path, default=None, help="keep the clean copy and its build in this new folder")
     parser.add_argument("--no-build", action="store_true", help="only add the JUnit reports to the existing results")

@@ -32,15 +32,14 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch_geometric.nn import GCNConv
-
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
+from torch_geometric.nn import GCNConv
 
 from hcaltl.allocator import keep_freed_memory
+from hcaltl.experiments.provenance import git_commit, machine_info, package_versions
 from hcaltl.graph import build_edge_index
 from hcaltl.models import GraphSTAD
-from hcaltl.experiments.provenance import git_commit, machine_info, package_versions
 from hcaltl.train import masked_mse
 
 OUT = Path(__file__).parent / "results" / "graphstad.json"
@@ -175,7 +174,7 @@ def _replay(calls: list[tuple], repeats: int) -> tuple[float, dict[str, float]]:
     total, per_op = 0.0, {}
     for func, args, kwargs in calls:
         func(*args, **kwargs)
-        best = min(_seconds(lambda: func(*args, **kwargs)) for _ in range(repeats))
+        best = min(_seconds(lambda f=func, a=args, k=kwargs: f(*a, **k)) for _ in range(repeats))
         total += best
         per_op[str(func)] = per_op.get(str(func), 0.0) + 1e3 * best
     return total, dict(sorted(per_op.items(), key=lambda kv: -kv[1]))
@@ -201,9 +200,14 @@ def kernel_floor(model: GraphSTAD, batch: torch.Tensor, repeats: int = 5) -> dic
         masked_mse(model(batch), batch, model.mask).backward()
     model.zero_grad(set_to_none=True)
     train, train_ops = _replay(train_rec.calls, repeats)
-    return {"inference_ms_per_window": 1e3 * infer, "inference_aten_calls": len(infer_rec.calls),
-            "inference_top_ms": _top(infer_ops), "train_forward_backward_seconds": train,
-            "train_aten_calls": len(train_rec.calls), "train_top_ms": _top(train_ops)}
+    return {
+        "inference_ms_per_window": 1e3 * infer,
+        "inference_aten_calls": len(infer_rec.calls),
+        "inference_top_ms": _top(infer_ops),
+        "train_forward_backward_seconds": train,
+        "train_aten_calls": len(train_rec.calls),
+        "train_top_ms": _top(train_ops),
+    }
 
 
 def _top(per_op: dict[str, float], n: int = 6) -> dict[str, float]:
@@ -243,17 +247,26 @@ def arithmetic(model: GraphSTAD, batch: torch.Tensor) -> dict:
     train = _flops(lambda: masked_mse(model(batch), batch, model.mask).backward())
     model.zero_grad(set_to_none=True)
     rate = gemm_rate()
-    return {"inference_gflop_per_window": infer / 1e9, "train_forward_backward_gflop": train / 1e9,
-            "gemm_gflop_per_second": rate / 1e9, "inference_ms_at_gemm_rate": 1e3 * infer / rate,
-            "train_seconds_at_gemm_rate": train / rate}
+    return {
+        "inference_gflop_per_window": infer / 1e9,
+        "train_forward_backward_gflop": train / 1e9,
+        "gemm_gflop_per_second": rate / 1e9,
+        "inference_ms_at_gemm_rate": 1e3 * infer / rate,
+        "train_seconds_at_gemm_rate": train / rate,
+    }
 
 
 def _without_allocator_setting(latent: int, steps: int) -> float:
     """Median training step of the hcaltl model in a fresh process that keeps glibc's default thresholds."""
-    code = ("import statistics, torch, sys; sys.path.insert(0, %r); from bench_graphstad import training_times;"
-            "from hcaltl.models import GraphSTAD; torch.manual_seed(0); b = torch.rand(4, 5, 64, 72, 7);"
-            "print(statistics.median(training_times(GraphSTAD('HE', latent=%d), b, %d)))") % (str(Path(__file__).parent), latent, steps)
-    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()[-1])
+    here = str(Path(__file__).parent)
+    code = (
+        f"import statistics, torch, sys; sys.path.insert(0, {here!r}); from bench_graphstad import training_times;"
+        "from hcaltl.models import GraphSTAD; torch.manual_seed(0); b = torch.rand(4, 5, 64, 72, 7);"
+        f"print(statistics.median(training_times(GraphSTAD('HE', latent={latent:d}), b, {steps:d})))"
+    )
+    return float(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.split()[-1]
+    )
 
 
 def main(latent: int = 8, batch_size: int = 4, steps: int = 3, repeats: int = 10, rounds: int = 3) -> dict:
@@ -278,27 +291,48 @@ def main(latent: int = 8, batch_size: int = 4, steps: int = 3, repeats: int = 10
     rows = {}
     for name in models:
         step, infer = statistics.median(step_times[name]), statistics.median(infer_times[name])
-        rows[name] = {"seconds_per_step": step, "seconds_per_step_min": min(step_times[name]),
-                      "train_ls_per_second": batch_size * 5 / step, "inference_ms_per_window": 1e3 * infer,
-                      "inference_ms_per_window_min": 1e3 * min(infer_times[name])}
-        print(f"{name:10s} train {rows[name]['train_ls_per_second']:7.1f} LS/s   inference {rows[name]['inference_ms_per_window']:7.1f} ms/window")
+        rows[name] = {
+            "seconds_per_step": step,
+            "seconds_per_step_min": min(step_times[name]),
+            "train_ls_per_second": batch_size * 5 / step,
+            "inference_ms_per_window": 1e3 * infer,
+            "inference_ms_per_window_min": 1e3 * min(infer_times[name]),
+        }
+        print(
+            f"{name:10s} train {rows[name]['train_ls_per_second']:7.1f} LS/s   inference "
+            f"{rows[name]['inference_ms_per_window']:7.1f} ms/window"
+        )
     default_alloc = _without_allocator_setting(latent, steps + 2)
     print(f"hcaltl with glibc's default malloc thresholds: {default_alloc:.3f} s per step")
     floor = kernel_floor(fast, batch)
-    print(f"hcaltl kernel floor: inference {floor['inference_ms_per_window']:.1f} ms/window, "
-          f"training forward + backward {floor['train_forward_backward_seconds']:.3f} s")
+    print(
+        f"hcaltl kernel floor: inference {floor['inference_ms_per_window']:.1f} ms/window, "
+        f"training forward + backward {floor['train_forward_backward_seconds']:.3f} s"
+    )
     work = arithmetic(fast, batch)
-    print(f"arithmetic: {work['inference_gflop_per_window']:.2f} GFLOP per window "
-          f"({work['inference_ms_at_gemm_rate']:.1f} ms at {work['gemm_gflop_per_second']:.0f} GFLOP/s), "
-          f"{work['train_forward_backward_gflop']:.2f} GFLOP per training forward + backward "
-          f"({work['train_seconds_at_gemm_rate']:.3f} s)")
+    print(
+        f"arithmetic: {work['inference_gflop_per_window']:.2f} GFLOP per window "
+        f"({work['inference_ms_at_gemm_rate']:.1f} ms at {work['gemm_gflop_per_second']:.0f} GFLOP/s), "
+        f"{work['train_forward_backward_gflop']:.2f} GFLOP per training forward + backward "
+        f"({work['train_seconds_at_gemm_rate']:.3f} s)"
+    )
     result = {
         "benchmark": "graphstad",
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(Path(__file__).parent),
-        "setup": {"subdetector": "HE", "channels": 6912, "window": 5, "latent": latent, "batch_windows": batch_size,
-                  "device": "cpu", "threads": torch.get_num_threads(), "rounds": rounds, "steps_per_round": steps,
-                  "inference_repeats_per_round": repeats, "statistic": "median"},
+        "setup": {
+            "subdetector": "HE",
+            "channels": 6912,
+            "window": 5,
+            "latent": latent,
+            "batch_windows": batch_size,
+            "device": "cpu",
+            "threads": torch.get_num_threads(),
+            "rounds": rounds,
+            "steps_per_round": steps,
+            "inference_repeats_per_round": repeats,
+            "statistic": "median",
+        },
         "machine": machine_info(),
         "versions": package_versions(),
         "rows": [{"implementation": k, **v} for k, v in rows.items()],

@@ -24,8 +24,11 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).parent / "results" / "online.json"
-PATHS = {"pytorch_window": "PyTorch eager, whole window", "stream": "StreamScorer (PyTorch, once per LS)",
-         "onnxruntime": "ONNX Runtime, exported graph"}
+PATHS = {
+    "pytorch_window": "PyTorch eager, whole window",
+    "stream": "StreamScorer (PyTorch, once per LS)",
+    "onnxruntime": "ONNX Runtime, exported graph",
+}
 WARMUP = 20
 
 
@@ -68,17 +71,24 @@ def run_path(path: str, n_ls: int, threads: int) -> dict:
         if path == "pytorch_window":
             if i >= t - 1:
                 with torch.no_grad():
-                    recon = model(torch.as_tensor(maps[None, i - t + 1: i + 1]))
-                    float((recon - torch.as_tensor(maps[i - t + 1: i + 1])).abs().mean())
+                    recon = model(torch.as_tensor(maps[None, i - t + 1 : i + 1]))
+                    float((recon - torch.as_tensor(maps[i - t + 1 : i + 1])).abs().mean())
         else:
             stream.update(data.occupancy[i], data.n_events[i], run=int(data.run[i]), ls=int(data.ls[i]))
         times.append(time.perf_counter() - start)
-    ms = np.array(times[WARMUP + t:][:n_ls]) * 1e3
+    ms = np.array(times[WARMUP + t :][:n_ls]) * 1e3
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"path": path, "description": PATHS[path], "n_ls": int(len(ms)), "median_ms": float(np.median(ms)),
-            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean()),
-            "peak_rss_mb": peak / 1024, "rss_growth_mb": (peak - before) / 1024,
-            "share_of_ls": float(np.median(ms) / 1e3 / LS_SECONDS)}
+    return {
+        "path": path,
+        "description": PATHS[path],
+        "n_ls": int(len(ms)),
+        "median_ms": float(np.median(ms)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "mean_ms": float(ms.mean()),
+        "peak_rss_mb": peak / 1024,
+        "rss_growth_mb": (peak - before) / 1024,
+        "share_of_ls": float(np.median(ms) / 1e3 / LS_SECONDS),
+    }
 
 
 def main(n_ls: int = 240, threads: int = 2) -> dict:
@@ -86,19 +96,37 @@ def main(n_ls: int = 240, threads: int = 2) -> dict:
 
     rows = []
     for path in PATHS:
-        done = subprocess.run([sys.executable, __file__, "--one", path, "--n-ls", str(n_ls), "--threads", str(threads)],
-                              check=True, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", path, "--n-ls", str(n_ls), "--threads", str(threads)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"{row['description']:40s} median {row['median_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms  "
-              f"peak {row['peak_rss_mb']:7.0f} MB")
+        print(
+            f"{row['description']:40s} median {row['median_ms']:7.2f} ms  p99 {row['p99_ms']:7.2f} ms  "
+            f"peak {row['peak_rss_mb']:7.0f} MB"
+        )
     fastest = min(rows, key=lambda r: r["median_ms"])
-    result = {"benchmark": "online", "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "commit": git_commit(Path(__file__).parent), "machine": machine_info(), "versions": package_versions(),
-              "setup": {"geometry": "HE (HE-SiPM-192, 6912 channels)", "latent": 8, "window": 5, "threads": threads,
-                        "n_ls": n_ls, "warmup_ls": WARMUP},
-              "rows": rows, "fastest": fastest["path"],
-              "speedup_vs_window": {r["path"]: rows[0]["median_ms"] / r["median_ms"] for r in rows}}
+    result = {
+        "benchmark": "online",
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(Path(__file__).parent),
+        "machine": machine_info(),
+        "versions": package_versions(),
+        "setup": {
+            "geometry": "HE (HE-SiPM-192, 6912 channels)",
+            "latent": 8,
+            "window": 5,
+            "threads": threads,
+            "n_ls": n_ls,
+            "warmup_ls": WARMUP,
+        },
+        "rows": rows,
+        "fastest": fastest["path"],
+        "speedup_vs_window": {r["path"]: rows[0]["median_ms"] / r["median_ms"] for r in rows},
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))
     print(f"wrote {OUT}")

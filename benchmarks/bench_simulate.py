@@ -11,9 +11,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hcaltl.geometry import get_geometry
 from hcaltl.experiments.presets import PRESETS
 from hcaltl.experiments.provenance import git_commit, machine_info, package_versions
+from hcaltl.geometry import get_geometry
 from hcaltl.simulate import simulate
 
 OUT = Path(__file__).parent / "results" / "simulate.json"
@@ -29,11 +29,18 @@ def main(repeats: int = 2) -> dict:
                 t0 = time.perf_counter()
                 data = simulate(geometry, n_ls, seed=r)
                 times.append(time.perf_counter() - t0)
-            rows.append({
-                "preset": preset.name, "subdetector": name, "n_ls": n_ls, "n_channels": geometry.n_channels,
-                "seconds_best": min(times), "seconds_all": times,
-                "ls_per_second": n_ls / min(times), "occupancy_gb": data.occupancy.nbytes / 1e9,
-            })
+            rows.append(
+                {
+                    "preset": preset.name,
+                    "subdetector": name,
+                    "n_ls": n_ls,
+                    "n_channels": geometry.n_channels,
+                    "seconds_best": min(times),
+                    "seconds_all": times,
+                    "ls_per_second": n_ls / min(times),
+                    "occupancy_gb": data.occupancy.nbytes / 1e9,
+                }
+            )
             print(f"{preset.name:6s} {name} {n_ls:6d} LS: {min(times):6.2f} s, {data.occupancy.nbytes / 1e9:.2f} GB")
             del data
     result = {

@@ -7,7 +7,7 @@ The package has two wings:
   transfer learning, anomaly injection, detection scores, the 2010 feature simulator and multi-head cause
   inference, plotting. It knows nothing of the book: reuse it on your own detector data.
 * **the book's experiments** (:mod:`hcaltl.experiments`): presets, the chapters' shared set-up, the studies of
-  the papers, the papermill sweep, the papers' published values and the chapters' headline text. It imports
+  the papers, the paper-scale sweep on Dask, the papers' published values and the chapters' headline text. It imports
   the library, never the other way round.
 """
 
@@ -23,7 +23,32 @@ from . import data, diagnostics, dqm, geometry, loaders, preprocess, simulate  #
 #: The library's modules. Those that import torch (graph and everything after it) load on first use:
 #: ``import hcaltl.models``.
 __all__ = [
-    "allocator", "anomalies", "certification", "checkpoints", "cli", "cms2010", "data", "detect", "diagnostics", "dqm",
-    "geometry", "graph", "inference", "loaders", "models", "multihead", "plotting", "preprocess", "simulate",
-    "train", "transfer", "utils", "__version__",
+    "allocator",
+    "anomalies",
+    "baselines",
+    "certification",
+    "checkpoints",
+    "cli",
+    "cms2010",
+    "data",
+    "detect",
+    "diagnostics",
+    "dqm",
+    "geometry",
+    "graph",
+    "inference",
+    "loaders",
+    "models",
+    "multihead",
+    "online",
+    "plotting",
+    "preprocess",
+    "readout",
+    "reconstruction",
+    "simulate",
+    "train",
+    "transfer",
+    "utils",
+    "validate",
+    "__version__",
 ]

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import readout, validate
 from .data import OccupancyData
-from .geometry import Geometry, get_geometry
+from .geometry import Geometry
 from .preprocess import ChannelScaler
 
 PAPER_KINDS = ("degraded", "dead", "noisy_hot", "fully_hot")
@@ -118,16 +118,30 @@ def draw_regions(geometry: Geometry, n: int, seed: int | np.random.Generator = 0
     for _ in range(n):
         if shape == "single" or (shape == "mixed" and rng.random() < 0.5):
             node = int(rng.integers(geometry.n_channels))
-            regions.append(Region(int(side[node]), (int(abs_ieta[node]),) * 2, (int(iphi[node]),) * 2,
-                                  (int(depth[node]),) * 2, np.array([node])))
+            regions.append(
+                Region(
+                    int(side[node]),
+                    (int(abs_ieta[node]),) * 2,
+                    (int(iphi[node]),) * 2,
+                    (int(depth[node]),) * 2,
+                    np.array([node]),
+                )
+            )
             continue
         while True:
             s = int(rng.choice([-1, 1]))
             e = _draw_edges(rng, lo, hi, (1, hi - lo))
             p = _draw_edges(rng, 1, 72, IPHI_SPAN)
             d = _draw_edges(rng, 1, dmax, (1, dmax - 1)) if dmax > 1 else (1, 1)
-            hit = ((side == s) & (abs_ieta >= e[0]) & (abs_ieta <= e[1]) & (iphi >= p[0]) & (iphi <= p[1])
-                   & (depth >= d[0]) & (depth <= d[1]))
+            hit = (
+                (side == s)
+                & (abs_ieta >= e[0])
+                & (abs_ieta <= e[1])
+                & (iphi >= p[0])
+                & (iphi <= p[1])
+                & (depth >= d[0])
+                & (depth <= d[1])
+            )
             if hit.any():
                 regions.append(Region(s, e, p, d, np.flatnonzero(hit)))
                 break
@@ -150,8 +164,14 @@ def region_of(geometry: Geometry, nodes, unit: str | None = None) -> Region:
     if len(sides) != 1:
         raise ValueError(f"a region lies on one side of the detector; nodes span sides {sides.tolist()}")
     span = lambda column: (int(ch[column].min()), int(ch[column].max()))  # noqa: E731
-    return Region(int(sides[0]), tuple(int(v) for v in (np.abs(ch["ieta"]).min(), np.abs(ch["ieta"]).max())),
-                  span("iphi"), span("depth"), np.sort(nodes), unit)
+    return Region(
+        int(sides[0]),
+        tuple(int(v) for v in (np.abs(ch["ieta"]).min(), np.abs(ch["ieta"]).max())),
+        span("iphi"),
+        span("depth"),
+        np.sort(nodes),
+        unit,
+    )
 
 
 def readout_region(geometry: Geometry, name: str) -> Region:
@@ -169,8 +189,9 @@ def _factor(kind: str, factor: float | None) -> float | None:
         return validate.real(factor, f"the factor of {kind!r}", low=0.0, high=1.0, low_open=True, high_open=True)
     if kind == "rm_noisy":
         level = NOISY_RM_LEVEL if factor is None else factor
-        return validate.real(level, "the factor of 'rm_noisy' (extra firing probability per event)", low=0.0,
-                             high=1.0, low_open=True)
+        return validate.real(
+            level, "the factor of 'rm_noisy' (extra firing probability per event)", low=0.0, high=1.0, low_open=True
+        )
     if factor is not None:
         raise ValueError(f"{kind!r} has a fixed definition; do not pass a factor (got {factor})")
     return FACTORS.get(kind)
@@ -211,11 +232,22 @@ def _drift_samples(n: int, drift_ls, onset, samples, rng: np.random.Generator) -
     return steps, np.minimum(1.0, (steps - onset + 1) / drift_ls)
 
 
-def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = None, seed: int = 0, *,
-           fraction: float = 1.0, samples: np.ndarray | None = None, shape: str | None = None,
-           where: Literal["last", "all"] = "last", geometry: Geometry | str | None = None,
-           scaler: ChannelScaler | None = None, regions: Region | list[Region] | None = None,
-           drift_ls: int = DRIFT_LS, onset: int | None = None) -> Injected:
+def inject(
+    data: OccupancyData | np.ndarray,
+    kind: str,
+    factor: float | None = None,
+    seed: int = 0,
+    *,
+    fraction: float = 1.0,
+    samples: np.ndarray | None = None,
+    shape: str | None = None,
+    where: Literal["last", "all"] = "last",
+    geometry: Geometry | str | None = None,
+    scaler: ChannelScaler | None = None,
+    regions: Region | list[Region] | None = None,
+    drift_ls: int = DRIFT_LS,
+    onset: int | None = None,
+) -> Injected:
     """Inject one kind of channel anomaly into a data set or into windows.
 
     Args:
@@ -249,8 +281,10 @@ def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = N
     factor = _factor(kind, factor)
     shape = _shape_for(kind, shape)
     if kind == "drift" and not isinstance(data, OccupancyData):
-        raise ValueError("a drift unfolds over consecutive lumisections: inject it into an OccupancyData, then cut "
-                         "windows (got an array of windows)")
+        raise ValueError(
+            "a drift unfolds over consecutive lumisections: inject it into an OccupancyData, then cut "
+            "windows (got an array of windows)"
+        )
     if where not in ("last", "all"):
         raise ValueError(f"where must be 'last' or 'all', got {where!r}")
     if isinstance(data, OccupancyData):
@@ -258,7 +292,9 @@ def inject(data: OccupancyData | np.ndarray, kind: str, factor: float | None = N
         if data.normalised not in (None, "events"):
             raise ValueError(f"inject needs raw or events-renormalised data, got normalised={data.normalised!r}")
         nodes = geom.map_to_nodes(data.occupancy).astype(np.float64)[:, None]  # [n, 1, N]
-        full = (data.n_events.astype(np.float64)[:, None, None] if data.normalised is None else np.ones((len(nodes), 1, 1)))
+        full = (
+            data.n_events.astype(np.float64)[:, None, None] if data.normalised is None else np.ones((len(nodes), 1, 1))
+        )
         counts = data.normalised is None  # raw counts stay whole numbers
     else:
         arr = np.asarray(data)

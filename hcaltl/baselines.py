@@ -74,7 +74,7 @@ class WindowDetector:
     def fitted(self) -> bool:
         return self._fitted
 
-    def fit(self, windows: np.ndarray) -> "WindowDetector":
+    def fit(self, windows: np.ndarray) -> WindowDetector:
         """Fit on healthy windows, then the σ statistics of their window scores."""
         if np.size(windows) == 0:
             raise ValueError("healthy windows hold no window: a detector is fitted on at least one healthy window")
@@ -143,15 +143,19 @@ class PCADetector(LSDetector):
         seed: seeds the randomised SVD.
     """
 
-    def __init__(self, geometry: Geometry | str, n_components: int = 16, reduce: Reduce = "mean", seed: int = 0) -> None:
+    def __init__(
+        self, geometry: Geometry | str, n_components: int = 16, reduce: Reduce = "mean", seed: int = 0
+    ) -> None:
         super().__init__(geometry, reduce)
         self.n_components = validate.count(n_components, "n_components")
         self.seed = seed
 
     def _fit(self, ls: np.ndarray) -> None:
         if self.n_components > min(ls.shape):
-            raise ValueError(f"n_components={self.n_components} needs at least as many healthy LS and channels, "
-                             f"got {ls.shape[0]} LS of {ls.shape[1]} channels")
+            raise ValueError(
+                f"n_components={self.n_components} needs at least as many healthy LS and channels, "
+                f"got {ls.shape[0]} LS of {ls.shape[1]} channels"
+            )
         self.pca = PCA(self.n_components, svd_solver="randomized", random_state=self.seed).fit(ls)
 
     def _ls_scores(self, ls: np.ndarray) -> np.ndarray:
@@ -181,8 +185,10 @@ class ReferenceTest(LSDetector):
         low, span = self.scaler.data_min, self.scaler.data_max - self.scaler.data_min
         flat = ls * np.where(span > 0, span, 1.0) + low  # min–max undone, per channel (as the scaler does)
         if flat.min() < -1e-6 or flat.max() > 1 + 1e-6:
-            raise ValueError(f"the reference test needs occupancy as a fraction of events, in [0, 1]; these windows "
-                             f"read back {flat.min():.3g} … {flat.max():.3g} (renormalise by events, not luminosity)")
+            raise ValueError(
+                f"the reference test needs occupancy as a fraction of events, in [0, 1]; these windows "
+                f"read back {flat.min():.3g} … {flat.max():.3g} (renormalise by events, not luminosity)"
+            )
         return np.clip(flat, 0.0, 1.0)  # float rounding of the scaler only (checked above)
 
     def _fit(self, ls: np.ndarray) -> None:
@@ -213,8 +219,9 @@ class ModelDetector(WindowDetector):
         batch_size: windows per forward pass.
     """
 
-    def __init__(self, model: GraphSTAD, reduce: Reduce = "mean", batch_size: int = 8,
-                 error_scaler: ErrorScaler | None = None) -> None:
+    def __init__(
+        self, model: GraphSTAD, reduce: Reduce = "mean", batch_size: int = 8, error_scaler: ErrorScaler | None = None
+    ) -> None:
         if not isinstance(model, GraphSTAD):
             raise TypeError(f"model must be a GraphSTAD, got {type(model).__name__}")
         super().__init__(model.geometry, reduce)

@@ -61,8 +61,18 @@ class Certification:
 
     def table(self) -> pd.DataFrame:
         """One row per run: number of ranges and of certified LS, first and last certified LS."""
-        return pd.DataFrame([{"run": r, "ranges": len(v), "certified LS": sum(b - a + 1 for a, b in v),
-                              "first LS": v[0][0], "last LS": v[-1][1]} for r, v in sorted(self.ranges.items())]).set_index("run")
+        return pd.DataFrame(
+            [
+                {
+                    "run": r,
+                    "ranges": len(v),
+                    "certified LS": sum(b - a + 1 for a, b in v),
+                    "first LS": v[0][0],
+                    "last LS": v[-1][1],
+                }
+                for r, v in sorted(self.ranges.items())
+            ]
+        ).set_index("run")
 
 
 def load_golden_json(path: str | Path) -> Certification:
@@ -92,13 +102,17 @@ def parse_golden(raw: dict, source: str = "") -> Certification:
             raise ValueError(f"{source or 'certification'}: run {key!r} is not a positive integer")
         run = int(text)
         if run in spelled:
-            raise ValueError(f"{source or 'certification'}: runs {spelled[run]!r} and {key!r} are the same run "
-                             f"{run}, listed twice")
+            raise ValueError(
+                f"{source or 'certification'}: runs {spelled[run]!r} and {key!r} are the same run {run}, listed twice"
+            )
         spelled[run] = key
         pairs = []
         for item in value if isinstance(value, list) else [None]:
-            if not (isinstance(item, list) and len(item) == 2
-                    and all(isinstance(x, int) and not isinstance(x, bool) for x in item)):
+            if not (
+                isinstance(item, list)
+                and len(item) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in item)
+            ):
                 raise ValueError(f"{source or 'certification'}: run {run} has a range {item!r}, expected [first, last]")
             first, last = item
             if not 1 <= first <= last:

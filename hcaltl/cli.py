@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -59,8 +59,10 @@ def _convert(args: argparse.Namespace) -> int:
     data = load(args.path, g, **kwargs)
     path = data.save(args.out)
     outside = data.meta.get("hits_by_region", {})
-    print(f"wrote {data.n_ls} LS of {g.name} ({g.depth_table_name}, {g.n_channels} channels) to {path}; "
-          f"hits left out per region: {({k: int(v) for k, v in outside.items()})}")
+    print(
+        f"wrote {data.n_ls} LS of {g.name} ({g.depth_table_name}, {g.n_channels} channels) to {path}; "
+        f"hits left out per region: { ({k: int(v) for k, v in outside.items()}) }"
+    )
     return 0
 
 
@@ -79,8 +81,10 @@ def _info(args: argparse.Namespace) -> int:
     from .data import OccupancyData
 
     data = OccupancyData.load(args.path)
-    print(f"{args.path}: {data.subdetector}, {data.n_ls} LS, {data.geometry.n_channels} channels, "
-          f"runs {data.runs().tolist()[:10]}{' …' if len(data.runs()) > 10 else ''}, normalised={data.normalised}")
+    print(
+        f"{args.path}: {data.subdetector}, {data.n_ls} LS, {data.geometry.n_channels} channels, "
+        f"runs {data.runs().tolist()[:10]}{' …' if len(data.runs()) > 10 else ''}, normalised={data.normalised}"
+    )
     return 0
 
 
@@ -96,11 +100,12 @@ def _export_onnx(args: argparse.Namespace) -> int:
 
     scorer = load_scorer(args.checkpoint)
     threshold = scorer.threshold if args.threshold is None else args.threshold
-    path = export_onnx(scorer.model, args.out, scorer.scaler, scorer.noise, masked=scorer.masked,
-                       threshold=threshold)
-    print(f"wrote {path}: {scorer.geometry.name} ({scorer.geometry.depth_table_name}), window {scorer.window} LS, "
-          f"threshold {threshold:g} σ; inputs input_data [1, 64, 72, {scorer.geometry.max_depth}, 1], input_data_exo, "
-          "anomaly_std_th, feature_history")
+    path = export_onnx(scorer.model, args.out, scorer.scaler, scorer.noise, masked=scorer.masked, threshold=threshold)
+    print(
+        f"wrote {path}: {scorer.geometry.name} ({scorer.geometry.depth_table_name}), window {scorer.window} LS, "
+        f"threshold {threshold:g} σ; inputs input_data [1, 64, 72, {scorer.geometry.max_depth}, 1], input_data_exo, "
+        "anomaly_std_th, feature_history"
+    )
     return 0
 
 
@@ -115,8 +120,14 @@ def _score(args: argparse.Namespace) -> int:
     print(replay.table[["run", "ls", "status", "n_flagged"]].to_string(index=False))
     if args.out:
         scored = replay.table[replay.scored]
-        np.savez_compressed(args.out, run=scored["run"].to_numpy(), ls=scored["ls"].to_numpy(), scores=replay.scores,
-                            flags=replay.flags, threshold=scorer.threshold)
+        np.savez_compressed(
+            args.out,
+            run=scored["run"].to_numpy(),
+            ls=scored["ls"].to_numpy(),
+            scores=replay.scores,
+            flags=replay.flags,
+            threshold=scorer.threshold,
+        )
         print(f"wrote per-channel scores of {len(scored)} LS to {args.out}")
     return 0
 
@@ -130,15 +141,34 @@ def _sweep(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
-    cells = plan(args.chapters, args.seeds, pairs=args.pairs or PAPER_PAIRS, fractions=args.fractions or PAPER_FRACTIONS,
-                 rates=args.rates if args.rates is not None else CONTAMINATION_RATES, kinds=args.kinds)
-    spec = Spec(preset=args.preset, n_ls_he=args.n_ls_he, n_ls_hb=args.n_ls_hb, epochs=args.epochs,
-                n_anomalies=args.n_anomalies or 1000, device=args.device)
+    cells = plan(
+        args.chapters,
+        args.seeds,
+        pairs=args.pairs or PAPER_PAIRS,
+        fractions=args.fractions or PAPER_FRACTIONS,
+        rates=args.rates if args.rates is not None else CONTAMINATION_RATES,
+        kinds=args.kinds,
+    )
+    spec = Spec(
+        preset=args.preset,
+        n_ls_he=args.n_ls_he,
+        n_ls_hb=args.n_ls_hb,
+        epochs=args.epochs,
+        n_anomalies=args.n_anomalies or 1000,
+        device=args.device,
+    )
     if args.plan:
         print(progress_table(args.out, cells).to_string())
         return 0
-    table = sweep(args.out, cells, spec, scheduler=args.scheduler, workers=args.workers or 1, threads=args.threads or 1,
-                  progress=not args.quiet)
+    table = sweep(
+        args.out,
+        cells,
+        spec,
+        scheduler=args.scheduler,
+        workers=args.workers or 1,
+        threads=args.threads or 1,
+        progress=not args.quiet,
+    )
     print(f"{len(table)} rows of {len(cells)} cells in {args.out}/cells")
     return 0
 
@@ -193,12 +223,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--chapters", nargs="+", type=int, default=[3, 4, 5], help="any of 3 4 5 (default: all)")
     p.add_argument("--preset", default="paper", choices=["fast", "paper"])
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3], help="replica seeds (default: 1 2 3)")
-    p.add_argument("--pairs", nargs="+", default=None, help="INIT/TRAIN names, e.g. RANDOM/No-TL TL-7/TL-6 (default: the paper's)")
+    p.add_argument(
+        "--pairs", nargs="+", default=None, help="INIT/TRAIN names, e.g. RANDOM/No-TL TL-7/TL-6 (default: the paper's)"
+    )
     p.add_argument("--fractions", nargs="+", type=float, default=None, help="shares of the HB training windows")
     p.add_argument("--rates", nargs="*", type=float, default=None, help="contaminated shares (chapter 5)")
-    p.add_argument("--kinds", nargs="+", default=None,
-                   help="only these cell kinds (model baseline transfer detection comparison graphs contamination rin), with their "
-                        "HE sources")
+    p.add_argument(
+        "--kinds",
+        nargs="+",
+        default=None,
+        help="only these cell kinds (model baseline transfer detection comparison graphs contamination rin), "
+        "with their HE sources",
+    )
     p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     p.add_argument("--n-ls-he", type=int, default=None, help="override the preset's HE lumisections")
     p.add_argument("--n-ls-hb", type=int, default=None, help="override the preset's HB lumisections")
@@ -211,10 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_sweep)
 
-    p = sub.add_parser("export-onnx", help="write a calibrated online scorer (hcaltl.online.save_scorer) as one ONNX graph")
+    p = sub.add_parser(
+        "export-onnx", help="write a calibrated online scorer (hcaltl.online.save_scorer) as one ONNX graph"
+    )
     p.add_argument("checkpoint", help="a checkpoint written by hcaltl.online.save_scorer")
     p.add_argument("--out", required=True, help="the .onnx file to write")
-    p.add_argument("--threshold", type=float, default=None, help="σ threshold stored as the default (else the scorer's)")
+    p.add_argument(
+        "--threshold", type=float, default=None, help="σ threshold stored as the default (else the scorer's)"
+    )
     p.set_defaults(func=_export_onnx)
 
     p = sub.add_parser("score", help="score raw counts LS by LS with an ONNX graph or a saved scorer")

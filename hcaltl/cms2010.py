@@ -146,16 +146,24 @@ class LumiFeatures:
         """Features per channel: the input sizes of :class:`~hcaltl.multihead.FuzzyAndNet`."""
         return {name: x.shape[1] for name, x in self.features.items()}
 
-    def subset(self, index: np.ndarray) -> "LumiFeatures":
+    def subset(self, index: np.ndarray) -> LumiFeatures:
         index = np.asarray(index)
-        return LumiFeatures({k: v[index] for k, v in self.features.items()}, self.columns, self.run[index], self.ls[index],
-                            self.lumi[index], self.good[index],
-                            None if self.causes is None else self.causes.iloc[index].reset_index(drop=True),
-                            None if self.severity is None else self.severity[index])
+        return LumiFeatures(
+            {k: v[index] for k, v in self.features.items()},
+            self.columns,
+            self.run[index],
+            self.ls[index],
+            self.lumi[index],
+            self.good[index],
+            None if self.causes is None else self.causes.iloc[index].reset_index(drop=True),
+            None if self.severity is None else self.severity[index],
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per LS: run, ls, instantLumi, label, then every feature column (the loader's format)."""
-        parts = [pd.DataFrame({"run": self.run, "ls": self.ls, "instantLumi": self.lumi, "label": self.good.astype(int)})]
+        parts = [
+            pd.DataFrame({"run": self.run, "ls": self.ls, "instantLumi": self.lumi, "label": self.good.astype(int)})
+        ]
         parts += [pd.DataFrame(self.features[c], columns=self.columns[c]) for c in self.features]
         return pd.concat(parts, axis=1)
 
@@ -163,8 +171,15 @@ class LumiFeatures:
 # ------------------------------------------------------------------------------------------------------------------
 # simulation
 
-PLAN_2010 = RunPlan(run_ls=(60, 600), runs_per_fill=(1, 3), peak_lumi=(0.002, 0.02), lumi_lifetime_h=(10.0, 20.0),
-                    n_bunches=348, trigger_rate_hz=(100.0, 100.0), first_run=146240)
+PLAN_2010 = RunPlan(
+    run_ls=(60, 600),
+    runs_per_fill=(1, 3),
+    peak_lumi=(0.002, 0.02),
+    lumi_lifetime_h=(10.0, 20.0),
+    n_bunches=348,
+    trigger_rate_hz=(100.0, 100.0),
+    first_run=146240,
+)
 
 
 def quantile_ranks(n: np.ndarray) -> np.ndarray:
@@ -211,16 +226,25 @@ class Failure:
 EFFECTS: dict[str, dict[str, Failure]] = {
     "muon": {"muons": Failure(multiplicity=-0.5, phi_hole=2.0, pt_smear=0.15)},
     "tracker": {"muons": Failure(pt_smear=0.4, vz_spread=2.0), "PF": Failure(multiplicity=-0.45, pt_scale=-0.05)},
-    "ecal": {"photons": Failure(pt_scale=-0.25, phi_hole=1.5), "PF": Failure(pt_scale=-0.06, multiplicity=-0.1),
-             "calo": Failure(pt_scale=-0.1)},
+    "ecal": {
+        "photons": Failure(pt_scale=-0.25, phi_hole=1.5),
+        "PF": Failure(pt_scale=-0.06, multiplicity=-0.1),
+        "calo": Failure(pt_scale=-0.1),
+    },
     "hcal": {"PF": Failure(pt_scale=-0.06, hot_share=0.5), "calo": Failure(pt_scale=-0.25, hot_share=0.6)},
     "csc": {"muons": Failure(multiplicity=-0.04, phi_hole=0.15)},  # a few endcap chambers: barely visible
     "global": {c: Failure(multiplicity=0.6, vz_spread=1.0) for c in CHANNELS},
 }
 
 
-def _draw_channel(channel: str, pileup: np.ndarray, events: int, failures: list[tuple[Failure, np.ndarray]],
-                  beamspot: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _draw_channel(
+    channel: str,
+    pileup: np.ndarray,
+    events: int,
+    failures: list[tuple[Failure, np.ndarray]],
+    beamspot: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Per-event variables of one channel for a chunk of LS: ``[n_ls, events, n_per_event]``."""
     model = OBJECTS[channel]
     n_ls = len(pileup)
@@ -267,8 +291,14 @@ def _draw_channel(channel: str, pileup: np.ndarray, events: int, failures: list[
     objects = np.stack([np.where(empty, 0.0, values[v]) for v in VARIABLES[channel]], axis=-1)  # [e, 5, V]
     theta = 2 * np.arctan(np.exp(-eta[:, :3]))
     first3 = np.where(empty[:, :3], 0.0, pt[:, :3])
-    momenta = np.stack([(first3 * np.cos(theta)).sum(1), (first3 * np.sin(theta) * np.cos(phi[:, :3])).sum(1),
-                        (first3 * np.sin(theta) * np.sin(phi[:, :3])).sum(1)], axis=-1)
+    momenta = np.stack(
+        [
+            (first3 * np.cos(theta)).sum(1),
+            (first3 * np.sin(theta) * np.cos(phi[:, :3])).sum(1),
+            (first3 * np.sin(theta) * np.sin(phi[:, :3])).sum(1),
+        ],
+        axis=-1,
+    )
     per_event = np.concatenate([objects.reshape(e, -1), momenta], axis=1)
     return per_event.reshape(n_ls, events, -1)
 
@@ -279,8 +309,15 @@ def _summarise(per_event: np.ndarray) -> np.ndarray:
     return np.stack(stats, axis=-1).reshape(len(per_event), -1)
 
 
-def _bad_blocks(run: np.ndarray, bad_fraction: float, block_ls: float, double_share: float,
-                weights: dict[str, float], min_severity: float, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+def _bad_blocks(
+    run: np.ndarray,
+    bad_fraction: float,
+    block_ls: float,
+    double_share: float,
+    weights: dict[str, float],
+    min_severity: float,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Contiguous blocks of bad LS within runs, each with one cause (two with probability ``double_share``)."""
     n = len(run)
     causes = np.zeros((n, len(SUBSYSTEMS)), dtype=bool)
@@ -301,10 +338,19 @@ def _bad_blocks(run: np.ndarray, bad_fraction: float, block_ls: float, double_sh
     return pd.DataFrame(causes, columns=list(SUBSYSTEMS)), severity
 
 
-def simulate_2010(n_ls: int = 4000, *, events_per_ls: int = 200, bad_fraction: float = 0.25, block_ls: float = 15.0,
-                  double_share: float = 0.1, cause_weights: dict[str, float] | None = None, min_severity: float = 0.03,
-                  seed: int = 2010,
-                  chunk: int = 64, progress: bool = True) -> LumiFeatures:
+def simulate_2010(
+    n_ls: int = 4000,
+    *,
+    events_per_ls: int = 200,
+    bad_fraction: float = 0.25,
+    block_ls: float = 15.0,
+    double_share: float = 0.1,
+    cause_weights: dict[str, float] | None = None,
+    min_severity: float = 0.03,
+    seed: int = 2010,
+    chunk: int = 64,
+    progress: bool = True,
+) -> LumiFeatures:
     """Simulate ``n_ls`` lumisections of 2010-style features with known causes of every bad LS.
 
     Args:
@@ -323,8 +369,12 @@ def simulate_2010(n_ls: int = 4000, *, events_per_ls: int = 200, bad_fraction: f
         ``causes`` per subsystem.
     """
     n_ls = validate.count(n_ls, "n_ls", maximum=validate.MAX_LS, why="more LS than memory can hold")
-    events_per_ls = validate.count(events_per_ls, "events_per_ls", maximum=1_000_000,
-                                   why="the statistics converge long before; memory grows with it")
+    events_per_ls = validate.count(
+        events_per_ls,
+        "events_per_ls",
+        maximum=1_000_000,
+        why="the statistics converge long before; memory grows with it",
+    )
     chunk = validate.count(chunk, "chunk", maximum=100_000)
     if n_ls < 10 or events_per_ls < 5:
         raise ValueError(f"need n_ls ≥ 10 and events_per_ls ≥ 5, got {n_ls} and {events_per_ls}")
@@ -351,22 +401,36 @@ def simulate_2010(n_ls: int = 4000, *, events_per_ls: int = 200, bad_fraction: f
     run, ls = runs["run"][:n_ls], runs["ls"][:n_ls]
     pileup = 0.5 + 2.0 * lumi / PLAN_2010.peak_lumi[1]
     run_ids, run_of = np.unique(run, return_inverse=True)
-    spots = np.column_stack([rng.normal(0.08, 0.01, len(run_ids)), rng.normal(0.0, 0.01, len(run_ids)),
-                             rng.normal(0.3, 0.5, len(run_ids))])[run_of]
+    spots = np.column_stack(
+        [rng.normal(0.08, 0.01, len(run_ids)), rng.normal(0.0, 0.01, len(run_ids)), rng.normal(0.3, 0.5, len(run_ids))]
+    )[run_of]
     causes, severity = _bad_blocks(run, bad_fraction, block_ls, double_share, weights, min_severity, rng)
     features = {c: np.empty((n_ls, len(feature_names(c))), dtype=np.float32) for c in CHANNELS}
     for start in tqdm(range(0, n_ls, chunk), desc="simulating 2010 LS", disable=not progress):
         sl = slice(start, min(start + chunk, n_ls))
         for k, channel in enumerate(CHANNELS):
-            failures = [(EFFECTS[s][channel], np.where(causes[s].to_numpy()[sl], severity[sl], 0.0))
-                        for s in SUBSYSTEMS if channel in EFFECTS[s]]
-            stream = np.random.default_rng([seed, start, k])  # one stream per chunk and channel: channels are independent
+            failures = [
+                (EFFECTS[s][channel], np.where(causes[s].to_numpy()[sl], severity[sl], 0.0))
+                for s in SUBSYSTEMS
+                if channel in EFFECTS[s]
+            ]
+            stream = np.random.default_rng(
+                [seed, start, k]
+            )  # one stream per chunk and channel: channels are independent
             summary = _summarise(_draw_channel(channel, pileup[sl], events_per_ls, failures, spots[sl], stream))
             if channel in WITH_LUMI:
                 summary = np.concatenate([summary, lumi[sl, None]], axis=1)
             features[channel][sl] = summary
-    return LumiFeatures(features, {c: feature_names(c) for c in CHANNELS}, run, ls, lumi.astype(np.float64),
-                        ~causes.any(axis=1).to_numpy(), causes, severity)
+    return LumiFeatures(
+        features,
+        {c: feature_names(c) for c in CHANNELS},
+        run,
+        ls,
+        lumi.astype(np.float64),
+        ~causes.any(axis=1).to_numpy(),
+        causes,
+        severity,
+    )
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -377,8 +441,14 @@ LS_COLUMNS = ("ls", "lumi", "luminosityBlock", "lumisection")
 LUMI_COLUMNS = ("instantLumi", "muons_instantLumi", "photons_instantLumi")
 
 
-def load_feature_table(path: str | Path, *, channels: tuple[str, ...] = CHANNELS, certification: Certification | None = None,
-                       fill_missing: float | None = None, drop_zero_lumi: bool = True) -> LumiFeatures:
+def load_feature_table(
+    path: str | Path,
+    *,
+    channels: tuple[str, ...] = CHANNELS,
+    certification: Certification | None = None,
+    fill_missing: float | None = None,
+    drop_zero_lumi: bool = True,
+) -> LumiFeatures:
     """Read a per-LS feature table (CSV or parquet) in the authors' layout.
 
     The table has one row per LS with a ``run`` column, an LS column (``ls``, ``lumi`` or ``luminosityBlock``),
@@ -397,8 +467,14 @@ def load_feature_table(path: str | Path, *, channels: tuple[str, ...] = CHANNELS
         raise ImportError(f"reading {path} needs pyarrow (pip install pyarrow), or save the table as CSV") from err
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError, EOFError) as err:
         raise validate.FileFormatError(f"{path} is not a readable feature table: {type(err).__name__}: {err}") from err
-    return features_from_frame(frame, channels=channels, certification=certification, fill_missing=fill_missing,
-                               drop_zero_lumi=drop_zero_lumi, source=str(path))
+    return features_from_frame(
+        frame,
+        channels=channels,
+        certification=certification,
+        fill_missing=fill_missing,
+        drop_zero_lumi=drop_zero_lumi,
+        source=str(path),
+    )
 
 
 def _pick(frame: pd.DataFrame, names: tuple[str, ...], what: str, source: str) -> str:
@@ -408,8 +484,15 @@ def _pick(frame: pd.DataFrame, names: tuple[str, ...], what: str, source: str) -
     raise ValueError(f"{source}: no {what} column (looked for {', '.join(names)})")
 
 
-def features_from_frame(frame: pd.DataFrame, *, channels: tuple[str, ...] = CHANNELS, certification: Certification | None = None,
-                        fill_missing: float | None = None, drop_zero_lumi: bool = True, source: str = "table") -> LumiFeatures:
+def features_from_frame(
+    frame: pd.DataFrame,
+    *,
+    channels: tuple[str, ...] = CHANNELS,
+    certification: Certification | None = None,
+    fill_missing: float | None = None,
+    drop_zero_lumi: bool = True,
+    source: str = "table",
+) -> LumiFeatures:
     """The :class:`LumiFeatures` of an in-memory table in the layout of :func:`load_feature_table`."""
     run_col, ls_col = _pick(frame, RUN_COLUMNS, "run", source), _pick(frame, LS_COLUMNS, "lumisection", source)
     lumi_cols = [c for c in LUMI_COLUMNS if c in frame.columns]
@@ -418,43 +501,57 @@ def features_from_frame(frame: pd.DataFrame, *, channels: tuple[str, ...] = CHAN
     columns = {c: [k for k in frame.columns if k.startswith(f"{c}_")] for c in channels}
     empty = [c for c, cols in columns.items() if not cols]
     if empty:
-        raise ValueError(f"{source}: no feature columns for channels {empty} (expected names like '{empty[0]}_pt_q0_mean')")
+        raise ValueError(
+            f"{source}: no feature columns for channels {empty} (expected names like '{empty[0]}_pt_q0_mean')"
+        )
     feature_cols = [k for cols in columns.values() for k in cols]
     missing = frame[feature_cols].isna().sum()
     if missing.any():
         if fill_missing is None:
             worst = missing[missing > 0].sort_values(ascending=False)
-            raise ValueError(f"{source}: {int(worst.sum())} missing feature values in {len(worst)} columns "
-                             f"(e.g. {list(worst.index[:3])}); pass fill_missing=0 to fill them as the authors did")
+            raise ValueError(
+                f"{source}: {int(worst.sum())} missing feature values in {len(worst)} columns "
+                f"(e.g. {list(worst.index[:3])}); pass fill_missing=0 to fill them as the authors did"
+            )
         frame = frame.fillna({k: fill_missing for k in feature_cols})
     lumi = frame[lumi_cols].max(axis=1).to_numpy(dtype=np.float64)
     if np.isnan(lumi).any():
         raise ValueError(f"{source}: {int(np.isnan(lumi).sum())} LS have no luminosity")
     keep = lumi > 0 if drop_zero_lumi else np.ones(len(frame), dtype=bool)
     if (~keep).any():
-        warnings.warn(f"{source}: dropped {int((~keep).sum())} LS with zero or negative luminosity (drop_zero_lumi=True)",
-                      stacklevel=2)
+        warnings.warn(
+            f"{source}: dropped {int((~keep).sum())} LS with zero or negative luminosity (drop_zero_lumi=True)",
+            stacklevel=2,
+        )
     frame, lumi = frame[keep].reset_index(drop=True), lumi[keep]
     if not keep.any():
-        raise ValueError(f"{source}: every one of the {len(keep)} LS has zero or negative luminosity; nothing is left "
-                         "(pass drop_zero_lumi=False to keep them)")
+        raise ValueError(
+            f"{source}: every one of the {len(keep)} LS has zero or negative luminosity; nothing is left "
+            "(pass drop_zero_lumi=False to keep them)"
+        )
     if (lumi < 0).any():
-        raise ValueError(f"{source}: {int((lumi < 0).sum())} LS have negative luminosity (first at row "
-                         f"{int(np.flatnonzero(lumi < 0)[0])})")
+        raise ValueError(
+            f"{source}: {int((lumi < 0).sum())} LS have negative luminosity (first at row "
+            f"{int(np.flatnonzero(lumi < 0)[0])})"
+        )
     run, ls = _whole(frame[run_col], "run", source), _whole(frame[ls_col], ls_col, source)
     pairs = pd.Series(list(zip(run, ls)))
     if pairs.duplicated().any():
         r, s = pairs[pairs.duplicated()].iloc[0]
-        raise ValueError(f"{source}: (run, LS) pairs must be unique; ({r}, {s}) appears more than once "
-                         f"({int(pairs.duplicated().sum())} duplicated rows)")
+        raise ValueError(
+            f"{source}: (run, LS) pairs must be unique; ({r}, {s}) appears more than once "
+            f"({int(pairs.duplicated().sum())} duplicated rows)"
+        )
     if certification is not None:
         good = certification.labels(run, ls)
     elif "label" in frame.columns:
         labels = frame["label"]
         valid = labels.isin([0, 1]) & labels.map(lambda v: not isinstance(v, (str, bool)))
         if not valid.all():
-            raise ValueError(f"{source}: label must be 1 (good) or 0 (bad); got {labels[~valid].unique()[:5].tolist()} "
-                             f"(first at row {int(np.flatnonzero(~valid.to_numpy())[0])})")
+            raise ValueError(
+                f"{source}: label must be 1 (good) or 0 (bad); got {labels[~valid].unique()[:5].tolist()} "
+                f"(first at row {int(np.flatnonzero(~valid.to_numpy())[0])})"
+            )
         good = labels.to_numpy() == 1
     else:
         raise ValueError(f"{source}: no 'label' column; pass certification=load_golden_json(...) to label the LS")
@@ -468,6 +565,8 @@ def _whole(column: pd.Series, name: str, source: str) -> np.ndarray:
     bad = ~np.isfinite(values) | (values != np.round(values)) | (values < 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{source}: {name} must hold whole non-negative numbers; {int(bad.sum())} do not, first "
-                         f"{column.iloc[i]!r} at row {i}")
+        raise ValueError(
+            f"{source}: {name} must hold whole non-negative numbers; {int(bad.sum())} do not, first "
+            f"{column.iloc[i]!r} at row {i}"
+        )
     return values.astype(np.int64)

@@ -56,8 +56,10 @@ class OccupancyData:
 
     def __post_init__(self) -> None:
         if not isinstance(self.geometry, Geometry):
-            raise TypeError(f"geometry must be a hcaltl Geometry (use hcaltl.geometry.get_geometry), got "
-                            f"{type(self.geometry).__name__}")
+            raise TypeError(
+                f"geometry must be a hcaltl Geometry (use hcaltl.geometry.get_geometry), got "
+                f"{type(self.geometry).__name__}"
+            )
         raw = np.asarray(self.occupancy)
         if raw.dtype == bool or not (np.issubdtype(raw.dtype, np.integer) or np.issubdtype(raw.dtype, np.floating)):
             raise TypeError(f"occupancy must hold real numbers (counts or rates), got dtype {raw.dtype}")
@@ -79,40 +81,60 @@ class OccupancyData:
             if arr.shape != (n_ls,):
                 raise ValueError(f"{key} must have shape [{n_ls}] to match occupancy, got {arr.shape}")
             if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{key} contains NaN or infinite values at LS index {np.flatnonzero(~np.isfinite(arr))[:5].tolist()}")
+                raise ValueError(
+                    f"{key} contains NaN or infinite values at LS index "
+                    f"{np.flatnonzero(~np.isfinite(arr))[:5].tolist()}"
+                )
         arrays["luminosity"] = arrays["luminosity"].astype(np.float64)
         for key in ("n_events", "run", "ls"):
             arr = arrays[key]
             if np.any(arr != np.round(arr)):
                 raise ValueError(f"{key} must hold integers")
             if np.any(np.abs(arr) > 2**53):
-                raise ValueError(f"{key} holds values beyond 2^53 (first at LS index {np.flatnonzero(np.abs(arr) > 2**53)[0]}): "
-                                 "not a count or number HCAL writes")
+                raise ValueError(
+                    f"{key} holds values beyond 2^53 (first at LS index {np.flatnonzero(np.abs(arr) > 2**53)[0]}): "
+                    "not a count or number HCAL writes"
+                )
             arrays[key] = arr.astype(np.int64)
         if np.any(arrays["n_events"] <= 0):
             bad = np.flatnonzero(arrays["n_events"] <= 0)
-            raise ValueError(f"n_events must be positive; zero or negative at LS index {bad[:5].tolist()} (LS with no events cannot be renormalised)")
+            raise ValueError(
+                f"n_events must be positive; zero or negative at LS index {bad[:5].tolist()} (LS with no events "
+                "cannot be renormalised)"
+            )
         if np.any(arrays["luminosity"] < 0):
-            raise ValueError(f"luminosity must be non-negative; negative at LS index "
-                             f"{np.flatnonzero(arrays['luminosity'] < 0)[:5].tolist()}")
+            raise ValueError(
+                f"luminosity must be non-negative; negative at LS index "
+                f"{np.flatnonzero(arrays['luminosity'] < 0)[:5].tolist()}"
+            )
         if np.any(arrays["ls"] < 1):
-            raise ValueError(f"ls numbers start at 1; got {arrays['ls'][arrays['ls'] < 1][:5].tolist()} at LS index "
-                             f"{np.flatnonzero(arrays['ls'] < 1)[:5].tolist()}")
+            raise ValueError(
+                f"ls numbers start at 1; got {arrays['ls'][arrays['ls'] < 1][:5].tolist()} at LS index "
+                f"{np.flatnonzero(arrays['ls'] < 1)[:5].tolist()}"
+            )
         if np.any(arrays["run"] < 0):
-            raise ValueError(f"run numbers must be non-negative; negative at LS index {np.flatnonzero(arrays['run'] < 0)[:5].tolist()}")
+            raise ValueError(
+                "run numbers must be non-negative; negative at LS index "
+                f"{np.flatnonzero(arrays['run'] < 0)[:5].tolist()}"
+            )
         pairs = arrays["run"] * (2**31) + arrays["ls"]
         if len(np.unique(pairs)) != n_ls:
             uniq, first, counts = np.unique(pairs, return_index=True, return_counts=True)
             i = first[counts > 1][0]
-            raise ValueError(f"(run, ls) pairs must be unique; ({arrays['run'][i]}, {arrays['ls'][i]}) appears "
-                             f"{counts[counts > 1][0]} times ({int((counts > 1).sum())} duplicated pairs in all)")
+            raise ValueError(
+                f"(run, ls) pairs must be unique; ({arrays['run'][i]}, {arrays['ls'][i]}) appears "
+                f"{counts[counts > 1][0]} times ({int((counts > 1).sum())} duplicated pairs in all)"
+            )
         # Cheap whole-array checks first (reductions, no full-size temporaries);
         # the exact location is looked up only when something is wrong.
         flat = occ.reshape(n_ls, -1)
         hi, lo = flat.max(axis=1), flat.min(axis=1)
         if not (np.all(np.isfinite(hi)) and np.all(np.isfinite(lo))):
             idx = np.argwhere(~np.isfinite(occ))[0]
-            raise ValueError(f"occupancy contains {int((~np.isfinite(occ)).sum())} NaN/inf values (first at LS index {idx[0]}, cell {tuple(idx[1:])})")
+            raise ValueError(
+                f"occupancy contains {int((~np.isfinite(occ)).sum())} NaN/inf values (first at LS index "
+                f"{idx[0]}, cell {tuple(idx[1:])})"
+            )
         if np.any(lo < 0):
             idx = np.argwhere(occ < 0)[0]
             raise ValueError(f"occupancy contains negative values (first at LS index {idx[0]}, cell {tuple(idx[1:])})")
@@ -120,11 +142,17 @@ class OccupancyData:
             raise ValueError(f"normalised must be None, 'events' or 'luminosity', got {self.normalised!r}")
         if self.normalised is None and np.any(hi > arrays["n_events"]):
             bad = np.flatnonzero(hi > arrays["n_events"])
-            raise ValueError(f"raw counts exceed n_events at LS index {bad[:5].tolist()}: a channel cannot fire in more events than were recorded")
+            raise ValueError(
+                f"raw counts exceed n_events at LS index {bad[:5].tolist()}: a channel cannot fire in more "
+                "events than were recorded"
+            )
         # all values are >= 0 here, so a zero sum over inactive cells means they are all zero
         if np.any(flat @ (~self.geometry.mask).ravel().astype(np.float32) > 0):
             outside = int(np.count_nonzero(occ[:, ~self.geometry.mask]))
-            raise ValueError(f"occupancy has {outside} non-zero values outside the active cells of {self.geometry.name}; apply the geometry mask first")
+            raise ValueError(
+                f"occupancy has {outside} non-zero values outside the active cells of {self.geometry.name}; "
+                "apply the geometry mask first"
+            )
         object.__setattr__(self, "occupancy", occ)
         for key, arr in arrays.items():
             object.__setattr__(self, key, arr)
@@ -141,11 +169,15 @@ class OccupancyData:
         """Occupancy of the active channels only: ``[n_ls, n_channels]``."""
         return self.geometry.map_to_nodes(self.occupancy)
 
-    def select(self, index: np.ndarray | slice) -> "OccupancyData":
-        """A new container with the LS picked by ``index`` (boolean mask of length ``n_ls``, integer indices or slice)."""
+    def select(self, index: np.ndarray | slice) -> OccupancyData:
+        """A new container with the LS picked by ``index`` (boolean mask of length ``n_ls``, integer indices or
+        slice)."""
         if not isinstance(index, slice):
             index = validate.indices(index, "index", self.n_ls)  # in the order given
-        take = (lambda a: a[index])
+
+        def take(a):
+            return a[index]
+
         return replace(
             self,
             occupancy=take(self.occupancy),
@@ -177,12 +209,13 @@ class OccupancyData:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "OccupancyData":
+    def load(cls, path: str | Path) -> OccupancyData:
         """Read a file written by :meth:`save`, with clear errors for missing or damaged files."""
         path = validate.file(path, "path", suffixes=(".npz",), what="hcaltl occupancy file (.npz)")
         if not zipfile.is_zipfile(path):
-            raise validate.FileFormatError(f"{path} is not an .npz archive (truncated, damaged, or another format "
-                                           "renamed to .npz)")
+            raise validate.FileFormatError(
+                f"{path} is not an .npz archive (truncated, damaged, or another format renamed to .npz)"
+            )
         try:
             with np.load(path, allow_pickle=False) as f:
                 missing = [k for k in ("header", *_ARRAYS) if k not in f.files]
@@ -203,6 +236,8 @@ class OccupancyData:
 def as_data(value, name: str = "data") -> OccupancyData:
     """``value`` if it is an :class:`OccupancyData`, else a TypeError that says how to make one."""
     if not isinstance(value, OccupancyData):
-        raise TypeError(f"{name} must be an OccupancyData (from hcaltl.simulate.simulate, hcaltl.loaders or "
-                        f"OccupancyData.load), got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be an OccupancyData (from hcaltl.simulate.simulate, hcaltl.loaders or "
+            f"OccupancyData.load), got {type(value).__name__}"
+        )
     return value

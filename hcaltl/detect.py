@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from . import validate
@@ -24,14 +23,29 @@ from .baselines import ChannelMeanDetector, ModelDetector, PCADetector, Referenc
 from .models import GraphSTAD
 from .reconstruction import ErrorScaler, window_channel_error, window_channel_errors
 
-__all__ = ["ErrorScaler", "window_channel_error", "window_channel_errors", "channel_scores", "roc_auc", "fpr_at_tpr",
-           "metrics", "metrics_table", "TPRS", "ChannelMeanDetector", "ModelDetector", "PCADetector", "ReferenceTest",
-           "WindowDetector"]
+__all__ = [
+    "ErrorScaler",
+    "window_channel_error",
+    "window_channel_errors",
+    "channel_scores",
+    "roc_auc",
+    "fpr_at_tpr",
+    "metrics",
+    "metrics_table",
+    "TPRS",
+    "ChannelMeanDetector",
+    "ModelDetector",
+    "PCADetector",
+    "ReferenceTest",
+    "WindowDetector",
+]
 
 TPRS = (0.90, 0.95, 0.99)
 
 
-def channel_scores(model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8) -> np.ndarray:
+def channel_scores(
+    model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8
+) -> np.ndarray:
     """Per-channel anomaly scores of windows: window-mean absolute error, in σ units when ``scaler`` is given.
 
     Shapes:
@@ -84,5 +98,3 @@ def metrics(labels: np.ndarray, scores: np.ndarray, tprs=TPRS) -> dict[str, floa
 def metrics_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], tprs=TPRS) -> pd.DataFrame:
     """One row of :func:`metrics` per named case (``{name: (labels, scores)}``)."""
     return pd.DataFrame({name: metrics(y, s, tprs) for name, (y, s) in cases.items()}).T
-
-

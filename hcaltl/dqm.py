@@ -102,7 +102,9 @@ def read_dqm_hdf5(path: str | Path, maps: str = "digi") -> DQMFile:
         if not present:
             other = [k for k, v in DATASETS.items() if k != maps and any(v.format(depth=d) in f for d in range(1, 8))]
             hint = f"; it has {other[0]} maps (maps={other[0]!r})" if other else ""
-            raise ValueError(f"{path} holds no {DATASETS[maps].format(depth='N')} dataset{hint}; datasets: {list(names)}")
+            raise ValueError(
+                f"{path} holds no {DATASETS[maps].format(depth='N')} dataset{hint}; datasets: {list(names)}"
+            )
         n_ls = f[DATASETS[maps].format(depth=present[0])].shape[0]
         out = np.zeros((n_ls, *MAP_SHAPE), dtype=np.float32)
         hf = np.zeros((n_ls, N_DEPTH, N_IPHI, len(HF_BINS)), dtype=np.float32)
@@ -145,8 +147,10 @@ def estimate_events_hf(content: DQMFile, rtol: float = 0.01) -> np.ndarray:
     estimate = peak.max(axis=1)
     empty = np.flatnonzero(estimate <= 0)
     if len(empty):
-        raise ValueError(f"{content.path}: no HF hits in LS index {empty[:5].tolist()}, so the event count cannot be "
-                         "estimated from HF; pass n_events= with one count per LS")
+        raise ValueError(
+            f"{content.path}: no HF hits in LS index {empty[:5].tolist()}, so the event count cannot be "
+            "estimated from HF; pass n_events= with one count per LS"
+        )
     with_hf = peak > 0
     lowest = np.where(with_hf, peak, np.inf).min(axis=1)
     spread = (estimate - lowest) / estimate
@@ -154,13 +158,17 @@ def estimate_events_hf(content: DQMFile, rtol: float = 0.01) -> np.ndarray:
     if len(bad):
         i = bad[0]
         per_depth = {d + 1: int(peak[i, d]) for d in np.flatnonzero(with_hf[i])}
-        raise ValueError(f"{content.path}: the HF estimate of the events is not consistent across depths at LS index "
-                         f"{bad[:5].tolist()} (LS index {i}: largest HF count per depth {per_depth}, differing by "
-                         f"{spread[i]:.1%} > rtol={rtol}); is HF zero-suppressed in this file? pass n_events= instead")
+        raise ValueError(
+            f"{content.path}: the HF estimate of the events is not consistent across depths at LS index "
+            f"{bad[:5].tolist()} (LS index {i}: largest HF count per depth {per_depth}, differing by "
+            f"{spread[i]:.1%} > rtol={rtol}); is HF zero-suppressed in this file? pass n_events= instead"
+        )
     over = content.maps.reshape(content.n_ls, -1).max(axis=1) > estimate
     if np.any(over):
-        raise ValueError(f"{content.path}: HB/HE counts exceed the HF event estimate at LS index "
-                         f"{np.flatnonzero(over)[:5].tolist()}; the estimate cannot be right, pass n_events=")
+        raise ValueError(
+            f"{content.path}: HB/HE counts exceed the HF event estimate at LS index "
+            f"{np.flatnonzero(over)[:5].tolist()}; the estimate cannot be right, pass n_events="
+        )
     return np.rint(estimate).astype(np.int64)
 
 
@@ -211,9 +219,16 @@ def era_fit(content: DQMFile) -> pd.DataFrame:
     for era in ERAS:
         union = _union(era)
         explained = int((live & union).sum())
-        rows.append({"era": era, "live": int(live.sum()), "explained": explained,
-                     "unexplained": int((live & ~union).sum()), "silent": int((union & ~live).sum()),
-                     "jaccard": explained / max(int((live | union).sum()), 1)})
+        rows.append(
+            {
+                "era": era,
+                "live": int(live.sum()),
+                "explained": explained,
+                "unexplained": int((live & ~union).sum()),
+                "silent": int((union & ~live).sum()),
+                "jaccard": explained / max(int((live | union).sum()), 1),
+            }
+        )
     return pd.DataFrame(rows).set_index("era").sort_values("jaccard", ascending=False)
 
 
@@ -228,12 +243,17 @@ def check_fit(content: DQMFile, geometry: Geometry, *, min_live: float = 0.8, ma
 
     def hint() -> str:  # ranking every era is only needed to explain a refusal
         best = era_fit(content).index[0]
-        return f"the era that fits this file best is {best!r} (get_geometry({geometry.name!r}, era={best!r}); see `hcaltl inspect`)"
+        return (
+            f"the era that fits this file best is {best!r} (get_geometry({geometry.name!r}, era={best!r}); "
+            "see `hcaltl inspect`)"
+        )
 
     if coverage < min_live:
-        raise ValueError(f"{content.path} does not fit {geometry.name} geometry {geometry.depth_table_name!r}: only "
-                         f"{int(live[geometry.mask].sum())} of its {geometry.n_channels} cells have hits "
-                         f"({coverage:.0%} < {min_live:.0%}); {hint()}")
+        raise ValueError(
+            f"{content.path} does not fit {geometry.name} geometry {geometry.depth_table_name!r}: only "
+            f"{int(live[geometry.mask].sum())} of its {geometry.n_channels} cells have hits "
+            f"({coverage:.0%} < {min_live:.0%}); {hint()}"
+        )
     if not geometry.eras:
         return
     lo, hi = IETA_LIMITS[geometry.name]
@@ -243,9 +263,11 @@ def check_fit(content: DQMFile, geometry: Geometry, *, min_live: float = 0.8, ma
     zone_live = live & zone
     outside = [int((zone_live & ~_union(era)).sum()) for era in geometry.eras]
     if min(outside) > max_unexplained * max(int(zone_live.sum()), 1):
-        raise ValueError(f"{content.path} does not fit {geometry.name} geometry {geometry.depth_table_name!r} "
-                         f"(eras {', '.join(geometry.eras)}): {min(outside)} live cells in |ieta| {lo}-{hi} lie outside "
-                         f"every detector of those eras; {hint()}")
+        raise ValueError(
+            f"{content.path} does not fit {geometry.name} geometry {geometry.depth_table_name!r} "
+            f"(eras {', '.join(geometry.eras)}): {min(outside)} live cells in |ieta| {lo}-{hi} lie outside "
+            f"every detector of those eras; {hint()}"
+        )
 
 
 def live_cells_table(content: DQMFile, era: str) -> pd.DataFrame:
@@ -256,7 +278,9 @@ def live_cells_table(content: DQMFile, era: str) -> pd.DataFrame:
     table = {}
     for name, mask in regions.items():
         cells = mask & ~claimed
-        table[f"{name} live / cells"] = [f"{int((live & cells)[..., d].sum())} / {int(cells[..., d].sum())}" for d in range(N_DEPTH)]
+        table[f"{name} live / cells"] = [
+            f"{int((live & cells)[..., d].sum())} / {int(cells[..., d].sum())}" for d in range(N_DEPTH)
+        ]
         claimed |= cells
     table["outside all"] = [int((live & ~claimed)[..., d].sum()) for d in range(N_DEPTH)]
     table["HF live"] = [int((content.hf[:, d].sum(axis=0) > 0).sum()) for d in range(N_DEPTH)]
@@ -265,8 +289,12 @@ def live_cells_table(content: DQMFile, era: str) -> pd.DataFrame:
 
 def describe_file(content: DQMFile) -> str:
     """A plain-text report of a DQM file: datasets, LS, events per LS, live cells, and the best era."""
-    lines = [f"{content.path}", f"  datasets ({len(content.datasets)}): {', '.join(content.datasets)}",
-             f"  maps read: {content.kind}, depths {list(content.depths)}, {content.n_ls} LS (the file stores no run or LS numbers)"]
+    lines = [
+        f"{content.path}",
+        f"  datasets ({len(content.datasets)}): {', '.join(content.datasets)}",
+        f"  maps read: {content.kind}, depths {list(content.depths)}, {content.n_ls} LS (the file stores no run "
+        "or LS numbers)",
+    ]
     try:
         events = estimate_events_hf(content)
         lines.append(f"  events per LS from HF: {events.tolist()}")
@@ -277,10 +305,16 @@ def describe_file(content: DQMFile) -> str:
         lines.append(f"  HF holds {float(content.hf.sum(dtype=np.float64)) / total:.0%} of all hits")
     fit = era_fit(content)
     best = fit.index[0]
-    lines += ["", "  era fit (live cells of the HB/HE bins against each era's HB, HE and HO cells):",
-              _indent(fit.to_string(float_format=lambda v: f"{v:.3f}")), "",
-              f"  live cells per depth against the best era, {best!r}:", _indent(live_cells_table(content, best).to_string()),
-              "", f"  best-fitting era: {best!r} -> get_geometry('HB', era={best!r}), get_geometry('HE', era={best!r})"]
+    lines += [
+        "",
+        "  era fit (live cells of the HB/HE bins against each era's HB, HE and HO cells):",
+        _indent(fit.to_string(float_format=lambda v: f"{v:.3f}")),
+        "",
+        f"  live cells per depth against the best era, {best!r}:",
+        _indent(live_cells_table(content, best).to_string()),
+        "",
+        f"  best-fitting era: {best!r} -> get_geometry('HB', era={best!r}), get_geometry('HE', era={best!r})",
+    ]
     return "\n".join(lines)
 
 
@@ -316,7 +350,9 @@ def write_dqm_hdf5(path: str | Path, parts, *, seed: int = 0, hf_depths: tuple[i
         if p.normalised is not None:
             raise ValueError("write_dqm_hdf5 writes raw counts; a part is normalised")
         if not np.array_equal(p.n_events, n_events):
-            raise ValueError("every part must cover the same LS with the same event counts (simulate them with one seed)")
+            raise ValueError(
+                "every part must cover the same LS with the same event counts (simulate them with one seed)"
+            )
     maps = np.sum([p.occupancy for p in parts], axis=0)
     if not any(4 in p.geometry.depths and p.geometry.name == "HB" for p in parts):
         rng = np.random.default_rng(seed)

@@ -21,9 +21,9 @@ Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Mapping
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -66,45 +66,72 @@ def _rings(first: int, last: int, depths: tuple[int, ...]) -> dict[int, tuple[in
 #: The per-|ieta| depth tables, each cited (the book's choices page lists them).
 DEPTH_TABLES: dict[str, DepthTable] = {
     "HB-HPD": DepthTable(
-        "HB", "HPD", {**_rings(1, 14, (1,)), 15: (1, 2), 16: (1, 2)},
+        "HB",
+        "HPD",
+        {**_rings(1, 14, (1,)), 15: (1, 2), 16: (1, 2)},
         "CMSSW Geometry/CaloTopology/src/HcalTopology.cc, HcalTopology::depthBinInformation (HB outside the "
         "SLHC/Run 3 modes: one depth for |ieta| <= 14, two for 15-16); CalibCalorimetry/HcalAlgos "
         "HcalLogicalMapGenerator.cc (HbHalf = 1296 channels per side); 2586 of its 2592 cells live in the 2017 "
         "DQM file (run 306138).",
     ),
     "HB-SiPM": DepthTable(
-        "HB", "SiPM", {**_rings(1, 15, (1, 2, 3, 4)), 16: (1, 2, 3)},
+        "HB",
+        "SiPM",
+        {**_rings(1, 15, (1, 2, 3, 4)), 16: (1, 2, 3)},
         "CMSSW ngHBConstant (the Phase-1 HB map object of the HCAL logical-map code): depths 1-4 for |ieta| 1-15 "
         "and 1-3 for |ieta| 16, 2 x 72 x 63 = 9072 cells; HcalTopology::depthBinInformation (Run 3: HB ring 16 "
         "ends at getDepthEta16, HE ring 16 starts after it). The same code counts 9216 back-end channels "
         "(36 RBX x 256): the 144 more are the 144 calibration channels it lists, which carry no occupancy cell.",
     ),
     "HE-HPD": DepthTable(
-        "HE", "HPD", {16: (3,), 17: (1,), **_rings(18, 26, (1, 2)), 27: (1, 2, 3), 28: (1, 2, 3), 29: (1, 2)},
+        "HE",
+        "HPD",
+        {16: (3,), 17: (1,), **_rings(18, 26, (1, 2)), 27: (1, 2, 3), 28: (1, 2, 3), 29: (1, 2)},
         "CMSSW HcalTopology::depthBinInformation and HcalTopology::validHcal (legacy HE: ring 16 at depth 3, "
         "ring 17 at depth 1, triple depth at 27-28, two depths elsewhere, last ring 29 with two); "
         "72 channels per RBX, HeHalf = 1296 in HcalLogicalMapGenerator.cc; measured on the 2017 DQM file.",
     ),
     "HE-SiPM-192": DepthTable(
-        "HE", "SiPM",
-        {16: (3, 4), 17: (2, 3), 18: (1, 2, 3, 4, 5), **_rings(19, 25, tuple(range(1, 7))),
-         **_rings(26, 28, tuple(range(1, 8))), 29: (1, 2, 3)},
+        "HE",
+        "SiPM",
+        {
+            16: (3, 4),
+            17: (2, 3),
+            18: (1, 2, 3, 4, 5),
+            **_rings(19, 25, tuple(range(1, 7))),
+            **_rings(26, 28, tuple(range(1, 8))),
+            29: (1, 2, 3),
+        },
         "Constructed to give paper A's 192 channels per RBX (6912 in all): the CMSSW Phase-1 table "
         "(HE-SiPM-2018) plus the legacy HE cell at |ieta| 16, depth 3; 4 x (2+2+5+6+6) + 2 x (5 x 6 + 3 x 7 + 3).",
     ),
     "HE-SiPM-2018": DepthTable(
-        "HE", "SiPM",
-        {16: (4,), 17: (2, 3), 18: (1, 2, 3, 4, 5), **_rings(19, 25, tuple(range(1, 7))),
-         **_rings(26, 28, tuple(range(1, 8))), 29: (1, 2, 3)},
+        "HE",
+        "SiPM",
+        {
+            16: (4,),
+            17: (2, 3),
+            18: (1, 2, 3, 4, 5),
+            **_rings(19, 25, tuple(range(1, 7))),
+            **_rings(26, 28, tuple(range(1, 8))),
+            29: (1, 2, 3),
+        },
         "CMSSW ngHEConstant (the Phase-1 HE map object of the HCAL logical-map code): ring 16 only at depth 4, "
         "ring 17 at depths 2-3, then 5, 6, 6 depths up to ring 20 and 6,6,6,6,6,7,7,7,3 for rings 21-29: "
         "188 cells per RBX, 6768 in all. The same code counts 6912 back-end channels (36 x 192), the 144 more "
         "being calibration channels: one reading of paper A's 192 per RBX.",
     ),
     "HE-SiPM-prototype-2017": DepthTable(
-        "HE", "SiPM",
-        {16: (4,), 17: (2, 3), 18: (2, 3, 4, 5), **_rings(19, 25, tuple(range(1, 7))),
-         **_rings(26, 28, tuple(range(1, 8))), 29: (1, 2, 3)},
+        "HE",
+        "SiPM",
+        {
+            16: (4,),
+            17: (2, 3),
+            18: (2, 3, 4, 5),
+            **_rings(19, 25, tuple(range(1, 7))),
+            **_rings(26, 28, tuple(range(1, 8))),
+            29: (1, 2, 3),
+        },
         "Measured on the SiPM wedge HEP17 (iphi 63-66) of the 2017 DQM file (run 306138): 184 cells per RBX.",
     ),
 }
@@ -129,9 +156,16 @@ class Layout:
 
 #: Every named geometry: each depth table used in every RBX, plus the mixed 2017 endcap.
 GEOMETRIES: dict[str, Layout] = {
-    **{name: Layout(t.subdetector, name, (), f"{t.subdetector}, {t.sensor} in every RBX") for name, t in DEPTH_TABLES.items()},
-    "HE-2017": Layout("HE", "HE-HPD", (("HEP17", "HE-SiPM-prototype-2017"),),
-                      "HE in 2017: legacy HPD RBXes, SiPM wedge HEP17 (plus side, iphi 63-66) with the upgraded depths"),
+    **{
+        name: Layout(t.subdetector, name, (), f"{t.subdetector}, {t.sensor} in every RBX")
+        for name, t in DEPTH_TABLES.items()
+    },
+    "HE-2017": Layout(
+        "HE",
+        "HE-HPD",
+        (("HEP17", "HE-SiPM-prototype-2017"),),
+        "HE in 2017: legacy HPD RBXes, SiPM wedge HEP17 (plus side, iphi 63-66) with the upgraded depths",
+    ),
 }
 
 #: The detector of each data-taking era.  "2018" (HPD HB, SiPM HE) is paper A's detector and the default.
@@ -277,7 +311,9 @@ class Geometry:
         """Scatter node values ``[..., n_channels]`` back to maps ``[..., 64, 72, 7]``."""
         values = np.asarray(values)
         if values.shape[-1:] != (self.n_channels,):
-            raise ValueError(f"expected node values of shape [..., {self.n_channels}] for {self.name}, got {values.shape}")
+            raise ValueError(
+                f"expected node values of shape [..., {self.n_channels}] for {self.name}, got {values.shape}"
+            )
         out = np.zeros(values.shape[:-1] + MAP_SHAPE, dtype=values.dtype)
         if fill != 0:
             out[...] = fill
@@ -302,7 +338,9 @@ class Geometry:
                 "|ieta|": [f"{self.ieta_range[0]}–{self.ieta_range[1]}"],
                 "channels": [self.n_channels],
                 "RBX": [per_rbx.size],
-                "channels/RBX": [int(per_rbx.iloc[0]) if per_rbx.nunique() == 1 else f"{per_rbx.min()}–{per_rbx.max()}"],
+                "channels/RBX": [
+                    int(per_rbx.iloc[0]) if per_rbx.nunique() == 1 else f"{per_rbx.min()}–{per_rbx.max()}"
+                ],
                 "max depth": [self.max_depth],
             },
             index=[self.name],
@@ -329,14 +367,20 @@ def _assign_rm(df: pd.DataFrame) -> np.ndarray:
     wide = (df["ieta"].abs() >= WIDE_TOWER_IETA).to_numpy()
     if wide.any():
         sub = df.loc[wide, ["side", "iphi", "ieta", "depth"]].copy()
-        sub["order"] = sub.assign(aeta=sub["ieta"].abs()).sort_values(["aeta", "depth"]).groupby(["side", "iphi"]).cumcount()
+        sub["order"] = (
+            sub.assign(aeta=sub["ieta"].abs()).sort_values(["aeta", "depth"]).groupby(["side", "iphi"]).cumcount()
+        )
         rm[wide] = slot[wide] + (sub["order"].to_numpy() % 2)
     return rm
 
 
-@lru_cache(maxsize=None)
-def _build(name: str, layout_name: str, tables: tuple[tuple[str, tuple[tuple[int, tuple[int, ...]], ...], str], ...],
-           overrides: tuple[tuple[str, str], ...]) -> Geometry:
+@cache
+def _build(
+    name: str,
+    layout_name: str,
+    tables: tuple[tuple[str, tuple[tuple[int, tuple[int, ...]], ...], str], ...],
+    overrides: tuple[tuple[str, str], ...],
+) -> Geometry:
     """Build a geometry; ``tables`` holds (table name, items, sensor) with the default table first."""
     by_name = {t[0]: (dict(t[1]), t[2]) for t in tables}
     default = tables[0][0]
@@ -362,21 +406,46 @@ def _build(name: str, layout_name: str, tables: tuple[tuple[str, tuple[tuple[int
     df["rbx_name"] = [f"{name}{s}{r:02d}" for s, r in zip(df["side_name"], df["rbx"])]
     df["rbx_index"] = (df["side"] > 0) * N_RBX_PER_SIDE + df["rbx"] - 1
     df["rm"] = _assign_rm(df)
-    df = df[["node", "side", "side_name", "ieta", "iphi", "depth", "row", "col", "dep", "rbx", "rbx_name",
-             "rbx_index", "rm", "sensor", "table"]]
+    df = df[
+        [
+            "node",
+            "side",
+            "side_name",
+            "ieta",
+            "iphi",
+            "depth",
+            "row",
+            "col",
+            "dep",
+            "rbx",
+            "rbx_name",
+            "rbx_index",
+            "rm",
+            "sensor",
+            "table",
+        ]
+    ]
     mask = np.zeros(MAP_SHAPE, dtype=bool)
     mask[df["row"], df["col"], df["dep"]] = True
     mask.setflags(write=False)
-    return Geometry(name=name, sensor=by_name[default][1], depth_table_name=layout_name, depth_table=by_name[default][0],
-                    mask=mask, channels=df, overrides=overrides)
+    return Geometry(
+        name=name,
+        sensor=by_name[default][1],
+        depth_table_name=layout_name,
+        depth_table=by_name[default][0],
+        mask=mask,
+        channels=df,
+        overrides=overrides,
+    )
 
 
 def _valid_names(subdetector: str) -> str:
     return ", ".join(k for k, v in GEOMETRIES.items() if v.subdetector == subdetector)
 
 
-def get_geometry(name: str, depth_table: str | Mapping[int, tuple[int, ...]] | None = None, *,
-                 era: str | None = None) -> Geometry:
+def get_geometry(
+    name: str, depth_table: str | Mapping[int, tuple[int, ...]] | None = None, *, era: str | None = None
+) -> Geometry:
     """Build the geometry of ``"HB"`` or ``"HE"`` at full channel count, for any era.
 
     Args:
@@ -397,8 +466,10 @@ def get_geometry(name: str, depth_table: str | Mapping[int, tuple[int, ...]] | N
         raise TypeError(f"name must be a string such as 'HB' or 'HE', got {type(name).__name__}")
     if name not in SUBDETECTORS:
         if name not in GEOMETRIES:
-            raise ValueError(f"unknown subdetector {name!r}; valid names are {', '.join(SUBDETECTORS)} "
-                             f"or a named geometry: {', '.join(GEOMETRIES)}")
+            raise ValueError(
+                f"unknown subdetector {name!r}; valid names are {', '.join(SUBDETECTORS)} "
+                f"or a named geometry: {', '.join(GEOMETRIES)}"
+            )
         if depth_table is not None and depth_table != name:
             raise ValueError(f"name {name!r} is already a geometry; do not also pass depth_table={depth_table!r}")
         name, depth_table = GEOMETRIES[name].subdetector, name
@@ -406,8 +477,10 @@ def get_geometry(name: str, depth_table: str | Mapping[int, tuple[int, ...]] | N
         if era not in ERAS:
             raise ValueError(f"unknown era {era!r}; valid eras are {', '.join(ERAS)}")
         if depth_table is not None and depth_table != ERAS[era][name]:
-            raise ValueError(f"era {era!r} has {name} geometry {ERAS[era][name]!r}, but depth_table={depth_table!r} "
-                             "was also given; pass one of them")
+            raise ValueError(
+                f"era {era!r} has {name} geometry {ERAS[era][name]!r}, but depth_table={depth_table!r} "
+                "was also given; pass one of them"
+            )
         depth_table = ERAS[era][name]
     if depth_table is None:
         depth_table = ERAS[DEFAULT_ERA][name]
@@ -416,11 +489,15 @@ def get_geometry(name: str, depth_table: str | Mapping[int, tuple[int, ...]] | N
             raise ValueError(f"unknown depth table {depth_table!r}; valid names for {name} are {_valid_names(name)}")
         layout = GEOMETRIES[depth_table]
         if layout.subdetector != name:
-            raise ValueError(f"depth table {depth_table!r} belongs to {layout.subdetector}, not {name}; "
-                             f"valid names for {name} are {_valid_names(name)}")
+            raise ValueError(
+                f"depth table {depth_table!r} belongs to {layout.subdetector}, not {name}; "
+                f"valid names for {name} are {_valid_names(name)}"
+            )
         names = [layout.table] + [t for _, t in layout.overrides if t != layout.table]
-        tables = tuple((t, tuple(_validate_depth_table(DEPTH_TABLES[t].depths, name).items()), DEPTH_TABLES[t].sensor)
-                       for t in dict.fromkeys(names))
+        tables = tuple(
+            (t, tuple(_validate_depth_table(DEPTH_TABLES[t].depths, name).items()), DEPTH_TABLES[t].sensor)
+            for t in dict.fromkeys(names)
+        )
         return _build(name, depth_table, tables, layout.overrides)
     table = _validate_depth_table(depth_table, name)
     default_sensor = DEPTH_TABLES[GEOMETRIES[ERAS[DEFAULT_ERA][name]].table].sensor
@@ -451,7 +528,17 @@ def geometries_table() -> pd.DataFrame:
     for key, layout in GEOMETRIES.items():
         g = get_geometry(layout.subdetector, key)
         d = g.describe().iloc[0].to_dict()
-        rows.append({"geometry": key, "subdetector": g.name, "sensor": d["sensor"], "channels": g.n_channels,
-                     "channels/RBX": d["channels/RBX"], "|ieta|": d["|ieta|"], "max depth": g.max_depth,
-                     "eras": d["eras"], "description": layout.description})
+        rows.append(
+            {
+                "geometry": key,
+                "subdetector": g.name,
+                "sensor": d["sensor"],
+                "channels": g.n_channels,
+                "channels/RBX": d["channels/RBX"],
+                "|ieta|": d["|ieta|"],
+                "max depth": g.max_depth,
+                "eras": d["eras"],
+                "description": layout.description,
+            }
+        )
     return pd.DataFrame(rows).set_index("geometry")

@@ -6,7 +6,7 @@ Used by :mod:`hcaltl.train` (validation loss) and :mod:`hcaltl.detect` (scores);
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -54,6 +54,7 @@ def latents(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: in
 
     Batching keeps memory at a few windows' activations (the whole HE set at once needs several GB).
     """
+
     def code(batch: torch.Tensor) -> np.ndarray:
         enc = model.encode(batch)
         return enc.get("mu", enc["z"]).reshape(len(batch), -1).cpu().numpy()

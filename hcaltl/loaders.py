@@ -23,16 +23,17 @@ Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
 from . import validate
-from .validate import FileFormatError
 from .data import OccupancyData
 from .dqm import check_fit, dqm_ieta_bin, era_fit, estimate_events_hf, read_dqm_hdf5, region_hits
 from .geometry import MAP_SHAPE, N_DEPTH, Geometry
+from .validate import FileFormatError
 
 __all__ = ["dqm_ieta_bin", "load", "load_dqm_hdf5", "load_hcalanalyzer_npy", "load_hcalanalyzer_root"]
 
@@ -78,8 +79,15 @@ def _container(
     regions = {**region_hits(maps, geometry, era), **(extra_regions or {})}
     kept = regions.pop("kept")
     run_arr, ls_arr, notes = _numbers(run, ls, n_ls)
-    meta = {**meta, "hits_kept": kept, "hits_by_region": regions, "hits_outside_geometry": float(sum(regions.values())),
-            "geometry": geometry.depth_table_name, "regions_named_by_era": era or "geometry's first era", "defaults": notes}
+    meta = {
+        **meta,
+        "hits_kept": kept,
+        "hits_by_region": regions,
+        "hits_outside_geometry": float(sum(regions.values())),
+        "geometry": geometry.depth_table_name,
+        "regions_named_by_era": era or "geometry's first era",
+        "defaults": notes,
+    }
     return OccupancyData(
         geometry=geometry,
         occupancy=inside,
@@ -120,13 +128,17 @@ def load_dqm_hdf5(
         each dataset: (LS, 72, 84) → occupancy [LS, 64, 72, 7].
     """
     if n_events is None:
-        raise ValueError(f"{path}: DQM files store no per-LS event count; pass n_events='hf' to estimate it from HF "
-                         "(read out without zero suppression) or n_events=[...] with one count per LS")
+        raise ValueError(
+            f"{path}: DQM files store no per-LS event count; pass n_events='hf' to estimate it from HF "
+            "(read out without zero suppression) or n_events=[...] with one count per LS"
+        )
     content = read_dqm_hdf5(path, maps)
     missing = [d for d in geometry.depths if d not in content.depths]
     if missing:
-        raise ValueError(f"{path} lacks the {maps} datasets of depths {missing}, needed for {geometry.name} "
-                         f"({geometry.depth_table_name})")
+        raise ValueError(
+            f"{path} lacks the {maps} datasets of depths {missing}, needed for {geometry.name} "
+            f"({geometry.depth_table_name})"
+        )
     if check_era:
         check_fit(content, geometry)
     source = "given"
@@ -141,13 +153,23 @@ def load_dqm_hdf5(
         peak = np.where(geometry.mask, content.maps, 0).reshape(content.n_ls, -1).max(axis=1)
         if np.any(peak > n_events):
             bad = np.flatnonzero(peak > n_events)
-            raise ValueError(f"{path}: counts exceed the given n_events at LS index {bad[:5].tolist()} "
-                             f"(largest count {int(peak[bad[0]])} > {int(n_events[bad[0]])} events)")
+            raise ValueError(
+                f"{path}: counts exceed the given n_events at LS index {bad[:5].tolist()} "
+                f"(largest count {int(peak[bad[0]])} > {int(n_events[bad[0]])} events)"
+            )
     ranked = list(era_fit(content).index)
     era = next((e for e in ranked if e in geometry.eras), ranked[0])
-    return _container(geometry, content.maps, n_events, run, ls, luminosity,
-                      {"source": "dqm_hdf5", "source_file": str(path), "maps": maps, "n_events_source": source},
-                      extra_regions={"HF": float(content.hf.sum(dtype=np.float64))}, era=era)
+    return _container(
+        geometry,
+        content.maps,
+        n_events,
+        run,
+        ls,
+        luminosity,
+        {"source": "dqm_hdf5", "source_file": str(path), "maps": maps, "n_events_source": source},
+        extra_regions={"HF": float(content.hf.sum(dtype=np.float64))},
+        era=era,
+    )
 
 
 def load_hcalanalyzer_root(path: str | Path, geometry: Geometry, *, directory: str = ROOT_DIRECTORY) -> OccupancyData:
@@ -169,12 +191,19 @@ def load_hcalanalyzer_root(path: str | Path, geometry: Geometry, *, directory: s
     except FileFormatError:
         raise
     except Exception as exc:  # a file that opens but breaks while its objects are read (truncated baskets, ...)
-        raise FileFormatError(f"{path}: the ROOT file opened but its contents cannot be read (truncated or damaged?): "
-                              f"{type(exc).__name__}: {exc}") from exc
+        raise FileFormatError(
+            f"{path}: the ROOT file opened but its contents cannot be read (truncated or damaged?): "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     finally:
         f.close()
     return _container(
-        geometry, maps, n_events, run, ls_numbers, None,
+        geometry,
+        maps,
+        n_events,
+        run,
+        ls_numbers,
+        None,
         {"source": "hcalanalyzer_root", "source_file": str(path)},
     )
 
@@ -208,9 +237,16 @@ def _read_analyzer(f, path: Path, geometry: Geometry, directory: str):
         x_edges = hist.axis("x").edges()
         y_edges = hist.axis("y").edges()
         z_edges = hist.axis("z").edges()
-        if not (np.allclose(np.diff(x_edges), 1) and np.allclose(y_edges[[0, -1]], [-32, 32]) and len(y_edges) == 65
-                and np.allclose(z_edges[[0, -1]], [0, 72]) and len(z_edges) == 73):
-            raise FileFormatError(f"{path}:hist3D_depth{d} does not have the analyzer's binning (LS×[-32,32)×[0,72), unit bins)")
+        if not (
+            np.allclose(np.diff(x_edges), 1)
+            and np.allclose(y_edges[[0, -1]], [-32, 32])
+            and len(y_edges) == 65
+            and np.allclose(z_edges[[0, -1]], [0, 72])
+            and len(z_edges) == 73
+        ):
+            raise FileFormatError(
+                f"{path}:hist3D_depth{d} does not have the analyzer's binning (LS×[-32,32)×[0,72), unit bins)"
+            )
         x_bin = (ls_numbers - x_edges[0]).astype(int) + 1  # +1: underflow bin first
         if np.any((x_bin < 1) | (x_bin > len(x_edges) - 1)):
             raise FileFormatError(f"{path}: LS numbers outside the histogram's LS axis [{x_edges[0]}, {x_edges[-1]})")
@@ -251,11 +287,15 @@ def load_hcalanalyzer_npy(
     if arr.ndim != 4 or arr.shape[1:3] != (64, 72) or not 1 <= arr.shape[3] <= N_DEPTH:
         raise FileFormatError(f"{path} has shape {arr.shape}; expected [LS, 64, 72, D, 1] with D <= 7")
     if arr.shape[3] < geometry.max_depth:
-        raise FileFormatError(f"{path} holds depths 1-{arr.shape[3]}, but {geometry.name} ({geometry.depth_table_name!r}) "
-                              f"needs depths up to {geometry.max_depth}: missing depths are not filled with zeros")
+        raise FileFormatError(
+            f"{path} holds depths 1-{arr.shape[3]}, but {geometry.name} ({geometry.depth_table_name!r}) "
+            f"needs depths up to {geometry.max_depth}: missing depths are not filled with zeros"
+        )
     maps = np.zeros((arr.shape[0], *MAP_SHAPE), dtype=np.float32)
     maps[..., : arr.shape[3]] = arr
-    return _container(geometry, maps, n_events, run, ls, luminosity, {"source": "hcalanalyzer_npy", "source_file": str(path)})
+    return _container(
+        geometry, maps, n_events, run, ls, luminosity, {"source": "hcalanalyzer_npy", "source_file": str(path)}
+    )
 
 
 def load(path: str | Path, geometry: Geometry | None = None, **kwargs) -> OccupancyData:
@@ -273,7 +313,12 @@ def load(path: str | Path, geometry: Geometry | None = None, **kwargs) -> Occupa
         if geometry is not None and geometry.name != data.subdetector:
             raise ValueError(f"{path} holds {data.subdetector}, but {geometry.name} was asked for")
         return data
-    loaders = {".hdf5": load_dqm_hdf5, ".h5": load_dqm_hdf5, ".root": load_hcalanalyzer_root, ".npy": load_hcalanalyzer_npy}
+    loaders = {
+        ".hdf5": load_dqm_hdf5,
+        ".h5": load_dqm_hdf5,
+        ".root": load_hcalanalyzer_root,
+        ".npy": load_hcalanalyzer_npy,
+    }
     if suffix not in loaders:
         raise ValueError(f"unsupported file type {suffix!r} for {path}; supported: .npz, {', '.join(loaders)}")
     if geometry is None:

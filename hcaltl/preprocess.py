@@ -52,7 +52,10 @@ def renormalise(data: OccupancyData, by: Literal["events", "luminosity"] = "even
     elif by == "luminosity":
         scale = data.luminosity * PB_PER_LS_AT_1E34
         if np.any(scale <= 0):
-            raise ValueError(f"cannot renormalise by luminosity: zero luminosity at LS index {np.flatnonzero(scale <= 0)[:5].tolist()}")
+            raise ValueError(
+                "cannot renormalise by luminosity: zero luminosity at LS index "
+                f"{np.flatnonzero(scale <= 0)[:5].tolist()}"
+            )
     else:
         raise ValueError(f"unknown renormalisation {by!r}; use 'events' or 'luminosity'")
     occupancy = data.occupancy / scale.astype(np.float32)[:, None, None, None]
@@ -160,7 +163,7 @@ class ChannelScaler:
         return arr
 
     @classmethod
-    def from_range(cls, geometry: Geometry | str, data_min: np.ndarray, data_max: np.ndarray) -> "ChannelScaler":
+    def from_range(cls, geometry: Geometry | str, data_min: np.ndarray, data_max: np.ndarray) -> ChannelScaler:
         """A scaler fitted to given per-channel minima and maxima (as stored with a model, e.g. by
         :func:`hcaltl.online.save_scorer`), in their dtype (a float32 range gives the float32 scaling that
         :meth:`fit` on float32 maps gives). Shapes: ``[n_channels]`` each."""
@@ -170,7 +173,9 @@ class ChannelScaler:
         low = validate._numeric_array(data_min, "data_min", dtype=dtype)
         high = validate._numeric_array(data_max, "data_max", dtype=dtype)
         if low.shape != (n,) or high.shape != (n,):
-            raise ValueError(f"data_min and data_max must be [{n}] for {scaler.geometry.name}, got {low.shape} and {high.shape}")
+            raise ValueError(
+                f"data_min and data_max must be [{n}] for {scaler.geometry.name}, got {low.shape} and {high.shape}"
+            )
         validate._finite(np.stack([low, high]), "data_min/data_max")
         if (low > high).any():
             raise ValueError(f"data_min exceeds data_max at channel {int(np.argmax(low > high))}")
@@ -178,7 +183,7 @@ class ChannelScaler:
         scaler.fitted = True
         return scaler
 
-    def fit(self, maps: np.ndarray) -> "ChannelScaler":
+    def fit(self, maps: np.ndarray) -> ChannelScaler:
         nodes = self.geometry.map_to_nodes(self._maps(maps, "training maps")).reshape(-1, self.geometry.n_channels)
         self._scaler.fit(nodes)
         self.fitted = True
@@ -282,15 +287,18 @@ def prepare_windows(data: OccupancyData, window: int = 5, **split_kwargs) -> Pre
         if len(idx) == 0:
             raise ValueError(f"the {name} part of the split is empty; use more LS or change the split")
         if len(window_starts(data.run[idx], data.ls[idx], window)) == 0:
-            raise ValueError(f"the {name} part of the split ({len(idx)} LS) holds no window of {window} consecutive LS; "
-                             "use more LS, change the split, or score a short sample with scoring_windows()")
+            raise ValueError(
+                f"the {name} part of the split ({len(idx)} LS) holds no window of {window} consecutive LS; "
+                "use more LS, change the split, or score a short sample with scoring_windows()"
+            )
         w, s = make_windows(scaler.transform(data.occupancy[idx]), data.run[idx], data.ls[idx], length=window)
         windows[name], starts[name] = w, idx[s]
     return Prepared(windows=windows, starts=starts, split=parts, scaler=scaler)
 
 
-def scoring_windows(data: OccupancyData, scaler: ChannelScaler, window: int = 5,
-                    stride: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def scoring_windows(
+    data: OccupancyData, scaler: ChannelScaler, window: int = 5, stride: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Windows of new lumisections for a model trained elsewhere: no split, no refit.
 
     Renormalise (if raw), scale with the *already fitted* ``scaler`` of the model's training data, and cut
@@ -314,9 +322,15 @@ def scoring_windows(data: OccupancyData, scaler: ChannelScaler, window: int = 5,
     if data.normalised is None:
         data = renormalise(data)
     elif data.normalised != "events":
-        raise ValueError(f"scoring needs maps normalised by events (as the models are trained), got {data.normalised!r}")
-    longest = int(np.max(np.diff(np.flatnonzero(np.r_[True, (np.diff(data.run) != 0) | (np.diff(data.ls) != 1), True]))))
+        raise ValueError(
+            f"scoring needs maps normalised by events (as the models are trained), got {data.normalised!r}"
+        )
+    longest = int(
+        np.max(np.diff(np.flatnonzero(np.r_[True, (np.diff(data.run) != 0) | (np.diff(data.ls) != 1), True])))
+    )
     if longest < window:
-        raise ValueError(f"no window of {window} consecutive LS fits: the longest stretch of consecutive LS in one run "
-                         f"has {longest} LS (data holds {data.n_ls} LS)")
+        raise ValueError(
+            f"no window of {window} consecutive LS fits: the longest stretch of consecutive LS in one run "
+            f"has {longest} LS (data holds {data.n_ls} LS)"
+        )
     return make_windows(scaler.transform(data.occupancy), data.run, data.ls, length=window, stride=stride)

@@ -65,7 +65,7 @@ def units(geometry: Geometry, level: Level) -> dict[str, np.ndarray]:
         size = QIE_CARD_CHANNELS[(geometry.name, str(sub["sensor"].iloc[0]))]
         ordered = nodes[np.lexsort((sub["iphi"].to_numpy(), sub["depth"].to_numpy(), sub["aeta"].to_numpy()))]
         for k, start in enumerate(range(0, len(ordered), size), start=1):
-            cards[f"{name}-QIE{k}"] = np.sort(ordered[start:start + size])
+            cards[f"{name}-QIE{k}"] = np.sort(ordered[start : start + size])
     return cards
 
 
@@ -81,8 +81,9 @@ def unit_nodes(geometry: Geometry, name: str) -> np.ndarray:
     found = units(geometry, level)
     if name not in found:
         names = list(found)
-        raise ValueError(f"{name!r} is not a readout {level.upper()} of {geometry.name} ({len(names)} of them: "
-                         f"{names[0]} … {names[-1]}; names read RBX 'HBM03', RM 'HBM03-RM2', QIE card "
-                         "'HBM03-RM2-QIE1')")
+        raise ValueError(
+            f"{name!r} is not a readout {level.upper()} of {geometry.name} ({len(names)} of them: "
+            f"{names[0]} … {names[-1]}; names read RBX 'HBM03', RM 'HBM03-RM2', QIE card "
+            "'HBM03-RM2-QIE1')"
+        )
     return found[name]
-

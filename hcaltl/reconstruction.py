@@ -33,7 +33,7 @@ class ErrorScaler:
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
 
-    def fit(self, errors: np.ndarray) -> "ErrorScaler":
+    def fit(self, errors: np.ndarray) -> ErrorScaler:
         errors = _as_2d(errors, "errors")
         self.mean = errors.mean(axis=0)
         std = errors.std(axis=0)
@@ -61,8 +61,12 @@ def _as_2d(x: np.ndarray, name: str) -> np.ndarray:
     return x
 
 
-def window_channel_errors(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8,
-                          reductions: tuple[str, ...] = ("mean", "last")) -> dict[str, np.ndarray]:
+def window_channel_errors(
+    model: GraphSTAD,
+    windows: np.ndarray | torch.Tensor,
+    batch_size: int = 8,
+    reductions: tuple[str, ...] = ("mean", "last"),
+) -> dict[str, np.ndarray]:
     """Absolute reconstruction error of every channel per window, reduced over the window's T LS in each of
     ``reductions`` from one forward pass: ``"mean"`` (the authors' window score) or ``"last"`` LS only.
 
@@ -85,8 +89,9 @@ def window_channel_errors(model: GraphSTAD, windows: np.ndarray | torch.Tensor, 
     return {r: np.concatenate([p[r] for p in parts]) for r in reductions}
 
 
-def window_channel_error(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8,
-                         reduce: str = "mean") -> np.ndarray:
+def window_channel_error(
+    model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8, reduce: str = "mean"
+) -> np.ndarray:
     """Absolute reconstruction error of every channel, averaged over each window's T LS (``reduce="mean"``, the
     authors' per-channel window score, before standardisation) or of its last LS only (``"last"``).
 

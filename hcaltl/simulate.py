@@ -94,15 +94,33 @@ class SensorModel:
 
 SENSOR_MODELS: dict[str, SensorModel] = {
     "SiPM": SensorModel(
-        lambda0=2.0e-3, eta_slope=0.18, depth_slope=0.35, gain_spread=0.06, noise_prob=2e-4,
-        noise_per_fb=0.15, ageing_fb=0.0, rbx_drift=0.02, drift_ls=400.0, burst_prob=0.0, burst_scale=0.0,
+        lambda0=2.0e-3,
+        eta_slope=0.18,
+        depth_slope=0.35,
+        gain_spread=0.06,
+        noise_prob=2e-4,
+        noise_per_fb=0.15,
+        ageing_fb=0.0,
+        rbx_drift=0.02,
+        drift_ls=400.0,
+        burst_prob=0.0,
+        burst_scale=0.0,
     ),
     # gain_spread 0.5: the log of a channel's occupancy fraction then spreads by ~0.40 within an RBX, as measured
     # on the 2017 barrel (the fraction saturates, so its spread is smaller than the response's); rbx_spread: RBX
     # means differ by ~6 % there.  lambda0, eta_slope and depth_slope only serve tables without RING_LEVELS.
     "HPD": SensorModel(
-        lambda0=5.0e-3, eta_slope=0.05, depth_slope=0.7, gain_spread=0.5, noise_prob=1e-3,
-        noise_per_fb=0.0, ageing_fb=150.0, rbx_drift=0.01, drift_ls=400.0, burst_prob=0.01, burst_scale=0.004,
+        lambda0=5.0e-3,
+        eta_slope=0.05,
+        depth_slope=0.7,
+        gain_spread=0.5,
+        noise_prob=1e-3,
+        noise_per_fb=0.0,
+        ageing_fb=150.0,
+        rbx_drift=0.01,
+        drift_ls=400.0,
+        burst_prob=0.01,
+        burst_scale=0.004,
         rbx_spread=0.06,
     ),
 }
@@ -119,15 +137,30 @@ REFERENCE_PILEUP = 35.0
 #: known as 0.08–0.6 over the same rings, interpolated linearly; depth 3 and ring 29 are assumptions (marked).
 RING_LEVELS: dict[str, dict[tuple[int, int], float]] = {
     "HB-HPD": {
-        **{(i, 1): 0.355 for i in range(1, 10)}, **{(i, 1): 0.425 for i in range(10, 13)},
-        (13, 1): 0.50, (14, 1): 0.50, (15, 1): 0.65, (16, 1): 0.395, (15, 2): 0.24, (16, 2): 0.55,
+        **{(i, 1): 0.355 for i in range(1, 10)},
+        **{(i, 1): 0.425 for i in range(10, 13)},
+        (13, 1): 0.50,
+        (14, 1): 0.50,
+        (15, 1): 0.65,
+        (16, 1): 0.395,
+        (15, 2): 0.24,
+        (16, 2): 0.55,
     },
     "HE-HPD": {
-        (17, 1): 0.13, (18, 1): 0.25, (19, 1): 0.28, (20, 1): 0.31, (21, 1): 0.50, (22, 1): 0.60, (23, 1): 0.70,
+        (17, 1): 0.13,
+        (18, 1): 0.25,
+        (19, 1): 0.28,
+        (20, 1): 0.31,
+        (21, 1): 0.50,
+        (22, 1): 0.60,
+        (23, 1): 0.70,
         **{(i, 1): 0.80 + 0.0375 * (i - 24) for i in range(24, 29)},
         **{(i, 2): round(0.08 + 0.052 * (i - 18), 3) for i in range(18, 29)},
-        (29, 1): 0.90, (29, 2): 0.60,  # assumed: ring 29 like ring 28
-        (16, 3): 0.30, (27, 3): 0.30, (28, 3): 0.30,  # assumed: not in the measured figures
+        (29, 1): 0.90,
+        (29, 2): 0.60,  # assumed: ring 29 like ring 28
+        (16, 3): 0.30,
+        (27, 3): 0.30,
+        (28, 3): 0.30,  # assumed: not in the measured figures
     },
 }
 
@@ -225,8 +258,9 @@ def level_to_lambda(level: float, sigma: float, pileup: float = REFERENCE_PILEUP
     return a / pileup
 
 
-def _channel_lambda(geometry: Geometry, models: dict[str, SensorModel], sigma: np.ndarray,
-                    levels_allowed: bool = True) -> np.ndarray:
+def _channel_lambda(
+    geometry: Geometry, models: dict[str, SensorModel], sigma: np.ndarray, levels_allowed: bool = True
+) -> np.ndarray:
     """Mean above-threshold deposit probability per interaction for every channel: [n_channels].
 
     From :data:`RING_LEVELS` where the channel's depth table has them (and ``levels_allowed``), else from its
@@ -318,11 +352,13 @@ class Calibration:
 
     def levels(self) -> pd.DataFrame:
         """Per (|ieta|, depth): live channels, mean fraction, and the spread of log fraction (the response)."""
-        ch = self.geometry.channels.assign(aeta=self.geometry.channels["ieta"].abs(), fraction=self.fraction,
-                                           dead=self.dead)
+        ch = self.geometry.channels.assign(
+            aeta=self.geometry.channels["ieta"].abs(), fraction=self.fraction, dead=self.dead
+        )
         live = ch[~ch["dead"]].assign(log_f=lambda d: np.log(d["fraction"]))
-        out = live.groupby(["aeta", "depth"]).agg(channels=("fraction", "size"), mean_fraction=("fraction", "mean"),
-                                                   log_spread=("log_f", "std"))
+        out = live.groupby(["aeta", "depth"]).agg(
+            channels=("fraction", "size"), mean_fraction=("fraction", "mean"), log_spread=("log_f", "std")
+        )
         out["dead"] = ch.groupby(["aeta", "depth"])["dead"].sum()
         return out.rename_axis(["|ieta|", "depth"])
 
@@ -330,14 +366,24 @@ class Calibration:
         """The numbers a reader checks first: channels, dead, saturated, LS, pileup, mean fraction per depth."""
         ch = self.geometry.channels
         live = ~self.dead
-        per_depth = {int(d): float(self.fraction[live & (ch["depth"].to_numpy() == d)].mean()) for d in self.geometry.depths}
-        return {"geometry": self.geometry.depth_table_name, "channels": self.geometry.n_channels,
-                "dead": int(self.dead.sum()), "saturated": int(self.saturated.sum()), "n_ls": self.n_ls,
-                "pileup": self.pileup, "pileup_source": self.pileup_source, "mean_fraction_per_depth": per_depth}
+        per_depth = {
+            int(d): float(self.fraction[live & (ch["depth"].to_numpy() == d)].mean()) for d in self.geometry.depths
+        }
+        return {
+            "geometry": self.geometry.depth_table_name,
+            "channels": self.geometry.n_channels,
+            "dead": int(self.dead.sum()),
+            "saturated": int(self.saturated.sum()),
+            "n_ls": self.n_ls,
+            "pileup": self.pileup,
+            "pileup_source": self.pileup_source,
+            "mean_fraction_per_depth": per_depth,
+        }
 
 
-def calibrate(data: OccupancyData, *, pileup: float | None = None, plan: RunPlan | None = None,
-              min_ls: int = 5) -> Calibration:
+def calibrate(
+    data: OccupancyData, *, pileup: float | None = None, plan: RunPlan | None = None, min_ls: int = 5
+) -> Calibration:
     """Measure a detector's response on a few lumisections, for :func:`simulate` to reproduce it.
 
     Each channel's occupancy fraction f (hits / events, summed over the LS) is turned into its deposit
@@ -359,7 +405,9 @@ def calibrate(data: OccupancyData, *, pileup: float | None = None, plan: RunPlan
     if not isinstance(data, OccupancyData):
         raise TypeError(f"data must be an OccupancyData, got {type(data).__name__}")
     if data.normalised is not None:
-        raise ValueError(f"calibrate needs raw counts with their event counts; data is normalised by {data.normalised!r}")
+        raise ValueError(
+            f"calibrate needs raw counts with their event counts; data is normalised by {data.normalised!r}"
+        )
     if data.n_ls < min_ls:
         raise ValueError(f"calibrate needs at least {min_ls} LS to measure every channel, got {data.n_ls}")
     plan = plan or RunPlan()
@@ -381,9 +429,18 @@ def calibrate(data: OccupancyData, *, pileup: float | None = None, plan: RunPlan
     noise = np.array([SENSOR_MODELS[s].noise_prob for s in geometry.channels["sensor"]])
     x = -np.log1p(-np.minimum(fraction, cap))
     lam = np.where(dead, 0.0, np.maximum(x - noise, 0.0) / mu)
-    return Calibration(geometry=geometry, pileup=mu, pileup_source=source, lam=lam, fraction=fraction, dead=dead,
-                       saturated=saturated, n_ls=data.n_ls, n_events=events,
-                       meta={"source": data.meta.get("source_file", data.meta.get("source", "unknown"))})
+    return Calibration(
+        geometry=geometry,
+        pileup=mu,
+        pileup_source=source,
+        lam=lam,
+        fraction=fraction,
+        dead=dead,
+        saturated=saturated,
+        n_ls=data.n_ls,
+        n_events=events,
+        meta={"source": data.meta.get("source_file", data.meta.get("source", "unknown"))},
+    )
 
 
 def simulate(
@@ -451,7 +508,7 @@ def simulate(
     ageing_fb = per_channel("ageing_fb")
     inv_ageing = np.divide(1.0, ageing_fb, out=np.zeros(n_ch), where=ageing_fb > 0)
     noise_prob, noise_per_fb = per_channel("noise_prob"), per_channel("noise_per_fb")
-    rm_key = (ch["rbx_index"].to_numpy() * 4 + ch["rm"].to_numpy() - 1)
+    rm_key = ch["rbx_index"].to_numpy() * 4 + ch["rm"].to_numpy() - 1
     n_rm = geometry.n_rbx * 4
     rm_model = pd.Series(sensor_of).groupby(rm_key).first().reindex(range(n_rm)).fillna(geometry.sensor).map(models)
     burst_prob = np.array([m.burst_prob for m in rm_model])
@@ -471,7 +528,9 @@ def simulate(
 
     def draw(i: int) -> None:
         s, e = starts[i], min(starts[i] + CHUNK_LS, n_ls)
-        gain = (1.0 + rbx_drift * rbx_walk[s:e][:, rbx_idx]) * (np.exp(-int_lumi[s:e, None] * inv_ageing) * channel_gain)
+        gain = (1.0 + rbx_drift * rbx_walk[s:e][:, rbx_idx]) * (
+            np.exp(-int_lumi[s:e, None] * inv_ageing) * channel_gain
+        )
         noise_ls = noise_prob * (1.0 + noise_per_fb * (int_lumi[s:e, None] - plan.start_int_lumi_fb))
         noise = (noise_ls + bursts[s:e][:, rm_key]) * alive
         p = -np.expm1(-(pileup[s:e, None] * lam[None, :] * gain + noise))
@@ -482,7 +541,9 @@ def simulate(
     workers = min(4, os.cpu_count() or 1, len(starts))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         jobs = [pool.submit(draw, i) for i in range(len(starts))]
-        for job in tqdm(as_completed(jobs), total=len(jobs), desc=f"simulating {geometry.name}", unit="kLS", disable=not progress):
+        for job in tqdm(
+            as_completed(jobs), total=len(jobs), desc=f"simulating {geometry.name}", unit="kLS", disable=not progress
+        ):
             job.result()
 
     meta = {

@@ -163,8 +163,14 @@ def fit(
         if checkpoint is None:
             raise ValueError("resume=True needs the checkpoint path of the interrupted run")
         history, stopper, start = _restore(load_resume_state(checkpoint, model, config), model, opt, sched, gen, config)
-    bar = tqdm(range(start, config.epochs), desc=f"training {model.geometry.name}", unit="epoch",
-               disable=not config.progress, initial=start, total=config.epochs)
+    bar = tqdm(
+        range(start, config.epochs),
+        desc=f"training {model.geometry.name}",
+        unit="epoch",
+        disable=not config.progress,
+        initial=start,
+        total=config.epochs,
+    )
     for epoch in bar:
         t0 = time.perf_counter()
         history.train_loss.append(_train_epoch(model, train, opt, sched, gen, config, steps_per_epoch, device))
@@ -175,10 +181,16 @@ def fit(
         if stopper.update(history.val_loss[-1], model):
             history.best_epoch = epoch
         if checkpoint is not None:
-            resume_state = {"epoch": epoch, "model": copy.deepcopy(model.state_dict()), "optimizer": opt.state_dict(),
-                            "scheduler": sched.state_dict() if sched is not None else None,
-                            "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                            "history": asdict(history), **stopper.state()}
+            resume_state = {
+                "epoch": epoch,
+                "model": copy.deepcopy(model.state_dict()),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict() if sched is not None else None,
+                "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "history": asdict(history),
+                **stopper.state(),
+            }
             save_with_best(model, stopper.best_state, checkpoint, config, history, resume_state)
         if stopper.stop:
             break
@@ -224,7 +236,9 @@ def _schedule(opt: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: 
     """The one-cycle schedule of ``config`` (peak: its learning rate), or None for a constant rate."""
     if not config.one_cycle:
         return None
-    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=config.lr, epochs=config.epochs, steps_per_epoch=steps_per_epoch
+    )
 
 
 def learning_rates(config: TrainConfig, steps_per_epoch: int) -> np.ndarray:
@@ -247,8 +261,16 @@ def learning_rates(config: TrainConfig, steps_per_epoch: int) -> np.ndarray:
     return rates
 
 
-def _train_epoch(model: GraphSTAD, train: torch.Tensor, opt, sched, gen: torch.Generator, config: TrainConfig,
-                 steps_per_epoch: int, device: torch.device) -> float:
+def _train_epoch(
+    model: GraphSTAD,
+    train: torch.Tensor,
+    opt,
+    sched,
+    gen: torch.Generator,
+    config: TrainConfig,
+    steps_per_epoch: int,
+    device: torch.device,
+) -> float:
     """One pass over the training windows in a seeded random order; returns the mean loss per step."""
     model.train()
     order = torch.randperm(len(train), generator=gen)
@@ -267,8 +289,9 @@ def _train_epoch(model: GraphSTAD, train: torch.Tensor, opt, sched, gen: torch.G
     return total / steps_per_epoch
 
 
-def _restore(state: dict, model: GraphSTAD, opt, sched, gen: torch.Generator, config: TrainConfig
-             ) -> tuple[History, EarlyStopping, int]:
+def _restore(
+    state: dict, model: GraphSTAD, opt, sched, gen: torch.Generator, config: TrainConfig
+) -> tuple[History, EarlyStopping, int]:
     """Put an interrupted run's state back (weights, optimiser, schedule, random generators); returns its
     history, early-stopping state and the first epoch still to run."""
     model.load_state_dict(state["model"])
@@ -302,10 +325,14 @@ def result_row(model: GraphSTAD, history: History, test_windows: np.ndarray, sec
     """One row of a results table for a trained model: test and best validation MSE, epochs, parameter counts,
     time, and the loss curves (JSON lists, so the row fits in a CSV)."""
     return {
-        "test_mse": evaluate(model, test_windows), "best_val_mse": min(history.val_loss),
-        "epochs": len(history.train_loss), "best_epoch": history.best_epoch,
-        "parameters": count_parameters(model), "trainable_params": count_parameters(model, trainable=True),
-        "train_seconds": seconds, "ls_per_second": history.ls_per_second,
+        "test_mse": evaluate(model, test_windows),
+        "best_val_mse": min(history.val_loss),
+        "epochs": len(history.train_loss),
+        "best_epoch": history.best_epoch,
+        "parameters": count_parameters(model),
+        "trainable_params": count_parameters(model, trainable=True),
+        "train_seconds": seconds,
+        "ls_per_second": history.ls_per_second,
         "val_curve": json.dumps([round(v, 8) for v in history.val_loss]),
         "train_curve": json.dumps([round(v, 8) for v in history.train_loss]),
     }

@@ -63,23 +63,36 @@ def _train_modes() -> dict[str, TransferConfig]:
     for name, (blocks, text) in base.items():
         modes[name] = TransferConfig(name, "train", blocks, (), text)
         if blocks:
-            modes[f"{name}[BN]"] = TransferConfig(f"{name}[BN]", "train", blocks, ("bn",), text + "; BatchNorm fine-tuned")
-            modes[f"{name}[BN,BIAS]"] = TransferConfig(f"{name}[BN,BIAS]", "train", blocks, ("bn", "bias"),
-                                                       text + "; BatchNorm and biases fine-tuned")
+            modes[f"{name}[BN]"] = TransferConfig(
+                f"{name}[BN]", "train", blocks, ("bn",), text + "; BatchNorm fine-tuned"
+            )
+            modes[f"{name}[BN,BIAS]"] = TransferConfig(
+                f"{name}[BN,BIAS]", "train", blocks, ("bn", "bias"), text + "; BatchNorm and biases fine-tuned"
+            )
     return modes
 
 
 CONFIGS: dict[str, TransferConfig] = {
     "RANDOM": TransferConfig("RANDOM", "init", (), (), "nothing from the source: Kaiming-uniform weights, zero biases"),
-    "TL-4": TransferConfig("TL-4", "init", SPATIAL, (), "spatial networks (encoder CNN, GNN, decoder CNN) from the source"),
+    "TL-4": TransferConfig(
+        "TL-4", "init", SPATIAL, (), "spatial networks (encoder CNN, GNN, decoder CNN) from the source"
+    ),
     "TL-7": TransferConfig("TL-7", "init", BLOCKS, (), "every block (spatial and temporal) from the source"),
     **_train_modes(),
 }
 """Every configuration by name (init modes and train modes, with their [BN] and [BN,BIAS] variants)."""
 
 PAPER_PAIRS: tuple[tuple[str, str], ...] = (
-    ("RANDOM", "No-TL"), ("TL-4", "No-TL"), ("TL-4", "TL-1"), ("TL-4", "TL-2"), ("TL-4", "TL-3"),
-    ("TL-4", "TL-2d"), ("TL-4", "TL-2d[BN]"), ("TL-4", "TL-2d[BN,BIAS]"), ("TL-7", "TL-5"), ("TL-7", "TL-6"),
+    ("RANDOM", "No-TL"),
+    ("TL-4", "No-TL"),
+    ("TL-4", "TL-1"),
+    ("TL-4", "TL-2"),
+    ("TL-4", "TL-3"),
+    ("TL-4", "TL-2d"),
+    ("TL-4", "TL-2d[BN]"),
+    ("TL-4", "TL-2d[BN,BIAS]"),
+    ("TL-7", "TL-5"),
+    ("TL-7", "TL-6"),
 )
 """The (init, train) pairs the paper reports, in the order of its tables."""
 
@@ -100,8 +113,10 @@ def get_config(name: str, kind: str | None = None) -> TransferConfig:
     config = CONFIGS[canonical_name(name)]
     if kind is not None and config.kind != kind:
         valid = [k for k, c in CONFIGS.items() if c.kind == kind]
-        raise ValueError(f"{name!r} is a {config.kind} mode, but a {kind} mode was expected; valid {kind} modes are "
-                         f"{', '.join(valid)}")
+        raise ValueError(
+            f"{name!r} is a {config.kind} mode, but a {kind} mode was expected; valid {kind} modes are "
+            f"{', '.join(valid)}"
+        )
     return config
 
 
@@ -127,13 +142,17 @@ def _is_bn(module: nn.Module) -> bool:
 def _check_compatible(target: GraphSTAD, source: GraphSTAD, blocks: tuple[str, ...]) -> None:
     for block in blocks:
         if not hasattr(source, block) or not hasattr(target, block):
-            raise ValueError(f"block {block!r} is missing from the {'source' if not hasattr(source, block) else 'target'} "
-                             f"model (built without it?); both need it for this configuration")
+            raise ValueError(
+                f"block {block!r} is missing from the {'source' if not hasattr(source, block) else 'target'} "
+                f"model (built without it?); both need it for this configuration"
+            )
         src, tgt = getattr(source, block).state_dict(), getattr(target, block).state_dict()
         bad = [k for k in tgt if k not in src or src[k].shape != tgt[k].shape]
         if bad:
-            raise ValueError(f"block {block!r} of the source does not fit the target: {bad[:3]} differ in name or shape "
-                             f"(source latent {source.config.latent}, target latent {target.config.latent})")
+            raise ValueError(
+                f"block {block!r} of the source does not fit the target: {bad[:3]} differ in name or shape "
+                f"(source latent {source.config.latent}, target latent {target.config.latent})"
+            )
 
 
 def apply(target: GraphSTAD, source: GraphSTAD | None, init_mode: str, freeze_mode: str = "No-TL") -> GraphSTAD:
@@ -143,7 +162,8 @@ def apply(target: GraphSTAD, source: GraphSTAD | None, init_mode: str, freeze_mo
         target: the HB model; its parameters are overwritten in place.
         source: the trained HE model (may be None only for ``init_mode="RANDOM"``).
         init_mode: which blocks are copied from the source (``"RANDOM"``, ``"TL-4"``, ``"TL-7"``).
-        freeze_mode: which blocks stay frozen while fine-tuning, a train mode of the paper (``"No-TL"``, ``"TL-1"``, …, ``"TL-6"``, with optional ``[BN]``/``[BN,BIAS]``).
+        freeze_mode: which blocks stay frozen while fine-tuning, a train mode of the paper (``"No-TL"``,
+            ``"TL-1"``, …, ``"TL-6"``, with optional ``[BN]``/``[BN,BIAS]``).
 
     Returns:
         ``target``, with ``requires_grad`` False exactly on the frozen parameters. BatchNorm running statistics
@@ -157,7 +177,9 @@ def apply(target: GraphSTAD, source: GraphSTAD | None, init_mode: str, freeze_mo
     target.reset_parameters()
     if init_cfg.blocks:
         if source is None:
-            raise ValueError(f"init mode {init_cfg.name} copies {init_cfg.blocks} from a source model, but source is None")
+            raise ValueError(
+                f"init mode {init_cfg.name} copies {init_cfg.blocks} from a source model, but source is None"
+            )
         blocks = tuple(b for b in init_cfg.blocks if hasattr(target, b) or hasattr(source, b))
         _check_compatible(target, source, blocks)
         for block in blocks:
@@ -166,14 +188,19 @@ def apply(target: GraphSTAD, source: GraphSTAD | None, init_mode: str, freeze_mo
         p.requires_grad_(True)
     not_copied = [b for b in train_cfg.blocks if b not in init_cfg.blocks]
     if not_copied:
-        warnings.warn(f"{init_cfg.name}/{train_cfg.name} freezes {not_copied}, which were not initialised from the "
-                      "source: they stay at their random initialisation", stacklevel=2)
+        warnings.warn(
+            f"{init_cfg.name}/{train_cfg.name} freezes {not_copied}, which were not initialised from the "
+            "source: they stay at their random initialisation",
+            stacklevel=2,
+        )
     for block in train_cfg.blocks:
         if not hasattr(target, block):
             raise ValueError(f"train mode {train_cfg.name} freezes {block!r}, which this model does not have")
         for module in getattr(target, block).modules():
             for name, p in module.named_parameters(recurse=False):
-                keep = ("bn" in train_cfg.release and _is_bn(module)) or ("bias" in train_cfg.release and "bias" in name)
+                keep = ("bn" in train_cfg.release and _is_bn(module)) or (
+                    "bias" in train_cfg.release and "bias" in name
+                )
                 p.requires_grad_(keep)
     return target
 
@@ -184,7 +211,8 @@ def trainable_fraction(model: nn.Module) -> float:
 
 
 def target_model(source: GraphSTAD, geometry, init_mode: str, freeze_mode: str = "No-TL") -> GraphSTAD:
-    """A target model built :meth:`~hcaltl.models.GraphSTAD.like` the source for ``geometry``, prepared by :func:`apply`."""
+    """A target model built :meth:`~hcaltl.models.GraphSTAD.like` the source for ``geometry``, prepared by
+    :func:`apply`."""
     return apply(GraphSTAD.like(source, geometry), source, init_mode, freeze_mode)
 
 
@@ -199,13 +227,28 @@ def block_table(model: GraphSTAD) -> pd.DataFrame:
     total = count_parameters(model)
     for name, module in model.named_children():
         n = count_parameters(module)
-        rows.append({"block": name, "parameters": n, "trainable": count_parameters(module, trainable=True),
-                     "share_%": 100.0 * n / total})
+        rows.append(
+            {
+                "block": name,
+                "parameters": n,
+                "trainable": count_parameters(module, trainable=True),
+                "share_%": 100.0 * n / total,
+            }
+        )
     return pd.DataFrame(rows).set_index("block")
 
 
 def configs_table() -> pd.DataFrame:
     """Every configuration as a table (name, kind, blocks, released groups, description)."""
-    return pd.DataFrame([{"name": c.name, "kind": c.kind, "blocks": ", ".join(c.blocks) or "—",
-                          "fine-tuned inside frozen blocks": ", ".join(c.release) or "—",
-                          "description": c.description} for c in CONFIGS.values()]).set_index("name")
+    return pd.DataFrame(
+        [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "blocks": ", ".join(c.blocks) or "—",
+                "fine-tuned inside frozen blocks": ", ".join(c.release) or "—",
+                "description": c.description,
+            }
+            for c in CONFIGS.values()
+        ]
+    ).set_index("name")

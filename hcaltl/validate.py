@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -34,7 +34,11 @@ class FileFormatError(ValueError):
 def _kind(value) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of dtype {value.dtype} and shape {value.shape}"
-    return f"{type(value).__name__} {value!r}" if not hasattr(value, "__len__") or isinstance(value, str) else type(value).__name__
+    return (
+        f"{type(value).__name__} {value!r}"
+        if not hasattr(value, "__len__") or isinstance(value, str)
+        else type(value).__name__
+    )
 
 
 def geometry(value, name: str = "geometry", *, subdetector: str | None = None) -> Geometry:
@@ -51,8 +55,10 @@ def geometry(value, name: str = "geometry", *, subdetector: str | None = None) -
 def same_geometry(a: Geometry, b: Geometry, what_a: str, what_b: str) -> None:
     """Refuse two geometries that differ (subdetector, depth table or channel count)."""
     if a.name != b.name or a.depth_table_name != b.depth_table_name or a.n_channels != b.n_channels:
-        raise ValueError(f"{what_a} is {a.name} {a.depth_table_name!r} ({a.n_channels} channels) but {what_b} is "
-                         f"{b.name} {b.depth_table_name!r} ({b.n_channels} channels)")
+        raise ValueError(
+            f"{what_a} is {a.name} {a.depth_table_name!r} ({a.n_channels} channels) but {what_b} is "
+            f"{b.name} {b.depth_table_name!r} ({b.n_channels} channels)"
+        )
 
 
 def _numeric_array(value, name: str, dtype=np.float32) -> np.ndarray:
@@ -61,7 +67,9 @@ def _numeric_array(value, name: str, dtype=np.float32) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__} that numpy cannot read ({exc})") from None
+        raise TypeError(
+            f"{name} must be a numeric array, got {type(value).__name__} that numpy cannot read ({exc})"
+        ) from None
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     return arr.astype(dtype, copy=False)
@@ -70,8 +78,10 @@ def _numeric_array(value, name: str, dtype=np.float32) -> np.ndarray:
 def _finite(arr: np.ndarray, name: str) -> None:
     if not np.isfinite(arr.max(initial=0.0)) or not np.isfinite(arr.min(initial=0.0)) or np.isnan(arr.sum()):
         where = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name}: {int((~np.isfinite(arr)).sum())} NaN or infinite values (first at index "
-                         f"{tuple(int(i) for i in where)})")
+        raise ValueError(
+            f"{name}: {int((~np.isfinite(arr)).sum())} NaN or infinite values (first at index "
+            f"{tuple(int(i) for i in where)})"
+        )
 
 
 def _outside(arr: np.ndarray, geom: Geometry, name: str) -> None:
@@ -81,12 +91,16 @@ def _outside(arr: np.ndarray, geom: Geometry, name: str) -> None:
     if np.any(np.abs(flat[:, inactive]).max(initial=0.0) > 0):
         cells = np.argwhere(np.any(arr.reshape(-1, *MAP_SHAPE) != 0, axis=0) & ~geom.mask)
         ieta_row, iphi, depth = cells[0]
-        raise ValueError(f"{name}: non-zero values in {len(cells)} cells outside the {geom.name} geometry "
-                         f"({geom.depth_table_name!r}), e.g. map row {ieta_row}, iphi index {iphi}, depth index "
-                         f"{depth}: they belong to another subdetector or era")
+        raise ValueError(
+            f"{name}: non-zero values in {len(cells)} cells outside the {geom.name} geometry "
+            f"({geom.depth_table_name!r}), e.g. map row {ieta_row}, iphi index {iphi}, depth index "
+            f"{depth}: they belong to another subdetector or era"
+        )
 
 
-def windows(value, name: str = "windows", *, geometry_: Geometry | None = None, window: int | None = None) -> np.ndarray:
+def windows(
+    value, name: str = "windows", *, geometry_: Geometry | None = None, window: int | None = None
+) -> np.ndarray:
     """Windows of maps ``[n, T, 64, 72, 7]`` as float32: non-empty, finite, and, given a geometry, zero outside it.
 
     Shapes:
@@ -116,7 +130,9 @@ def maps(value, name: str = "maps", *, geometry_: Geometry | None = None, nonneg
     _finite(arr, name)
     if nonnegative and arr.min() < 0:
         where = np.argwhere(arr < 0)[0]
-        raise ValueError(f"{name} must be non-negative, got {arr[tuple(where)]} at index {tuple(int(i) for i in where)}")
+        raise ValueError(
+            f"{name} must be non-negative, got {arr[tuple(where)]} at index {tuple(int(i) for i in where)}"
+        )
     if geometry_ is not None:
         _outside(arr, geometry_, name)
     return arr
@@ -130,20 +146,36 @@ def events(value, name: str = "n_events", n: int | None = None) -> np.ndarray:
     """Events per LS as int64 ``[n]``: whole, positive, finite and at most :data:`MAX_EVENTS_PER_LS`."""
     arr = _numeric_array(value, name, dtype=np.float64)
     if arr.ndim != 1 or (n is not None and len(arr) != n):
-        raise ValueError(f"{name} must be a vector of {n if n is not None else 'n'} events per LS, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must be a vector of {n if n is not None else 'n'} events per LS, got shape {arr.shape}"
+        )
     _finite(arr, name)
     bad = np.flatnonzero((arr <= 0) | (arr != np.round(arr)) | (arr > MAX_EVENTS_PER_LS))
     if len(bad):
         i = bad[0]
-        reason = ("zero or negative" if arr[i] <= 0 else "not a whole number" if arr[i] != np.round(arr[i])
-                  else f"above {MAX_EVENTS_PER_LS:.0e}, more than one LS can hold")
-        raise ValueError(f"{name} must be whole positive event counts; {len(bad)} are not, first at LS index {i}: "
-                         f"{arr[i]!r} is {reason}")
+        reason = (
+            "zero or negative"
+            if arr[i] <= 0
+            else "not a whole number"
+            if arr[i] != np.round(arr[i])
+            else f"above {MAX_EVENTS_PER_LS:.0e}, more than one LS can hold"
+        )
+        raise ValueError(
+            f"{name} must be whole positive event counts; {len(bad)} are not, first at LS index {i}: "
+            f"{arr[i]!r} is {reason}"
+        )
     return arr.astype(np.int64)
 
 
-def real(value, name: str, *, low: float | None = None, high: float | None = None, low_open: bool = False,
-         high_open: bool = False) -> float:
+def real(
+    value,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A finite real number within optional bounds (``low_open``/``high_open``: the bound itself is excluded)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {_kind(value)}")
@@ -199,7 +231,9 @@ def indices(value, name: str, n: int) -> np.ndarray:
     if arr.size == 0:
         return np.zeros(0, dtype=np.int64)
     if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"{name} must be integer indices or a boolean mask, got dtype {arr.dtype} (e.g. {arr.ravel()[0]!r})")
+        raise TypeError(
+            f"{name} must be integer indices or a boolean mask, got dtype {arr.dtype} (e.g. {arr.ravel()[0]!r})"
+        )
     arr = arr.astype(np.int64).ravel()
     bad = arr[(arr < 0) | (arr >= n)]
     if len(bad):
@@ -231,8 +265,10 @@ def file(path, name: str = "path", *, suffixes: Iterable[str] = (), what: str = 
     suffixes = [s.lower() for s in suffixes]
     if suffixes and p.suffix.lower() not in suffixes:
         hint = READERS.get(p.suffix.lower())
-        raise FileFormatError(f"{name}: {p} is not a {what} ({' or '.join(suffixes)})"
-                              + (f"; a {p.suffix} file is read with {hint}" if hint else ""))
+        raise FileFormatError(
+            f"{name}: {p} is not a {what} ({' or '.join(suffixes)})"
+            + (f"; a {p.suffix} file is read with {hint}" if hint else "")
+        )
     if p.stat().st_size == 0:
         raise FileFormatError(f"{name}: {p} is empty (0 bytes)")
     return p

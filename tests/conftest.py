@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -13,12 +11,6 @@ from hcaltl.models import GraphSTAD
 from hcaltl.preprocess import prepare_windows
 from hcaltl.simulate import simulate
 from hcaltl.train import TrainConfig, fit
-
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # `make test` runs the suite on pytest-xdist workers, one per core: each worker (and each notebook kernel it
-    # starts) computes on one thread, so two workers never fight over the two cores with spinning thread pools
-    os.environ["OMP_NUM_THREADS"] = "1"
-    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +113,9 @@ def real_layout_maps(era: str = "2017", n_ls: int = 10, seed: int = 0, dead=((5,
         for a in range(1, 16):
             level = 0.12 if a <= 4 else 0.31 if a <= 10 else 0.50
             for ieta in (-a, a):
-                maps[:, ieta_to_row(ieta), :, 3] = rng.binomial(n_events[:, None], level * (1 + 0.08 * rng.standard_normal(72)).clip(0.01, 1))
+                maps[:, ieta_to_row(ieta), :, 3] = rng.binomial(
+                    n_events[:, None], level * (1 + 0.08 * rng.standard_normal(72)).clip(0.01, 1)
+                )
     return maps.astype(np.float32), n_events, parts
 
 
@@ -139,10 +133,22 @@ def write_hcalanalyzer_root(path, maps: np.ndarray, ls_numbers: np.ndarray, n_ev
             z = np.concatenate([1 + np.arange(1, 72), [73]])  # iphi 72 lands in the overflow bin
             values[np.ix_(1 + np.asarray(ls_numbers), 1 + ieta[keep] + 32, z)] = maps[..., d - 1][:, rows[keep], :]
             f[f"Hcal4DQMAnalyzer/hist3D_depth{d}"] = uproot.writing.identify.to_TH3x(
-                fName=f"hist3D_depth{d}", fTitle=f"hist3D_depth{d}", data=values.ravel(order="F"),
-                fEntries=float(values.sum()), fTsumw=float(values.sum()), fTsumw2=float(values.sum()),
-                fTsumwx=0.0, fTsumwx2=0.0, fTsumwy=0.0, fTsumwy2=0.0, fTsumwz=0.0, fTsumwz2=0.0,
-                fTsumwxy=0.0, fTsumwxz=0.0, fTsumwyz=0.0, fSumw2=values.ravel(order="F").astype(np.float64),
+                fName=f"hist3D_depth{d}",
+                fTitle=f"hist3D_depth{d}",
+                data=values.ravel(order="F"),
+                fEntries=float(values.sum()),
+                fTsumw=float(values.sum()),
+                fTsumw2=float(values.sum()),
+                fTsumwx=0.0,
+                fTsumwx2=0.0,
+                fTsumwy=0.0,
+                fTsumwy2=0.0,
+                fTsumwz=0.0,
+                fTsumwz2=0.0,
+                fTsumwxy=0.0,
+                fTsumwxz=0.0,
+                fTsumwyz=0.0,
+                fSumw2=values.ravel(order="F").astype(np.float64),
                 fXaxis=uproot.writing.identify.to_TAxis("xaxis", "", 2000, 0.0, 2000.0),
                 fYaxis=uproot.writing.identify.to_TAxis("yaxis", "", 64, -32.0, 32.0),
                 fZaxis=uproot.writing.identify.to_TAxis("zaxis", "", 72, 0.0, 72.0),

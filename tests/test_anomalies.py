@@ -23,8 +23,12 @@ def test_each_kind_changes_values_as_defined_and_labels_exactly_the_changed_cell
     assert len(out.samples) == round(0.2 * hb_norm.n_ls)
     assert set(np.flatnonzero(out.labels.any(axis=1))) <= set(out.samples)
     lab = out.labels
-    expected = {"degraded": before * 0.6, "dead": 0 * before, "noisy_hot": np.minimum(2 * before, 1.0),
-                "fully_hot": np.ones_like(before)}[kind]
+    expected = {
+        "degraded": before * 0.6,
+        "dead": 0 * before,
+        "noisy_hot": np.minimum(2 * before, 1.0),
+        "fully_hot": np.ones_like(before),
+    }[kind]
     np.testing.assert_allclose(after[lab], expected[lab], rtol=1e-6)
     inactive = ~hb_norm.geometry.mask
     assert np.array_equal(out.data.occupancy[:, inactive], hb_norm.occupancy[:, inactive])
@@ -132,7 +136,10 @@ def test_a_fixed_region_persists_over_the_samples_given(hb_data):
     with pytest.raises(ValueError, match="one Region or one per sample"):
         inject(hb_data, "dead", samples=later, regions=[region, region])
     with pytest.raises(ValueError, match="one side"):
-        minus, plus = np.flatnonzero(geometry.channels["side"] < 0)[:1], np.flatnonzero(geometry.channels["side"] > 0)[:1]
+        minus, plus = (
+            np.flatnonzero(geometry.channels["side"] < 0)[:1],
+            np.flatnonzero(geometry.channels["side"] > 0)[:1],
+        )
         anomalies.region_of(geometry, np.concatenate([minus, plus]))
     with pytest.raises(ValueError, match="at least one channel"):
         anomalies.region_of(geometry, [])

@@ -9,8 +9,12 @@ from hcaltl import detect
 from hcaltl.baselines import MAX_SIGMA
 from hcaltl.experiments import detection_study as ds
 
-CASES = (("dead", "dead", None), ("degraded ×0.4", "degraded", 0.4), ("RM dead", "rm_dead", None),
-         ("RBX ×0.6", "rbx_degraded", 0.6))
+CASES = (
+    ("dead", "dead", None),
+    ("degraded ×0.4", "degraded", 0.4),
+    ("RM dead", "rm_dead", None),
+    ("RBX ×0.6", "rbx_degraded", 0.6),
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,10 +27,12 @@ def detectors(hb_prepared):
     train, hb = hb_prepared.windows["train"], hb_prepared.scaler.geometry
     # the per-channel mean on the last LS: the z-score of issue 18 (averaged over the window, its centred σ can
     # rank a degraded channel below healthy ones — a property of that score, shown in chapter 5, not tested here)
-    return {"per-channel mean": detect.ChannelMeanDetector(hb, reduce="last").fit(train),
-            "PCA": detect.PCADetector(hb, n_components=8).fit(train),
-            "reference test": detect.ReferenceTest(hb_prepared.scaler).fit(train),
-            "reference test, last LS": detect.ReferenceTest(hb_prepared.scaler, reduce="last").fit(train)}
+    return {
+        "per-channel mean": detect.ChannelMeanDetector(hb, reduce="last").fit(train),
+        "PCA": detect.PCADetector(hb, n_components=8).fit(train),
+        "reference test": detect.ReferenceTest(hb_prepared.scaler).fit(train),
+        "reference test, last LS": detect.ReferenceTest(hb_prepared.scaler, reduce="last").fit(train),
+    }
 
 
 @pytest.mark.parametrize("name", ["per-channel mean", "PCA", "reference test", "reference test, last LS"])
@@ -94,7 +100,9 @@ def test_comparison_scores_every_detector_on_every_case(trained_hb, hb_prepared)
     model = trained_hb[0]
     suite = bs.detectors(train, hb_prepared.scaler, {"GraphSTAD": (model, ds.fit_error_scaler(model, train))})
     assert len(suite) == 2 * (1 + len(bs.BASELINES)) and all(d.fitted for d in suite.values())
-    tests = {"readout": ds.make_test_set(hb_prepared.windows["test"], hb_prepared.scaler, 6, seed=2, cases=bs.READOUT_CASES)}
+    tests = {
+        "readout": ds.make_test_set(hb_prepared.windows["test"], hb_prepared.scaler, 6, seed=2, cases=bs.READOUT_CASES)
+    }
     rows = bs.comparison(suite, tests)
     assert len(rows) == len(suite) * len(bs.READOUT_CASES) and rows["AUC"].between(0, 1).all()
     table = bs.auc_table(rows, "last")
@@ -112,19 +120,37 @@ def test_comparison_scores_every_detector_on_every_case(trained_hb, hb_prepared)
     with pytest.raises(ValueError, match="no rows with reduce='max'"):
         bs.seed_table(rows, "max")
     assert "No comparison cell" in bs.seeds_sentence(None)
-    sentence = bs.seeds_sentence(two_seeds.assign(kind="comparison", preset="fast", n_anomalies=6), "GraphSTAD",
-                                 ablation="per-channel mean")
+    sentence = bs.seeds_sentence(
+        two_seeds.assign(kind="comparison", preset="fast", n_anomalies=6), "GraphSTAD", ablation="per-channel mean"
+    )
     assert sentence.startswith("Over 2 seed(s) of the fast preset (6 anomalous windows per fault)")
 
 
 def test_graph_gains_measure_each_gnn_from_the_model_without_one():
     from hcaltl.experiments import baseline_study as bs
 
-    auc = {bs.ABLATION: {"boxes": 0.90, "readout": 0.80}, "GraphSTAD (RANDOM/No-TL)": {"boxes": 0.90, "readout": 0.85},
-           "GraphSTAD, graph: spatial": {"boxes": 0.91, "readout": 0.79}}
-    rows = pd.DataFrame([{"detector": d, "reduce": r, "test set": t, "case": f"{t} {c}", "seed": s,
-                          "AUC": a[t] + 0.001 * s * (d != bs.ABLATION)}
-                         for d, a in auc.items() for r in ("mean", "last") for t in a for c in range(2) for s in (1, 2)])
+    auc = {
+        bs.ABLATION: {"boxes": 0.90, "readout": 0.80},
+        "GraphSTAD (RANDOM/No-TL)": {"boxes": 0.90, "readout": 0.85},
+        "GraphSTAD, graph: spatial": {"boxes": 0.91, "readout": 0.79},
+    }
+    rows = pd.DataFrame(
+        [
+            {
+                "detector": d,
+                "reduce": r,
+                "test set": t,
+                "case": f"{t} {c}",
+                "seed": s,
+                "AUC": a[t] + 0.001 * s * (d != bs.ABLATION),
+            }
+            for d, a in auc.items()
+            for r in ("mean", "last")
+            for t in a
+            for c in range(2)
+            for s in (1, 2)
+        ]
+    )
     gains = bs.graph_gains(rows).set_index(["detector", "test set", "seed"])["gain"]
     assert len(gains) == 2 * 2 * 2  # two GNN models x two sets x two seeds; the ablation is the reference
     assert gains["GraphSTAD (RANDOM/No-TL)", "readout", 2] == pytest.approx(0.052)
@@ -132,7 +158,9 @@ def test_graph_gains_measure_each_gnn_from_the_model_without_one():
     table = bs.gain_table(bs.graph_gains(rows))
     assert table.at["GraphSTAD (RANDOM/No-TL)", "readout"] == "+0.051 ± 0.001"
     assert list(table.columns) == ["boxes", "readout", "seeds"] and table["seeds"].tolist() == [2, 2]
-    unfinished = bs.gain_table(bs.graph_gains(rows[(rows["seed"] == 1) | rows["detector"].str.contains("RANDOM|no GNN")]))
+    unfinished = bs.gain_table(
+        bs.graph_gains(rows[(rows["seed"] == 1) | rows["detector"].str.contains("RANDOM|no GNN")])
+    )
     assert unfinished["seeds"].to_dict() == {"GraphSTAD (RANDOM/No-TL)": 2, "GraphSTAD, graph: spatial": 1}
     sentence = bs.graph_sentence(bs.graph_gains(rows))  # the graphs only: the RANDOM/No-TL model is not a graph
     assert "on the readout faults the best graph is spatial (-0.009 ± 0.001" in sentence and "RANDOM" not in sentence
@@ -140,10 +168,18 @@ def test_graph_gains_measure_each_gnn_from_the_model_without_one():
     no_graph = rows[rows["detector"] != "GraphSTAD, graph: spatial"]
     one_seed = bs.graph_sentence(bs.graph_gains(no_graph[no_graph["seed"] == 1]))  # no graph model: every GNN counts
     assert "(+0.051 in mean AUC)" in one_seed and one_seed.endswith("but one seed has no spread to judge them by")
-    everyone = pd.concat([rows] + [rows[rows["detector"] == "GraphSTAD, graph: spatial"].assign(
-        detector=name, AUC=lambda r, k=k: r["AUC"] + 0.002 * k) for k, name in enumerate(bs.GRAPH_MODELS)])
-    facts = bs.graph_facts(bs.graph_gains(everyone.drop_duplicates(["detector", "reduce", "case", "seed"])),
-                           "GraphSTAD (RANDOM/No-TL)")
+    everyone = pd.concat(
+        [rows]
+        + [
+            rows[rows["detector"] == "GraphSTAD, graph: spatial"].assign(
+                detector=name, AUC=lambda r, k=k: r["AUC"] + 0.002 * k
+            )
+            for k, name in enumerate(bs.GRAPH_MODELS)
+        ]
+    )
+    facts = bs.graph_facts(
+        bs.graph_gains(everyone.drop_duplicates(["detector", "reduce", "case", "seed"])), "GraphSTAD (RANDOM/No-TL)"
+    )
     assert facts["paired_spread"] == pytest.approx(0.002 * (len(bs.GRAPH_MODELS) - 1))
     assert facts["control_gap"] > 0
     with pytest.raises(ValueError, match="gains lack the detectors"):
@@ -167,7 +203,9 @@ def test_the_graph_models_are_chapter_2s_other_graphs():
 
     defaults = {f.name: f.default for f in fields(GraphSTADConfig)}
     assert VARIANTS[bs.DEFAULT_GRAPH] == {"readout": defaults["readout"], "spatial": defaults["spatial"]}
-    assert list(bs.GRAPH_MODELS) == [bs.graph_name(g) for g in VARIANTS] and all(kw["use_gnn"] for kw in bs.GRAPH_MODELS.values())
+    assert list(bs.GRAPH_MODELS) == [bs.graph_name(g) for g in VARIANTS] and all(
+        kw["use_gnn"] for kw in bs.GRAPH_MODELS.values()
+    )
     from hcaltl import plotting
 
     named = [*bs.BASELINES, *bs.ABLATIONS.values(), *(bs.graph_name(g) for g in VARIANTS)]
@@ -200,7 +238,8 @@ def test_seed_graph_facts_read_the_committed_fast_cells():
     assert facts["c5_graph_seeds"].startswith("over 3 seed(s), on the boxes the best graph is")
     fewer = rows[~((rows["kind"] == "graphs") & (rows["seed"] == 3))]  # a sweep whose last graphs cell runs
     assert bs.seed_graph_facts(fewer, "GraphSTAD (RANDOM/No-TL)")[0]["c5_graph_seeds"].startswith(
-        "over 2 seed(s) (the comparison cells have 3), on the boxes")
+        "over 2 seed(s) (the comparison cells have 3), on the boxes"
+    )
     assert min(facts["c5_graph_paired"], facts["c5_graph_maxgain"]) >= 0 and facts["c5_graph_control"] > 0
     assert set(bs.GRAPH_MODELS) <= set(table.index) and list(table.columns) == ["boxes", "readout", "seeds"]
     assert table["seeds"].eq(3).all()
@@ -212,26 +251,47 @@ def test_train_ablation_accepts_only_the_ablations():
     from hcaltl.experiments import baseline_study as bs
 
     for name in ("GraphSTAD", "GraphSTAD (no DC)", "PCA"):
-        with pytest.raises(ValueError, match=r"one of CNN \+ LSTM, CNN only; got '" + name.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(
+            ValueError, match=r"one of CNN \+ LSTM, CNN only; got '" + name.replace("(", r"\(").replace(")", r"\)")
+        ):
             bs.train_ablation(None, {}, name)  # refused before any training
 
 
 def test_quoted_aucs_are_the_chapter_s_table_entries_and_name_what_is_missing():
     from hcaltl.experiments import baseline_study as bs
 
-    detectors = ["GraphSTAD", "per-channel mean", "reference test (beta)", "PCA (16 components)",
-                 bs.ABLATIONS["CNN only"]]
+    detectors = [
+        "GraphSTAD",
+        "per-channel mean",
+        "reference test (beta)",
+        "PCA (16 components)",
+        bs.ABLATIONS["CNN only"],
+    ]
     cases = ["degraded ×0.8", "RM noisy (p 0.1)", "dead"]
-    rows = pd.DataFrame([{"detector": d, "reduce": r, "test set": "boxes", "case": c, "seed": s,
-                          "AUC": 0.5 + 0.1 * i + 0.01 * j + 0.001 * (r == "last") + 0.0001 * s}
-                         for i, d in enumerate(detectors) for j, c in enumerate(cases) for r in ("mean", "last")
-                         for s in (1, 2)])
+    rows = pd.DataFrame(
+        [
+            {
+                "detector": d,
+                "reduce": r,
+                "test set": "boxes",
+                "case": c,
+                "seed": s,
+                "AUC": 0.5 + 0.1 * i + 0.01 * j + 0.001 * (r == "last") + 0.0001 * s,
+            }
+            for i, d in enumerate(detectors)
+            for j, c in enumerate(cases)
+            for r in ("mean", "last")
+            for s in (1, 2)
+        ]
+    )
     quoted = bs.quoted_aucs(rows, "GraphSTAD")
     assert quoted["c5_chmean_mild"] == pytest.approx(0.6 + 0.00015)  # averaged over the two seeds
     assert quoted["c5_chmean_mild_last"] == pytest.approx(0.6 + 0.00115)
     assert quoted["c5_noisy_ref"] == pytest.approx(0.71015) and quoted["c5_noisy_pca"] == pytest.approx(0.81015)
     assert quoted["c5_noisy_graphstad_last"] == pytest.approx(0.51115)
-    assert quoted["c5_graphstad_mean"] == pytest.approx(0.51015) and quoted["c5_cnn_only_mean"] == pytest.approx(0.91015)
+    assert quoted["c5_graphstad_mean"] == pytest.approx(0.51015) and quoted["c5_cnn_only_mean"] == pytest.approx(
+        0.91015
+    )
     with pytest.raises(ValueError, match=r"no AUC of 'PCA \(16 components\)' on 'RM noisy \(p 0.1\)'.*detectors: \["):
         bs.quoted_aucs(rows[rows["detector"] != "PCA (16 components)"], "GraphSTAD")
     with pytest.raises(ValueError, match=r"no detector 'CNN only \(no GNN, no LSTM\)'; detectors: \['GraphSTAD'"):

@@ -29,15 +29,18 @@ def test_ranges_are_inclusive_and_absent_runs_are_bad(golden):
     assert cert.table().loc[1, "ranges"] == 2 and cert.table().loc[1, "first LS"] == 1
 
 
-@pytest.mark.parametrize("raw, match", [
-    ([[1, 2]], "object of runs"),
-    ({"x": [[1, 2]]}, "not a positive integer"),
-    ({"1": [[3, 2]]}, "invalid range"),
-    ({"1": [[0, 2]]}, "invalid range"),
-    ({"1": [[1, 2, 3]]}, "expected \\[first, last\\]"),
-    ({"1": [[1, 5], [4, 6]]}, "overlapping"),
-    ({"1": 7}, "expected \\[first, last\\]"),
-])
+@pytest.mark.parametrize(
+    "raw, match",
+    [
+        ([[1, 2]], "object of runs"),
+        ({"x": [[1, 2]]}, "not a positive integer"),
+        ({"1": [[3, 2]]}, "invalid range"),
+        ({"1": [[0, 2]]}, "invalid range"),
+        ({"1": [[1, 2, 3]]}, "expected \\[first, last\\]"),
+        ({"1": [[1, 5], [4, 6]]}, "overlapping"),
+        ({"1": 7}, "expected \\[first, last\\]"),
+    ],
+)
 def test_malformed_certifications_raise_clear_errors(raw, match):
     with pytest.raises(ValueError, match=match):
         parse_golden(raw)

@@ -46,8 +46,10 @@ def test_labels_causes_and_effects_are_consistent(sim):
 
 def test_a_failure_leaves_channels_that_cannot_see_it_untouched():
     # the same failures at two strengths: only the channels that can see HCAL may change
-    mild, strong = (c.simulate_2010(300, events_per_ls=40, seed=3, progress=False, cause_weights={"hcal": 1.0},
-                                    min_severity=m) for m in (0.05, 1.0))
+    mild, strong = (
+        c.simulate_2010(300, events_per_ls=40, seed=3, progress=False, cause_weights={"hcal": 1.0}, min_severity=m)
+        for m in (0.05, 1.0)
+    )
     assert (mild.causes == strong.causes).all().all() and (strong.severity[~strong.good] == 1.0).all()
     for channel in c.CHANNELS:
         same = np.array_equal(mild.features[channel], strong.features[channel])

@@ -44,7 +44,10 @@ def test_missing_and_truncated_files(tmp_path, hb_data):
     [
         (lambda d: {"occupancy": d.occupancy[:, :, :, :4]}, "shape"),
         (lambda d: {"n_events": d.n_events[:-1]}, "n_events must have shape"),
-        (lambda d: {"n_events": np.where(np.arange(d.n_ls) == 7, 0, d.n_events)}, r"zero or negative at LS index \[7\]"),
+        (
+            lambda d: {"n_events": np.where(np.arange(d.n_ls) == 7, 0, d.n_events)},
+            r"zero or negative at LS index \[7\]",
+        ),
         (lambda d: {"luminosity": np.full(d.n_ls, np.nan)}, "luminosity contains NaN"),
         (lambda d: {"occupancy": _poke(d.occupancy, np.nan)}, "NaN/inf"),
         (lambda d: {"occupancy": _poke(d.occupancy, -1.0)}, "negative"),

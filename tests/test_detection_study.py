@@ -57,16 +57,32 @@ def test_contamination_study_reuses_clean_models_and_round_trips_through_a_resul
     scaler = ds.fit_error_scaler(trained, prep.windows["train"])
     test = ds.make_test_set(prep.windows["test"], prep.scaler, 10, seed=4)
     clean = ds.detection_table(trained, scaler, test)[0]
-    rows = ds.contamination_study(GraphSTAD("HE", latent=4), prep.windows, prep.scaler, test, [0.0, 0.2], ["RANDOM/No-TL"],
-                                  config=TrainConfig(epochs=1, progress=False), trained={"RANDOM/No-TL": (trained, scaler)},
-                                  progress=False)
+    rows = ds.contamination_study(
+        GraphSTAD("HE", latent=4),
+        prep.windows,
+        prep.scaler,
+        test,
+        [0.0, 0.2],
+        ["RANDOM/No-TL"],
+        config=TrainConfig(epochs=1, progress=False),
+        trained={"RANDOM/No-TL": (trained, scaler)},
+        progress=False,
+    )
     assert len(rows) == 2 * len(ds.CASES)
     at_zero = rows[rows["rate"] == 0].set_index("case")
     assert np.allclose(at_zero["AUC"], clean.loc[at_zero.index, "AUC"])
     assert rows[rows["rate"] == 0.2]["AUC"].between(0, 1).all()
-    reused = ds.contamination_study(GraphSTAD("HE", latent=4), prep.windows, prep.scaler, test, [0.0], ["RANDOM/No-TL"],
-                                    trained={"RANDOM/No-TL": (trained, scaler)}, tables={"RANDOM/No-TL": clean},
-                                    progress=False)  # the clean table computed once is the rate-0 row
+    reused = ds.contamination_study(
+        GraphSTAD("HE", latent=4),
+        prep.windows,
+        prep.scaler,
+        test,
+        [0.0],
+        ["RANDOM/No-TL"],
+        trained={"RANDOM/No-TL": (trained, scaler)},
+        tables={"RANDOM/No-TL": clean},
+        progress=False,
+    )  # the clean table computed once is the rate-0 row
     pd.testing.assert_frame_equal(reused, rows[rows["rate"] == 0].reset_index(drop=True))
 
     single = pd.DataFrame({"RANDOM/No-TL": clean["AUC"].iloc[:2]})

@@ -101,8 +101,23 @@ def test_inspect_and_convert_on_the_command_line(tmp_path, file_2017, capsys):
     assert main(["inspect", str(path)]) == 0
     out = capsys.readouterr().out
     assert "best-fitting era: '2017'" in out and "events per LS from HF" in out
-    assert main(["convert", str(path), "--geometry", "HB", "--era", "2017", "--run", "306138",
-                 "--out", str(tmp_path / "hb.npz")]) == 0
+    assert (
+        main(
+            [
+                "convert",
+                str(path),
+                "--geometry",
+                "HB",
+                "--era",
+                "2017",
+                "--run",
+                "306138",
+                "--out",
+                str(tmp_path / "hb.npz"),
+            ]
+        )
+        == 0
+    )
     assert "HF" in capsys.readouterr().out
     assert (tmp_path / "hb.npz").exists()
     assert main(["convert", str(path), "--geometry", "HB", "--era", "run3", "--out", str(tmp_path / "x.npz")]) == 2

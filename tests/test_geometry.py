@@ -2,8 +2,17 @@ import numpy as np
 import pytest
 
 from hcaltl.geometry import (
-    DEPTH_TABLES, ERAS, GEOMETRIES, MAP_SHAPE, era_masks, geometries_table, get_geometry, ieta_to_row, iphi_to_rbx,
-    rbx_iphis, row_to_ieta,
+    DEPTH_TABLES,
+    ERAS,
+    GEOMETRIES,
+    MAP_SHAPE,
+    era_masks,
+    geometries_table,
+    get_geometry,
+    ieta_to_row,
+    iphi_to_rbx,
+    rbx_iphis,
+    row_to_ieta,
 )
 
 
@@ -105,12 +114,19 @@ def test_bad_input_is_named():
     assert set(DEPTH_TABLES) >= {"HB-HPD", "HE-SiPM-192", "HE-SiPM-prototype-2017"}
 
 
-@pytest.mark.parametrize(("era", "sub", "channels", "per_rbx", "max_depth"), [
-    ("2016", "HB", 2592, {72}, 2), ("2016", "HE", 2592, {72}, 3),
-    ("2017", "HB", 2592, {72}, 2), ("2017", "HE", 35 * 72 + 184, {72, 184}, 7),
-    ("2018", "HB", 2592, {72}, 2), ("2018", "HE", 6912, {192}, 7),
-    ("run3", "HB", 9072, {252}, 4), ("run3", "HE", 6768, {188}, 7),
-])
+@pytest.mark.parametrize(
+    ("era", "sub", "channels", "per_rbx", "max_depth"),
+    [
+        ("2016", "HB", 2592, {72}, 2),
+        ("2016", "HE", 2592, {72}, 3),
+        ("2017", "HB", 2592, {72}, 2),
+        ("2017", "HE", 35 * 72 + 184, {72, 184}, 7),
+        ("2018", "HB", 2592, {72}, 2),
+        ("2018", "HE", 6912, {192}, 7),
+        ("run3", "HB", 9072, {252}, 4),
+        ("run3", "HE", 6768, {188}, 7),
+    ],
+)
 def test_every_era_has_its_counts(era, sub, channels, per_rbx, max_depth):
     g = get_geometry(sub, era=era)
     assert g.n_channels == channels and g.mask.sum() == channels

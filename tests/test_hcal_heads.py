@@ -35,8 +35,16 @@ def test_partition_dataset_truth_follows_the_injected_channels(hb_data):
     model = GraphSTAD("HB", latent=4)
     fit(model, prep.windows["train"], prep.windows["val"], TrainConfig(epochs=1, progress=False))
     parts = hh.rbx_partitions(prep.scaler.geometry, 2)
-    data = hh.partition_dataset(model, fit_error_scaler(model, prep.windows["train"]), prep.windows["test"], prep.scaler, 24,
-                                partitions=parts, bad_fraction=0.5, seed=2)
+    data = hh.partition_dataset(
+        model,
+        fit_error_scaler(model, prep.windows["train"]),
+        prep.windows["test"],
+        prep.scaler,
+        24,
+        partitions=parts,
+        bad_fraction=0.5,
+        seed=2,
+    )
     assert data.n_ls == 24 and (~data.good).sum() == 12
     assert data.causes.any(axis=1).sum() == 12 and list(data.causes.columns) == list(parts)
     assert data.sizes == {p: len(hh.PARTITION_STATISTICS) for p in parts}

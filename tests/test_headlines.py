@@ -10,7 +10,11 @@ CASES = ["degraded ×0.8", "degraded ×0.4", "dead", "fully hot"]
 
 
 def _detection_inputs():
-    auc = {"RANDOM/No-TL": [0.80, 0.97, 0.99, 1.0], "TL-4/No-TL": [0.85, 0.98, 0.97, 1.0], "TL-7/TL-6": [0.78, 0.99, 0.995, 1.0]}
+    auc = {
+        "RANDOM/No-TL": [0.80, 0.97, 0.99, 1.0],
+        "TL-4/No-TL": [0.85, 0.98, 0.97, 1.0],
+        "TL-7/TL-6": [0.78, 0.99, 0.995, 1.0],
+    }
     tables = {p: pd.DataFrame({"AUC": v, "FPR@95": 0.1}, index=CASES) for p, v in auc.items()}
     single = pd.DataFrame({p: [v[0] - 0.05, 0.99, 1.0, 1.0] for p, v in auc.items()}, index=CASES)
     rows = []
@@ -42,22 +46,42 @@ def test_count_phrases_read_as_english():
 
 
 def test_cause_inference_facts_follow_the_tables():
-    table = pd.DataFrame({"global AUC": [0.95, 0.96, 0.94, 0.96], "decomposition AUC (mean over heads)": [0.89, 0.90, 0.52, np.nan],
-                          "cause inferred (exclusive LS)": [0.74, 0.70, np.nan, np.nan]},
-                         index=["authors", "linear", "single head (all features)", "paper C"])
+    table = pd.DataFrame(
+        {
+            "global AUC": [0.95, 0.96, 0.94, 0.96],
+            "decomposition AUC (mean over heads)": [0.89, 0.90, 0.52, np.nan],
+            "cause inferred (exclusive LS)": [0.74, 0.70, np.nan, np.nan],
+        },
+        index=["authors", "linear", "single head (all features)", "paper C"],
+    )
     subsystems = ["muon", "tracker", "ecal", "hcal", "csc"]
     attribution = pd.DataFrame(0.6, index=["muons", "photons", "PF", "calo"], columns=["inclusive", *subsystems])
-    attribution.loc["muons", "muon"], attribution.loc["calo", "hcal"], attribution.loc["photons", "tracker"] = 0.97, 0.96, 0.58
+    attribution.loc["muons", "muon"], attribution.loc["calo", "hcal"], attribution.loc["photons", "tracker"] = (
+        0.97,
+        0.96,
+        0.58,
+    )
     exclusive = pd.DataFrame(0.0, index=attribution.index, columns=subsystems)
     confusion = pd.DataFrame(0, index=subsystems, columns=[*subsystems, "none"])
     confusion.loc["csc", "none"], confusion.loc["csc", "ecal"] = 8, 2
     groups = ["M1", "M2", "P1", "P2"]
-    hcal = pd.DataFrame([[0.99, 0.9, 0.3, 0.2], [0.8, 0.98, 0.4, 0.3], [0.3, 0.2, 0.97, 0.85], [0.1, 0.2, 0.95, 0.99]],
-                        index=groups, columns=groups)
-    hcal_confusion = pd.DataFrame([[5, 0, 0, 0, 0], [1, 2, 0, 0, 1], [0, 0, 7, 0, 0], [0, 0, 4, 8, 0]], index=groups,
-                                  columns=[*groups, "none"])
-    facts = headlines.cause_inference_facts(table, attribution, exclusive, confusion, hcal, hcal_confusion,
-                                            {"M1": "minus", "M2": "minus", "P1": "plus", "P2": "plus"})
+    hcal = pd.DataFrame(
+        [[0.99, 0.9, 0.3, 0.2], [0.8, 0.98, 0.4, 0.3], [0.3, 0.2, 0.97, 0.85], [0.1, 0.2, 0.95, 0.99]],
+        index=groups,
+        columns=groups,
+    )
+    hcal_confusion = pd.DataFrame(
+        [[5, 0, 0, 0, 0], [1, 2, 0, 0, 1], [0, 0, 7, 0, 0], [0, 0, 4, 8, 0]], index=groups, columns=[*groups, "none"]
+    )
+    facts = headlines.cause_inference_facts(
+        table,
+        attribution,
+        exclusive,
+        confusion,
+        hcal,
+        hcal_confusion,
+        {"M1": "minus", "M2": "minus", "P1": "plus", "P2": "plus"},
+    )
     assert facts["c6_global"] == 0.95 and facts["c6_single_global"] == 0.94 and facts["c6_global_hi"] == 0.96
     assert facts["c6_best_global"].startswith("the best global AUC comes from another variant (linear)")
     assert facts["c6_cause_share"] == pytest.approx(74.0) and facts["c6_single_decomposition"] == 0.52

@@ -79,7 +79,9 @@ def test_hcalanalyzer_npy(tmp_path, small):
     data = load_hcalanalyzer_npy(tmp_path / "x.npy", small.geometry, n_events=small.n_events)
     assert np.array_equal(data.occupancy, small.occupancy)
     np.save(tmp_path / "y.npy", small.occupancy[:, :, :, :4, None])  # a 4-depth export: HE needs 7
-    with pytest.raises(ValueError, match="holds depths 1-4, but HE .* needs depths up to 7: missing depths are not filled"):
+    with pytest.raises(
+        ValueError, match="holds depths 1-4, but HE .* needs depths up to 7: missing depths are not filled"
+    ):
         load_hcalanalyzer_npy(tmp_path / "y.npy", small.geometry, n_events=small.n_events)
     hb = get_geometry("HB")
     hb_maps = np.where(hb.mask, small.occupancy, 0)[:, :, :, :4, None]  # an HB export needs depths 1-4 only

@@ -53,7 +53,8 @@ def test_without_dimension_compression_the_cnn_reads_the_whole_map():
     assert sum(p.numel() for p in he.parameters()) == 1_882_261 and he.parts == 1 and he.plan[-1]["out"] == (4, 5, 1)
     small = GraphSTAD("HB", latent=2, dc=False)
     assert {k: v.shape for k, v in GraphSTAD.like(small, "HE").state_dict().items()} == {
-        k: v.shape for k, v in small.state_dict().items()}
+        k: v.shape for k, v in small.state_dict().items()
+    }
     x = torch.rand(2, 5, 64, 72, 7)
     recon, enc = small(x, return_latent=True)
     assert recon.shape == x.shape and enc["z"].shape == (2, 2) and small.latent(x).shape == (2, 2)
@@ -70,7 +71,8 @@ def test_floor_pooling_and_three_graph_convolutions_give_table_5s_sizes():
     assert sum(p.numel() for p in he.parameters()) == 1_257_589
     small = GraphSTAD("HB", latent=2, dc=False, ceil_pool=False, gnn_layers=3)
     assert {k: v.shape for k, v in GraphSTAD.like(small, "HE").state_dict().items()} == {
-        k: v.shape for k, v in small.state_dict().items()}
+        k: v.shape for k, v in small.state_dict().items()
+    }
     x = torch.rand(2, 5, 64, 72, 7)
     recon = small(x)
     assert recon.shape == x.shape and torch.isfinite(recon).all()

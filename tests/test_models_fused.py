@@ -49,15 +49,18 @@ def test_pooled_first_block_equals_the_modules_in_sequence(c_in, training, ceil)
     bn.train(training), bn2.train(training)
     x = torch.rand(3, c_in, 7, 11, 5, dtype=torch.float64)  # odd sizes: partial cells at the edges (kept or dropped)
     got, idx = conv_bn_leaky_pool(x, conv, bn, (2, 2, 2), ceil)
-    ref, ref_idx = torch.nn.functional.max_pool3d(torch.nn.functional.leaky_relu(bn2(conv2(x)), 0.5), 2, 2,
-                                                  ceil_mode=ceil, return_indices=True)
+    ref, ref_idx = torch.nn.functional.max_pool3d(
+        torch.nn.functional.leaky_relu(bn2(conv2(x)), 0.5), 2, 2, ceil_mode=ceil, return_indices=True
+    )
     assert got.shape[2:] == ((4, 6, 3) if ceil else (3, 5, 2))
     torch.testing.assert_close(got, ref)
     assert torch.equal(idx, ref_idx)
     g = torch.randn_like(got)
     params = [conv.weight, bn.weight, bn.bias]
-    for a, b in zip(torch.autograd.grad((got * g).sum(), params),
-                    torch.autograd.grad((ref * g).sum(), [conv2.weight, bn2.weight, bn2.bias])):
+    for a, b in zip(
+        torch.autograd.grad((got * g).sum(), params),
+        torch.autograd.grad((ref * g).sum(), [conv2.weight, bn2.weight, bn2.bias]),
+    ):
         torch.testing.assert_close(a, b)
     torch.testing.assert_close(bn.running_mean, bn2.running_mean)
     torch.testing.assert_close(bn.running_var, bn2.running_var)
@@ -91,7 +94,9 @@ def test_batchnorm_folded_into_the_convolution_at_evaluation(transposed, c_out, 
     from hcaltl.models.fused import conv_bn_leaky
 
     torch.manual_seed(4)
-    conv = (nn.ConvTranspose3d if transposed else nn.Conv3d)(5, c_out, (3, 3, 1), padding=(1, 1, 0), bias=False).double()
+    conv = (nn.ConvTranspose3d if transposed else nn.Conv3d)(
+        5, c_out, (3, 3, 1), padding=(1, 1, 0), bias=False
+    ).double()
     bn = nn.BatchNorm3d(c_out).double()
     with torch.no_grad():
         bn.weight.copy_(torch.tensor([0.8, -1.1, 1.3][:c_out]))
@@ -118,8 +123,14 @@ def test_transposed_convolution_to_one_channel_equals_pytorchs(kernel):
     torch.manual_seed(5)
     u = torch.randn(3, 4, 6, 7, 2, dtype=torch.float64, requires_grad=True)
     w = conv.weight.detach().clone().requires_grad_(True)
-    torch.testing.assert_close(TransposedConvToOne.apply(u, w), nn.functional.conv_transpose3d(u, w, padding=conv.padding))
+    torch.testing.assert_close(
+        TransposedConvToOne.apply(u, w), nn.functional.conv_transpose3d(u, w, padding=conv.padding)
+    )
     assert torch.autograd.gradcheck(TransposedConvToOne.apply, (u, w))
-    for other in (nn.ConvTranspose3d(4, 2, (3, 3, 1), padding=(1, 1, 0)), nn.ConvTranspose3d(4, 1, (3, 3, 1), stride=2),
-                  nn.ConvTranspose3d(4, 1, (3, 3, 3), padding=1), nn.ConvTranspose3d(4, 1, (3, 3, 1))):
+    for other in (
+        nn.ConvTranspose3d(4, 2, (3, 3, 1), padding=(1, 1, 0)),
+        nn.ConvTranspose3d(4, 1, (3, 3, 1), stride=2),
+        nn.ConvTranspose3d(4, 1, (3, 3, 3), padding=1),
+        nn.ConvTranspose3d(4, 1, (3, 3, 1)),
+    ):
         assert not to_one_channel(other)  # these keep PyTorch's kernel

@@ -40,7 +40,7 @@ def test_the_authors_c_schedule_and_the_alternatives():
     assert (s.every, s.start) == (100, 20)
     assert s(0) == s(19) == pytest.approx(0.7)
     assert s(20) == pytest.approx(0.56) and s(120) == pytest.approx(0.448)
-    assert s(800) == pytest.approx(0.7 * 0.8 ** 8) and s.lr_factor(800) == pytest.approx(0.8 ** 8)
+    assert s(800) == pytest.approx(0.7 * 0.8**8) and s.lr_factor(800) == pytest.approx(0.8**8)
     lin = mh.CSchedule.authors(50, "linear")
     assert lin(0) == pytest.approx(0.7) and lin(49) == 0.0 and lin(25) < lin(24)
     assert mh.CSchedule(kind="off")(0) == 0.0
@@ -53,7 +53,10 @@ def test_network_shapes_l2_and_input_checks():
     f, s = net({"a": torch.randn(7, 3), "b": torch.randn(7, 5)})
     assert f.shape == (7,) and s.shape == (7, 2) and ((s > 0) & (s < 1)).all()
     assert torch.allclose(f, torch.exp((s - 1).sum(1)))
-    l2 = [sum(float((m.weight.detach() ** 2).sum()) for m in h.net if isinstance(m, torch.nn.Linear)) for h in net.heads.values()]
+    l2 = [
+        sum(float((m.weight.detach() ** 2).sum()) for m in h.net if isinstance(m, torch.nn.Linear))
+        for h in net.heads.values()
+    ]
     assert math.isclose(float(net.l2_max().detach()), max(l2), rel_tol=1e-6)
     with pytest.raises(ValueError, match="inputs missing for heads \\['b'\\]"):
         net({"a": torch.randn(2, 3)})
@@ -67,8 +70,15 @@ def test_network_shapes_l2_and_input_checks():
 
 def test_tables_on_hand_made_scores():
     causes = pd.DataFrame({"x": [False, True, False, True], "y": [False, False, True, False]})
-    data = cms2010.LumiFeatures({"u": np.zeros((4, 1), np.float32)}, {"u": ["u_0"]}, np.ones(4, int), np.arange(4),
-                                np.ones(4), np.array([True, False, False, False]), causes)
+    data = cms2010.LumiFeatures(
+        {"u": np.zeros((4, 1), np.float32)},
+        {"u": ["u_0"]},
+        np.ones(4, int),
+        np.arange(4),
+        np.ones(4),
+        np.array([True, False, False, False]),
+        causes,
+    )
     table = pd.DataFrame({"global": [0.9, 0.1, 0.2, 0.1], "hx": [0.9, 0.1, 0.8, 0.2], "hy": [0.9, 0.9, 0.1, 0.8]})
     att = mh.attribution_table(table, data)
     assert att.at["hx", "x"] == 1.0 and att.at["hy", "y"] == 1.0
@@ -101,8 +111,9 @@ def test_heads_decompose_the_cause_better_than_a_single_head(sim):
     flat_test, _ = mh.single_head(test)
     single = mh.FuzzyAndNet(size)
     std1, _ = mh.train_multihead(single, flat_train, config)
-    baseline = mh.decomposition_auc(mh.scores(single, flat_test, std1), test, cms2010.VISIBILITY,
-                                    heads={c: "all" for c in cms2010.CHANNELS})
+    baseline = mh.decomposition_auc(
+        mh.scores(single, flat_test, std1), test, cms2010.VISIBILITY, heads={c: "all" for c in cms2010.CHANNELS}
+    )
     # the muon head sees few subsystems: about 0.61 over initial seeds 0-3, the other heads 0.91-0.95
     assert multi["muons"] > 0.55 and (multi.drop("muons") > 0.85).all(), multi
     assert multi.mean() > baseline.mean() + 0.1, (multi, baseline)

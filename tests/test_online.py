@@ -12,8 +12,17 @@ import torch
 from hcaltl.anomalies import inject, region_of
 from hcaltl.geometry import ERAS, get_geometry
 from hcaltl.models import GraphSTAD
-from hcaltl.online import (INPUTS, OnnxScorer, StreamScorer, calibrate_threshold, encode_ls, export_onnx, flag_rates,
-                           newest_reconstruction, pooling_margin)
+from hcaltl.online import (
+    INPUTS,
+    OnnxScorer,
+    StreamScorer,
+    calibrate_threshold,
+    encode_ls,
+    export_onnx,
+    flag_rates,
+    newest_reconstruction,
+    pooling_margin,
+)
 from hcaltl.preprocess import ChannelScaler, renormalise, window_starts
 from hcaltl.simulate import simulate
 from hcaltl.validate import FileFormatError
@@ -34,8 +43,16 @@ def with_random_batchnorm(model: GraphSTAD, seed: int = 0) -> GraphSTAD:
     return model.eval()
 
 
-@pytest.mark.parametrize("options", [{}, {"temporal": False}, {"use_gnn": False, "variational": False, "rin": False},
-                                     {"dc": False, "latent": 2}, {"dc": False, "latent": 2, "ceil_pool": False, "gnn_layers": 3}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"temporal": False},
+        {"use_gnn": False, "variational": False, "rin": False},
+        {"dc": False, "latent": 2},
+        {"dc": False, "latent": 2, "ceil_pool": False, "gnn_layers": 3},
+    ],
+)
 def test_per_ls_features_reconstruct_the_newest_ls_exactly_as_the_model(options):
     torch.manual_seed(0)
     model = with_random_batchnorm(GraphSTAD("HE", **options))
@@ -69,7 +86,7 @@ def test_stream_scores_are_the_offline_errors_of_each_window_s_last_ls(trained_h
     starts = window_starts(test.run, test.ls, length=5, stride=1)
     assert np.array_equal(np.flatnonzero(replay.scored), starts + 4)  # scored exactly where a full window ends
     maps = hb_prepared.scaler.transform(renormalise(test).occupancy)
-    windows = np.stack([maps[s:s + 5] for s in starts])
+    windows = np.stack([maps[s : s + 5] for s in starts])
     with torch.no_grad():
         recon = model.eval()(torch.as_tensor(windows))[:, -1].numpy()
     offline = np.abs(recon - windows[:, -1]).reshape(len(starts), -1)[:, model.node_flat.numpy()]
@@ -102,9 +119,9 @@ def test_onnx_graph_matches_pytorch_on_healthy_and_anomalous_ls(name, tmp_path):
         assert len(got.scores) >= 8
         assert np.array_equal(got.table["status"], expected.table["status"])
         diff = np.abs(got.scores - expected.scores)
-        # Where no max-pooling cell of the encoder is within a few float32 roundings (1e-6) of a tie, the engines agree: the reconstruction
-        # errors (σ × noise) to 4 decimals, the σ scores to 4 decimals of the LS's largest (float32 spaces numbers
-        # near 2000 σ, a fully hot cell, by 2.4e-4).
+        # Where no max-pooling cell of the encoder is within a few float32 roundings (1e-6) of a tie, the engines
+        # agree: the reconstruction errors (σ × noise) to 4 decimals, the σ scores to 4 decimals of the LS's
+        # largest (float32 spaces numbers near 2000 σ, a fully hot cell, by 2.4e-4).
         maps = torch.stack([torch_scorer.scaled(case.occupancy[i], case.n_events[i]) for i in range(case.n_ls)])
         clear = pooling_margin(model, maps)[got.scored] >= 1e-6
         assert clear.mean() >= 0.25, "too few LS without a near-tie: the check would say little"
@@ -113,7 +130,9 @@ def test_onnx_graph_matches_pytorch_on_healthy_and_anomalous_ls(name, tmp_path):
         assert (diff <= 1e-4 * largest)[clear].all()
 
     # the graph's own decision and count agree with its scores
-    out = onnx_scorer.run(data.occupancy[0], float(data.n_events[0]), np.zeros((4, 2, onnx_scorer.feature_size), np.float32))
+    out = onnx_scorer.run(
+        data.occupancy[0], float(data.n_events[0]), np.zeros((4, 2, onnx_scorer.feature_size), np.float32)
+    )
     assert np.array_equal(out["anomaly_flag"] > 0, out["anomaly_score"] > onnx_scorer.threshold)
     assert int(out["n_flagged"][0, 0]) == int((out["anomaly_score"] > onnx_scorer.threshold).sum())
 
@@ -160,12 +179,15 @@ def test_dead_from_the_start_is_not_flagged_but_dying_during_the_run_is(hb_strea
     assert results[-1].scores[never] > 1.0  # scored all the same: the model expects it to fire
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m: m[:, :, :5], "64, 72, 7"),
-    (lambda m: np.where(m > 0, np.nan, m), "NaN"),
-    (lambda m: -m, "non-negative"),
-    (lambda m: m + 1.0, "outside"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m: m[:, :, :5], "64, 72, 7"),
+        (lambda m: np.where(m > 0, np.nan, m), "NaN"),
+        (lambda m: -m, "non-negative"),
+        (lambda m: m + 1.0, "outside"),
+    ],
+)
 def test_stream_refuses_bad_maps(hb_stream, change, message):
     model, scaler, data = hb_stream
     with pytest.raises(ValueError, match=message):

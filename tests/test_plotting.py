@@ -47,8 +47,9 @@ def test_the_package_keeps_the_house_rules_of_its_figures():
     for name, f in figures.items():
         assert inspect.signature(f).return_annotation == "Figure", name
     homes = {f.__module__ for f in (*plots.values(), *figures.values())}
-    assert homes <= {f"hcaltl.plotting.{m}" for m in ("maps", "occupancy", "graphs", "transfer", "detection",
-                                                       "heads")}, homes
+    assert homes <= {
+        f"hcaltl.plotting.{m}" for m in ("maps", "occupancy", "graphs", "transfer", "detection", "heads")
+    }, homes
 
 
 def test_plot_makes_axes_when_none_given(hb_data):
@@ -107,8 +108,14 @@ def test_graph_plots_take_and_return_ax(hb, he):
 def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
     import pandas as pd
 
-    summary = pd.DataFrame({"pair": ["RANDOM/No-TL", "TL-4/TL-2d[BN]", "RANDOM/No-TL"], "fraction": [0.1, 0.1, 1.0],
-                            "mean_mse": [0.1, 0.05, 0.01], "trainable_change_pct": [0.0, -10.0, 0.0]})
+    summary = pd.DataFrame(
+        {
+            "pair": ["RANDOM/No-TL", "TL-4/TL-2d[BN]", "RANDOM/No-TL"],
+            "fraction": [0.1, 0.1, 1.0],
+            "mean_mse": [0.1, 0.05, 0.01],
+            "trainable_change_pct": [0.0, -10.0, 0.0],
+        }
+    )
     y = np.array([0, 0, 1, 1] * 10)
     s = np.arange(40.0) % 7 + y * 5
     labels = np.zeros(hb_data.geometry.n_channels, dtype=bool)
@@ -121,10 +128,24 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
         lambda ax: plotting.plot_score_distributions({"dead": (y, s)}, ax=ax),
         lambda ax: plotting.plot_region_map(hb_data.occupancy[0], labels, hb_data.geometry, 1, ax=ax),
         lambda ax: plotting.plot_flag_timeline(
-            pd.DataFrame({"ls": [1, 2, 3, 4], "status": ["warming up", "scored", "scored", "skipped: zero events"],
-                          "n_flagged": [0, 2, 40, 0]}), {"channel dies": 3}, truth=np.array([0, 0, 1, 1]), ax=ax),
-        lambda ax: plotting.plot_auc_gains(pd.DataFrame({"CNN + LSTM (no GNN)": [0.9, 0.8], "GraphSTAD, graph: spatial":
-                                                         [0.95, 0.7]}, index=["dead", "RM dead"]), "CNN + LSTM (no GNN)", ax=ax),
+            pd.DataFrame(
+                {
+                    "ls": [1, 2, 3, 4],
+                    "status": ["warming up", "scored", "scored", "skipped: zero events"],
+                    "n_flagged": [0, 2, 40, 0],
+                }
+            ),
+            {"channel dies": 3},
+            truth=np.array([0, 0, 1, 1]),
+            ax=ax,
+        ),
+        lambda ax: plotting.plot_auc_gains(
+            pd.DataFrame(
+                {"CNN + LSTM (no GNN)": [0.9, 0.8], "GraphSTAD, graph: spatial": [0.95, 0.7]}, index=["dead", "RM dead"]
+            ),
+            "CNN + LSTM (no GNN)",
+            ax=ax,
+        ),
     ]
     for draw in draws:
         fig, ax = plt.subplots()
@@ -132,8 +153,10 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
         plt.close(fig)
     assert plotting.pair_style("TL-4/TL-2d[BN,BIAS]") == {"color": plotting.CONFIG_COLORS["TL-2d"], "ls": "-."}
     assert plotting.pair_style("TL-7/No-TL")["color"] == plotting.CONFIG_COLORS["TL-7"]
-    changes = pd.DataFrame({"ours %": [-30.0, -20.0], "sd over seeds": [5.0, np.nan], "paper block 1 %": [-29.8, -16.9]},
-                           index=["TL-4/TL-2", "TL-4/No-TL"])
+    changes = pd.DataFrame(
+        {"ours %": [-30.0, -20.0], "sd over seeds": [5.0, np.nan], "paper block 1 %": [-29.8, -16.9]},
+        index=["TL-4/TL-2", "TL-4/No-TL"],
+    )
     ax = plotting.plot_changes_vs_paper(changes, label="no DC", marker="s", filled=False, diagonal=False)
     ax = plotting.plot_changes_vs_paper(changes, ax=ax)
     assert len(ax.containers) == 4 and ax.lines[-1].get_label() == "as in the paper"  # one point per pair, the diagonal
@@ -153,8 +176,15 @@ def test_transfer_and_detection_plots_take_and_return_ax(hb_data):
 
 
 def test_plot_contamination_draws_one_line_per_pair_and_rejects_unknown_cases():
-    rows = pd.DataFrame({"rate": [0.0, 0.1, 0.0, 0.1], "pair": ["RANDOM/No-TL"] * 2 + ["TL-7/TL-6"] * 2,
-                         "case": ["dead"] * 4, "AUC": [0.99, 0.95, 0.99, 0.97], "FPR@95": [0.01, 0.05, 0.01, 0.02]})
+    rows = pd.DataFrame(
+        {
+            "rate": [0.0, 0.1, 0.0, 0.1],
+            "pair": ["RANDOM/No-TL"] * 2 + ["TL-7/TL-6"] * 2,
+            "case": ["dead"] * 4,
+            "AUC": [0.99, 0.95, 0.99, 0.97],
+            "FPR@95": [0.01, 0.05, 0.01, 0.02],
+        }
+    )
     ax = plotting.plot_contamination(rows, "dead", "FPR@95")
     assert len(ax.lines) == 2 and list(ax.lines[0].get_xdata()) == [0.0, 10.0]
     assert ax.get_ylabel() == "FPR at TPR 95 %"
@@ -168,11 +198,24 @@ def _paper_scale_detection_tables():
     from hcaltl.experiments import detection_study as ds
     from hcaltl.experiments import paper_scale
 
-    rows = pd.DataFrame([{"kind": kind, "experiment": "boxes", "pair": pair, "seed": seed, "rate": rate,
-                          "n_anomalies": 10, "case": case, "AUC": 1.0 - 0.01 * i * (1 + rate) - 0.001 * seed}
-                         for kind, rate in (("detection", 0.0), ("contamination", 0.2))
-                         for pair in ("RANDOM/No-TL", "TL-7/TL-6") for seed in (1, 2)
-                         for i, (case, _, _) in enumerate(ds.CASES)])
+    rows = pd.DataFrame(
+        [
+            {
+                "kind": kind,
+                "experiment": "boxes",
+                "pair": pair,
+                "seed": seed,
+                "rate": rate,
+                "n_anomalies": 10,
+                "case": case,
+                "AUC": 1.0 - 0.01 * i * (1 + rate) - 0.001 * seed,
+            }
+            for kind, rate in (("detection", 0.0), ("contamination", 0.2))
+            for pair in ("RANDOM/No-TL", "TL-7/TL-6")
+            for seed in (1, 2)
+            for i, (case, _, _) in enumerate(ds.CASES)
+        ]
+    )
     return paper_scale.table7_table(rows), paper_scale.contamination_table(rows)
 
 
@@ -180,7 +223,11 @@ def test_paper_scale_detection_plots_take_ax_and_refuse_other_tables():
     table7, contamination = _paper_scale_detection_tables()
     fig, ax = plt.subplots()
     assert plotting.plot_table7(table7, ax=ax) is ax
-    assert len(ax.containers) == 2 and ax.get_legend_handles_labels()[1] == ["paper (Table 7)", "RANDOM/No-TL", "TL-7/TL-6"]
+    assert len(ax.containers) == 2 and ax.get_legend_handles_labels()[1] == [
+        "paper (Table 7)",
+        "RANDOM/No-TL",
+        "TL-7/TL-6",
+    ]
     assert min(ax.collections[-2].get_offsets()[:, 0]) == 1e-4  # the paper's AUC of 1.000 sits on the floor
     fig, ax = plt.subplots()
     assert plotting.plot_contamination_loss(contamination, ax=ax) is ax
@@ -202,10 +249,23 @@ def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_d
     labels = np.zeros(g.n_channels, dtype=bool)
     labels[:10] = True
     curves = {"dead": (np.r_[np.ones(10), np.zeros(90)], rng.random(100) + np.r_[np.ones(10), np.zeros(90)])}
-    summary = pd.DataFrame({"pair": ["RANDOM/No-TL", "TL-7/TL-6"] * 2, "fraction": [0.1, 0.1, 1.0, 1.0],
-                            "mean_mse": [0.3, 0.2, 0.1, 0.09], "trainable_change_pct": [0.0, -80.0, 0.0, -80.0]})
-    contamination = pd.DataFrame({"rate": [0.0, 0.2] * 2, "pair": ["TL-7/TL-6"] * 4, "case": ["dead"] * 2 + ["hot"] * 2,
-                                  "AUC": [0.99, 0.9, 0.98, 0.95], "FPR@95": [0.01, 0.05, 0.02, 0.03]})
+    summary = pd.DataFrame(
+        {
+            "pair": ["RANDOM/No-TL", "TL-7/TL-6"] * 2,
+            "fraction": [0.1, 0.1, 1.0, 1.0],
+            "mean_mse": [0.3, 0.2, 0.1, 0.09],
+            "trainable_change_pct": [0.0, -80.0, 0.0, -80.0],
+        }
+    )
+    contamination = pd.DataFrame(
+        {
+            "rate": [0.0, 0.2] * 2,
+            "pair": ["TL-7/TL-6"] * 4,
+            "case": ["dead"] * 2 + ["hot"] * 2,
+            "AUC": [0.99, 0.9, 0.98, 0.95],
+            "FPR@95": [0.01, 0.05, 0.02, 0.03],
+        }
+    )
     scores = pd.DataFrame({"a": rng.random(50), "b": rng.random(50), "global": rng.random(50)})
     causes = pd.DataFrame({"a": np.r_[np.ones(10, bool), np.zeros(40, bool)], "b": np.zeros(50, bool)})
     figures = {  # figure → panels it must draw
@@ -213,20 +273,41 @@ def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_d
         "stacked": (plotting.stacked_figure(plotting.plot_lumi_timeline, [hb_data, hb_data]), 2),
         "reconstruction": (plotting.reconstruction_figure(m, 0.9 * m, g, depth=2), 3),
         "channel error": (plotting.channel_error_figure(rng.random((5, g.n_channels)), g), 3),
-        "embedding": (plotting.embedding_figure(rng.random((30, 2)), {"a": (rng.random(30), "A", "viridis"),
-                                                                      "b": (rng.random(30), "B", "tab10")}), 2),
+        "embedding": (
+            plotting.embedding_figure(
+                rng.random((30, 2)), {"a": (rng.random(30), "A", "viridis"), "b": (rng.random(30), "B", "tab10")}
+            ),
+            2,
+        ),
         "renormalisation": (plotting.renormalisation_figure([hb_data], [renormalise(hb_data)]), 2),
-        "transfer": (plotting.transfer_figure({"RANDOM/No-TL": [1.0, 0.5]}, summary, curves_fraction=0.1,
-                                              compared_fraction=1.0), 3),
-        "paper transfer": (plotting.paper_transfer_figure(pd.DataFrame(
-            {"ours %": [-30.0], "sd over seeds": [5.0], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"]), summary,
-            pd.DataFrame({"ours %": [-40.0], "sd over seeds": [np.nan], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"])), 2),
-        "region maps": (plotting.region_maps_figure([m, m], [labels, labels], g, 1, titles=["a", "b"], vmax=[1.0, 20]), 2),
+        "transfer": (
+            plotting.transfer_figure({"RANDOM/No-TL": [1.0, 0.5]}, summary, curves_fraction=0.1, compared_fraction=1.0),
+            3,
+        ),
+        "paper transfer": (
+            plotting.paper_transfer_figure(
+                pd.DataFrame(
+                    {"ours %": [-30.0], "sd over seeds": [5.0], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"]
+                ),
+                summary,
+                pd.DataFrame(
+                    {"ours %": [-40.0], "sd over seeds": [np.nan], "paper block 1 %": [-29.8]}, index=["TL-4/TL-2"]
+                ),
+            ),
+            2,
+        ),
+        "region maps": (
+            plotting.region_maps_figure([m, m], [labels, labels], g, 1, titles=["a", "b"], vmax=[1.0, 20]),
+            2,
+        ),
         "detection": (plotting.detection_figure(curves, name="TL-7/TL-6"), 2),
         "contamination": (plotting.contamination_figure(contamination, auc_case="dead", fpr_cases=["dead", "hot"]), 3),
         "head scores": (plotting.head_scores_figure(scores, ~causes.any(axis=1).to_numpy(), causes), 2),
         "paper detection": (plotting.paper_detection_figure(*_paper_scale_detection_tables()), 2),
-        "paper detection, no contamination yet": (plotting.paper_detection_figure(_paper_scale_detection_tables()[0]), 1),
+        "paper detection, no contamination yet": (
+            plotting.paper_detection_figure(_paper_scale_detection_tables()[0]),
+            1,
+        ),
     }
     for name, (fig, n) in figures.items():
         assert isinstance(fig, Figure), name

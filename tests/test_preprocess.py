@@ -23,6 +23,7 @@ def test_renormalise_by_luminosity(hb_data):
 
 def test_renormalisation_removes_trigger_rate_dependence(hb_data):
     """Raw counts follow each run's trigger rate; the fraction of events follows luminosity alone."""
+
     def r2_against_luminosity(y):
         coef = np.polyfit(hb_data.luminosity, y, 2)
         resid = y - np.polyval(coef, hb_data.luminosity)

@@ -43,14 +43,17 @@ def test_cli_lists_every_geometry(capsys):
     assert "252" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--epochs", "0"], "--epochs must be a positive integer, got 0"),
-    (["--workers", "0"], "--workers must be a positive integer, got 0"),
-    (["--seeds", "-1"], r"seeds: expected positive integer seeds, got [-1]"),
-    (["--chapters", "7"], "chapters: expected chapters among (3, 4, 5), got [7]"),
-    (["--fractions", "1.5"], "fractions: expected fractions in (0, 1], got [1.5]"),
-    (["--pairs", "RANDOM/TL-9"], "unknown transfer configuration"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--epochs", "0"], "--epochs must be a positive integer, got 0"),
+        (["--workers", "0"], "--workers must be a positive integer, got 0"),
+        (["--seeds", "-1"], r"seeds: expected positive integer seeds, got [-1]"),
+        (["--chapters", "7"], "chapters: expected chapters among (3, 4, 5), got [7]"),
+        (["--fractions", "1.5"], "fractions: expected fractions in (0, 1], got [1.5]"),
+        (["--pairs", "RANDOM/TL-9"], "unknown transfer configuration"),
+    ],
+)
 def test_cli_sweep_refuses_bad_options_before_running(tmp_path, capsys, args, message):
     assert main(["sweep", "--out", str(tmp_path / "r"), *args]) == 2
     assert message in capsys.readouterr().err

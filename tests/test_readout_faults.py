@@ -42,8 +42,9 @@ def test_a_module_reads_one_iphi_slice_through_every_ring(hb):
     assert sorted(ch["ieta"].unique()) == list(range(1, 17))  # all 16 rings: not a box a CNN kernel covers
 
 
-@pytest.mark.parametrize("kind,factor", [("rm_dead", None), ("rm_noisy", 0.2), ("rbx_degraded", 0.4),
-                                         ("qie_degraded", 0.6)])
+@pytest.mark.parametrize(
+    "kind,factor", [("rm_dead", None), ("rm_noisy", 0.2), ("rbx_degraded", 0.4), ("qie_degraded", 0.6)]
+)
 def test_each_readout_kind_hits_one_whole_unit_and_labels_exactly_the_changed_cells(raw, kind, factor):
     out = inject(raw, kind, factor, seed=2, fraction=0.25)
     before, after = nodes(raw), nodes(out.data)
@@ -56,8 +57,12 @@ def test_each_readout_kind_hits_one_whole_unit_and_labels_exactly_the_changed_ce
         outside = np.setdiff1d(np.arange(raw.geometry.n_channels), region.nodes)
         assert np.array_equal(after[i, outside], before[i, outside])
         x, n, f = before[i, region.nodes], n_events[i], factor or 0.0
-        expected = {"rm_dead": 0 * x, "rm_noisy": np.round(x + (n - x) * f),
-                    "rbx_degraded": np.round(x * f), "qie_degraded": np.round(x * f)}[kind]
+        expected = {
+            "rm_dead": 0 * x,
+            "rm_noisy": np.round(x + (n - x) * f),
+            "rbx_degraded": np.round(x * f),
+            "qie_degraded": np.round(x * f),
+        }[kind]
         np.testing.assert_array_equal(after[i, region.nodes], np.where(x != 0, expected, x))
     assert (after <= n_events).all() and (after >= 0).all()  # never more hits than events
     assert len({r.unit for r in out.regions}) > 1  # a random unit per sample

@@ -1,10 +1,10 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from hcaltl.data import OccupancyData
 from hcaltl.preprocess import renormalise
-from dataclasses import replace
-
 from hcaltl.simulate import SENSOR_MODELS, RunPlan, simulate
 
 
@@ -59,6 +59,7 @@ def test_sipm_and_hpd_differ_as_described(he, hb):
     he_d, he_t = simulate(he, 3000, seed=5, return_truth=True)
     hb_d, hb_t = simulate(hb, 3000, seed=5, return_truth=True)
     assert np.std(np.log(hb_t.channel_gain)) > 1.8 * np.std(np.log(he_t.channel_gain))
+
     # RM-correlated bursts: within-RM correlation of the per-LS residual is larger for HPD
     def rm_correlation(data):
         x = renormalise(data).node_values()
@@ -68,6 +69,7 @@ def test_sipm_and_hpd_differ_as_described(he, hb):
         key = ch["rbx_index"] * 4 + ch["rm"]
         rm_mean = np.stack([resid[:, (key == k).to_numpy()].mean(axis=1) for k in np.unique(key)], axis=1)
         return np.mean(np.abs(rm_mean).max(axis=0) / np.abs(resid).mean())
+
     assert rm_correlation(hb_d) > rm_correlation(he_d)
 
 
@@ -107,8 +109,14 @@ def test_run_plans_that_could_never_finish_are_refused():
     """Once hangs: a run or a fill that adds no LS, a fractional LS count."""
     from hcaltl.cms2010 import simulate_2010
 
-    for bad in ({"run_ls": (0, 0)}, {"runs_per_fill": (0, 0)}, {"run_ls": (5, 2)}, {"peak_lumi": (0.0, 1.0)},
-                {"n_bunches": 0}, {"run_ls": (1.5, 3)}):
+    for bad in (
+        {"run_ls": (0, 0)},
+        {"runs_per_fill": (0, 0)},
+        {"run_ls": (5, 2)},
+        {"peak_lumi": (0.0, 1.0)},
+        {"n_bunches": 0},
+        {"run_ls": (1.5, 3)},
+    ):
         with pytest.raises(ValueError, match=f"RunPlan.{next(iter(bad))}"):
             RunPlan(**bad)
     with pytest.raises(ValueError, match="n_ls must be a whole number, got 12.5"):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from hcaltl.models import GraphSTAD
 from hcaltl.checkpoints import load_checkpoint, save_checkpoint
 from hcaltl.inference import reconstruct
+from hcaltl.models import GraphSTAD
 from hcaltl.train import TrainConfig, evaluate, fit, learning_rates, per_channel_mean_mse, train_and_evaluate
 
 
@@ -41,7 +41,9 @@ def test_frozen_parameters_stay_bit_identical(hb_windows):
     model = GraphSTAD("HB", latent=2)
     for p in model.enc_cnn.parameters():
         p.requires_grad_(False)
-    before = {k: v.clone() for k, v in model.enc_cnn.state_dict().items() if "running" not in k and "num_batches" not in k}
+    before = {
+        k: v.clone() for k, v in model.enc_cnn.state_dict().items() if "running" not in k and "num_batches" not in k
+    }
     fit(model, hb_windows["train"][:8], hb_windows["val"][:4], TrainConfig(epochs=1, progress=False))
     after = model.enc_cnn.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
@@ -71,7 +73,12 @@ def test_one_cycle_schedule_and_bad_input(hb_windows):
     with pytest.raises(ValueError, match="every parameter is frozen"):
         fit(model, hb_windows["train"][:4], hb_windows["val"][:2], TrainConfig(epochs=1, progress=False))
     with pytest.raises(ValueError, match="device must be"):
-        fit(GraphSTAD("HB", latent=2), hb_windows["train"][:4], hb_windows["val"][:2], TrainConfig(epochs=1, device="tpu"))
+        fit(
+            GraphSTAD("HB", latent=2),
+            hb_windows["train"][:4],
+            hb_windows["val"][:2],
+            TrainConfig(epochs=1, device="tpu"),
+        )
 
 
 def test_train_and_evaluate_row(hb_windows):
@@ -87,7 +94,9 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(hb_windows, tmp_path
     def run(epochs, path, resume=False):
         torch.manual_seed(5)
         model = GraphSTAD("HB", latent=4)
-        history = fit(model, train, val, TrainConfig(epochs=epochs, seed=9, progress=False), checkpoint=path, resume=resume)
+        history = fit(
+            model, train, val, TrainConfig(epochs=epochs, seed=9, progress=False), checkpoint=path, resume=resume
+        )
         return model, history
 
     whole, whole_history = run(3, tmp_path / "whole.pt")
@@ -109,11 +118,25 @@ def test_resume_refuses_a_mismatch(hb_windows, tmp_path):
     path = tmp_path / "run.pt"
     fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=1, progress=False), checkpoint=path)
     with pytest.raises(ValueError, match="different training settings.*lr"):
-        fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=2, lr=1e-3, progress=False), checkpoint=path, resume=True)
+        fit(
+            GraphSTAD("HB", latent=4),
+            train,
+            val,
+            TrainConfig(epochs=2, lr=1e-3, progress=False),
+            checkpoint=path,
+            resume=True,
+        )
     with pytest.raises(ValueError, match="another model configuration"):
         fit(GraphSTAD("HB", latent=2), train, val, TrainConfig(epochs=2, progress=False), checkpoint=path, resume=True)
     with pytest.raises(ValueError, match="needs the checkpoint"):
         fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=2, progress=False), resume=True)
     save_checkpoint(GraphSTAD("HB", latent=4), tmp_path / "plain.pt")
     with pytest.raises(ValueError, match="no training state"):
-        fit(GraphSTAD("HB", latent=4), train, val, TrainConfig(epochs=2, progress=False), checkpoint=tmp_path / "plain.pt", resume=True)
+        fit(
+            GraphSTAD("HB", latent=4),
+            train,
+            val,
+            TrainConfig(epochs=2, progress=False),
+            checkpoint=tmp_path / "plain.pt",
+            resume=True,
+        )

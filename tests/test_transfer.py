@@ -8,8 +8,13 @@ from hcaltl.models import GraphSTAD
 from hcaltl.train import TrainConfig, fit
 
 FROZEN = {
-    "No-TL": set(), "TL-1": {"enc_gnn"}, "TL-2": {"enc_cnn"}, "TL-2d": {"dec_cnn"}, "TL-3": {"enc_cnn", "enc_gnn"},
-    "TL-5": {"enc_cnn", "enc_gnn", "enc_rnn"}, "TL-6": {"enc_cnn", "enc_gnn", "enc_rnn", "dec_rnn"},
+    "No-TL": set(),
+    "TL-1": {"enc_gnn"},
+    "TL-2": {"enc_cnn"},
+    "TL-2d": {"dec_cnn"},
+    "TL-3": {"enc_cnn", "enc_gnn"},
+    "TL-5": {"enc_cnn", "enc_gnn", "enc_rnn"},
+    "TL-6": {"enc_cnn", "enc_gnn", "enc_rnn", "dec_rnn"},
 }
 
 
@@ -32,15 +37,18 @@ def block_of(name):
     return name.split(".")[0]
 
 
-@pytest.mark.parametrize("train", sorted(transfer.CONFIGS[n].name for n in transfer.CONFIGS if transfer.CONFIGS[n].kind == "train"))
+@pytest.mark.parametrize(
+    "train", sorted(transfer.CONFIGS[n].name for n in transfer.CONFIGS if transfer.CONFIGS[n].kind == "train")
+)
 def test_every_train_mode_freezes_exactly_its_blocks(source, train):
     base, _, suffix = train.partition("[")
     model = transfer.apply(target(), source, "TL-7", train)
     for name, p in model.named_parameters():
         in_frozen = block_of(name) in FROZEN[base]
         module = model.get_submodule(name.rsplit(".", 1)[0])
-        released = (("BN" in suffix and isinstance(module, torch.nn.BatchNorm3d))
-                    or ("BIAS" in suffix and "bias" in name.rsplit(".", 1)[1]))
+        released = ("BN" in suffix and isinstance(module, torch.nn.BatchNorm3d)) or (
+            "BIAS" in suffix and "bias" in name.rsplit(".", 1)[1]
+        )
         assert p.requires_grad == (not in_frozen or released), name
 
 

@@ -34,7 +34,9 @@ def test_limit_takes_a_seeded_share_in_time_order():
 def test_run_pair_row(hb_windows):
     torch.manual_seed(0)
     source = GraphSTAD("HE", latent=4)
-    row = ts.run_pair(source, hb_windows, "TL-7", "TL-6", fraction=0.1, seed=2, config=TrainConfig(epochs=1, progress=False))
+    row = ts.run_pair(
+        source, hb_windows, "TL-7", "TL-6", fraction=0.1, seed=2, config=TrainConfig(epochs=1, progress=False)
+    )
     assert row["pair"] == "TL-7/TL-6" and row["n_train_windows"] == len(ts.limit(hb_windows["train"], 0.1, 2))
     assert np.isfinite(row["test_mse"]) and row["trainable_change_pct"] < -50
     assert len(json.loads(row["val_curve"])) == row["epochs"] == 1
@@ -42,10 +44,24 @@ def test_run_pair_row(hb_windows):
 
 def fake_results():
     rows = []
-    for pair, mse in {"RANDOM/No-TL": [1.0, 0.8], "TL-4/No-TL": [0.8, 0.6], "TL-4/TL-2d": [40.0, 30.0], "TL-4/TL-2d[BN]": [20.0, 10.0]}.items():
+    for pair, mse in {
+        "RANDOM/No-TL": [1.0, 0.8],
+        "TL-4/No-TL": [0.8, 0.6],
+        "TL-4/TL-2d": [40.0, 30.0],
+        "TL-4/TL-2d[BN]": [20.0, 10.0],
+    }.items():
         for seed, value in enumerate(mse):
-            rows.append({"pair": pair, "fraction": 0.1, "seed": seed, "one_cycle": False, "test_mse": value,
-                         "trainable_change_pct": 0.0, "val_curve": "[1.0, 0.5]"})
+            rows.append(
+                {
+                    "pair": pair,
+                    "fraction": 0.1,
+                    "seed": seed,
+                    "one_cycle": False,
+                    "test_mse": value,
+                    "trainable_change_pct": 0.0,
+                    "val_curve": "[1.0, 0.5]",
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -69,7 +85,9 @@ def test_summary_compares_mean_with_mean_and_best_with_best():
 def test_summary_compares_a_pair_with_the_reference_over_the_seeds_both_have():
     """A sweep still running: one seed of a pair is never set against the mean of several of the reference."""
     rows = fake_results()
-    rows = pd.concat([rows, rows[rows["pair"] == "RANDOM/No-TL"].iloc[:1].assign(seed=7, test_mse=5.0)], ignore_index=True)
+    rows = pd.concat(
+        [rows, rows[rows["pair"] == "RANDOM/No-TL"].iloc[:1].assign(seed=7, test_mse=5.0)], ignore_index=True
+    )
     rows = rows[~((rows["pair"] == "TL-4/TL-2d[BN]") & (rows["seed"] == 1))]
     table = ts.summary(rows).set_index("pair")
     assert table.at["RANDOM/No-TL", "mean_mse"] == pytest.approx(6.8 / 3) and table.at["RANDOM/No-TL", "seeds"] == 3
@@ -99,10 +117,13 @@ def test_trainable_table_matches_apply():
     model = transfer.apply(GraphSTAD("HB", latent=4), source, "TL-7", "TL-6")
     assert table.at["TL-7/TL-6", "trainable"] == sum(p.numel() for p in model.parameters() if p.requires_grad)
 
-
     assert table.at["TL-7/TL-6", "paper_change_%"] == -97.77
-    plain = transfer.apply(GraphSTAD("HB", latent=4, **TABLE5_ARCHITECTURE), GraphSTAD("HE", latent=4, **TABLE5_ARCHITECTURE),
-                           "TL-7", "TL-6")
+    plain = transfer.apply(
+        GraphSTAD("HB", latent=4, **TABLE5_ARCHITECTURE),
+        GraphSTAD("HE", latent=4, **TABLE5_ARCHITECTURE),
+        "TL-7",
+        "TL-6",
+    )
     assert table.at["TL-7/TL-6", "unpooled_change_%"] == pytest.approx(transfer.trainable_change(plain))
 
 
@@ -110,13 +131,16 @@ def test_the_unpooled_sizes_reproduce_table_5s_trainable_column():
     """The unpooled model in TABLE5_ARCHITECTURE's sizes gives every trainable-parameter change of Table 5 within
     0.1 percentage point at L = 8 (and to the printed precision at L = 16); the public code's unpooled model and
     the book's pooled one do not, so the column does tell the architectures apart."""
-    table = ts.architecture_table(latents=(8,), architectures={"table 5": TABLE5_ARCHITECTURE,
-                                                               "public": {"dc": False}, "pooled": {}})
+    table = ts.architecture_table(
+        latents=(8,), architectures={"table 5": TABLE5_ARCHITECTURE, "public": {"dc": False}, "pooled": {}}
+    )
     assert table.at[("table 5", 8), "max_gap_pp"] < 0.1
     assert table.at[("public", 8), "max_gap_pp"] > 1 and table.at[("pooled", 8), "max_gap_pp"] > 10
     assert table.loc["paper"].iloc[0]["TL-7/TL-6"] == -97.77
     ours = ts.trainable_table(GraphSTAD("HE", latent=8), ["TL-4/TL-1", "TL-7/TL-6"])
-    assert ours["unpooled_change_%"].tolist() == pytest.approx(table.loc[("table 5", 8), ["TL-4/TL-1", "TL-7/TL-6"]].tolist())
+    assert ours["unpooled_change_%"].tolist() == pytest.approx(
+        table.loc[("table 5", 8), ["TL-4/TL-1", "TL-7/TL-6"]].tolist()
+    )
     with pytest.raises(ValueError, match="trainable-parameter value in Table 5.*RANDOM/No-TL"):
         ts.architecture_table(latents=(2,), pairs=["RANDOM/No-TL"])
 
@@ -129,7 +153,9 @@ def test_target_model_copies_every_hyperparameter_of_the_source():
     assert ours.pop("subdetector") == "HB" and theirs.pop("subdetector") == "HE"
     ours.pop("depth_table"), theirs.pop("depth_table")
     assert ours == theirs
-    assert {k: v.shape for k, v in target.enc_rnn.state_dict().items()} == {k: v.shape for k, v in source.enc_rnn.state_dict().items()}
+    assert {k: v.shape for k, v in target.enc_rnn.state_dict().items()} == {
+        k: v.shape for k, v in source.enc_rnn.state_dict().items()
+    }
     with pytest.raises(TypeError, match="source must be a GraphSTAD"):
         GraphSTAD.like("HE", "HB")
 
@@ -142,4 +168,3 @@ def test_schedule_table_keeps_pairs_run_with_both_schedules_even_without_a_one_c
     assert table["one_cycle_mse"].iloc[0] == pytest.approx(0.45)
     assert np.isnan(table["one_cycle_change_%"].iloc[0]) and np.isfinite(table["constant_change_%"].iloc[0])
     assert ts.schedule_table(ts.summary(rows)).empty  # one schedule only
-

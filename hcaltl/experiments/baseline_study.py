@@ -31,7 +31,9 @@ from .detection_study import TestSet
 
 #: Faults shaped by the readout, as (label, kind, factor): rows of the comparison beside the paper's boxes.
 READOUT_CASES: tuple[tuple[str, str, float | None], ...] = (
-    ("RM dead", "rm_dead", None), ("RM noisy (p 0.1)", "rm_noisy", None), ("RBX ×0.6", "rbx_degraded", 0.6),
+    ("RM dead", "rm_dead", None),
+    ("RM noisy (p 0.1)", "rm_noisy", None),
+    ("RBX ×0.6", "rbx_degraded", 0.6),
     ("QIE card ×0.4", "qie_degraded", 0.4),
 )
 #: The simple detectors, by the name the chapter's tables use.
@@ -44,12 +46,20 @@ ABLATIONS = {"CNN + LSTM": ABLATION, "CNN only": "CNN only (no GNN, no LSTM)"}
 DEFAULT_GRAPH = "readout + spatial (default)"
 #: Chapter 2's channel graphs, as detector name (:func:`graph_name`) → GraphSTAD keyword arguments. The default
 #: graph is among them: trained the same way as the others, it is the fair reference for them.
-GRAPH_MODELS: dict[str, dict] = {f"GraphSTAD, graph: {name}": {"use_gnn": True, **rules}
-                                 for name, rules in VARIANTS.items()}
+GRAPH_MODELS: dict[str, dict] = {
+    f"GraphSTAD, graph: {name}": {"use_gnn": True, **rules} for name, rules in VARIANTS.items()
+}
 
 
-def train_like(source: GraphSTAD, windows: dict[str, np.ndarray], overrides: dict, *, seed: int = 1,
-               config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
+def train_like(
+    source: GraphSTAD,
+    windows: dict[str, np.ndarray],
+    overrides: dict,
+    *,
+    seed: int = 1,
+    config: TrainConfig | None = None,
+    checkpoint: str | Path | None = None,
+) -> GraphSTAD:
     """An HB model with the source's hyper-parameters but ``overrides`` (:meth:`GraphSTAD.like`), trained from
     scratch on ``windows["train"]`` like RANDOM/No-TL (same seed and settings).
 
@@ -61,13 +71,26 @@ def train_like(source: GraphSTAD, windows: dict[str, np.ndarray], overrides: dic
     """
     seed_everything(seed)
     model = GraphSTAD.like(source, "HB", **overrides)
-    fit(model, windows["train"], windows["val"], replace(config or TrainConfig(), seed=seed), checkpoint=checkpoint,
-        resume=checkpoint is not None and Path(checkpoint).exists())
+    fit(
+        model,
+        windows["train"],
+        windows["val"],
+        replace(config or TrainConfig(), seed=seed),
+        checkpoint=checkpoint,
+        resume=checkpoint is not None and Path(checkpoint).exists(),
+    )
     return model.eval()
 
 
-def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str = "CNN + LSTM", *, seed: int = 1,
-                   config: TrainConfig | None = None, checkpoint: str | Path | None = None) -> GraphSTAD:
+def train_ablation(
+    source: GraphSTAD,
+    windows: dict[str, np.ndarray],
+    model: str = "CNN + LSTM",
+    *,
+    seed: int = 1,
+    config: TrainConfig | None = None,
+    checkpoint: str | Path | None = None,
+) -> GraphSTAD:
     """:func:`train_like` with one of chapter 3's ablations (``"CNN + LSTM"``: no GNN; ``"CNN only"``), a name of
     :data:`hcaltl.experiments.ablations.COMPARED` other than GraphSTAD."""
     ablations = [m for m in COMPARED if m != "GraphSTAD"]
@@ -76,9 +99,16 @@ def train_ablation(source: GraphSTAD, windows: dict[str, np.ndarray], model: str
     return train_like(source, windows, MODELS[model], seed=seed, config=config, checkpoint=checkpoint)
 
 
-def train_graphs(source: GraphSTAD, windows: dict[str, np.ndarray], names=tuple(GRAPH_MODELS), *, seed: int = 1,
-                 config: TrainConfig | None = None, checkpoints: str | Path | None = None,
-                 progress: bool = False) -> dict[str, GraphSTAD]:
+def train_graphs(
+    source: GraphSTAD,
+    windows: dict[str, np.ndarray],
+    names=tuple(GRAPH_MODELS),
+    *,
+    seed: int = 1,
+    config: TrainConfig | None = None,
+    checkpoints: str | Path | None = None,
+    progress: bool = False,
+) -> dict[str, GraphSTAD]:
     """:func:`train_like` once per channel graph of :data:`GRAPH_MODELS` (by name), same seed and settings. A graph has
     no weights of its own, so every model starts from the same initial weights and sees the same batches: only the
     graph differs (a paired comparison, ``tests/test_baselines.py``).
@@ -103,8 +133,14 @@ def train_graphs(source: GraphSTAD, windows: dict[str, np.ndarray], names=tuple(
     return out
 
 
-def detectors(train_windows: np.ndarray, scaler: ChannelScaler, models: dict[str, tuple[GraphSTAD, ErrorScaler | None]],
-              reductions=("mean", "last"), *, baselines: bool = True) -> dict[str, WindowDetector]:
+def detectors(
+    train_windows: np.ndarray,
+    scaler: ChannelScaler,
+    models: dict[str, tuple[GraphSTAD, ErrorScaler | None]],
+    reductions=("mean", "last"),
+    *,
+    baselines: bool = True,
+) -> dict[str, WindowDetector]:
     """Every detector of the comparison, fitted on healthy training windows, under ``"name, reduction"`` keys.
 
     Args:
@@ -124,9 +160,13 @@ def detectors(train_windows: np.ndarray, scaler: ChannelScaler, models: dict[str
             statistics = mean_errors if r not in errors else ErrorScaler().fit(errors[r])
             fitted[r][name] = ModelDetector(model, reduce=r, error_scaler=statistics)
     for r in reductions if baselines else ():
-        fitted[r].update({BASELINES[0]: ChannelMeanDetector(geometry, reduce=r).fit(train_windows),
-                          BASELINES[1]: PCADetector(geometry, n_components=16, reduce=r).fit(train_windows),
-                          BASELINES[2]: ReferenceTest(scaler, reduce=r).fit(train_windows)})
+        fitted[r].update(
+            {
+                BASELINES[0]: ChannelMeanDetector(geometry, reduce=r).fit(train_windows),
+                BASELINES[1]: PCADetector(geometry, n_components=16, reduce=r).fit(train_windows),
+                BASELINES[2]: ReferenceTest(scaler, reduce=r).fit(train_windows),
+            }
+        )
     return {f"{name}, {r}": d for r in reductions for name, d in fitted[r].items()}
 
 
@@ -140,7 +180,9 @@ def _scores(detectors: dict[str, WindowDetector], windows: np.ndarray) -> dict[s
             out[key] = d.channel_scores(windows)
     for keys in by_model.values():
         first = detectors[keys[0]]
-        errors = window_channel_errors(first.model, windows, first.batch_size, tuple({detectors[k].reduce for k in keys}))
+        errors = window_channel_errors(
+            first.model, windows, first.batch_size, tuple({detectors[k].reduce for k in keys})
+        )
         out.update({k: detectors[k].error_scaler.transform(errors[detectors[k].reduce]) for k in keys})
     return {k: out[k] for k in detectors}
 
@@ -175,8 +217,17 @@ def comparison(detectors: dict[str, WindowDetector], tests: dict[str, TestSet]) 
     return _rows(collected)
 
 
-def comparison_chunked(detectors: dict[str, WindowDetector], windows: np.ndarray, scaler: ChannelScaler, n: int,
-                       seed: int, sets: dict[str, tuple], *, chunk: int = 100, progress: bool = False) -> pd.DataFrame:
+def comparison_chunked(
+    detectors: dict[str, WindowDetector],
+    windows: np.ndarray,
+    scaler: ChannelScaler,
+    n: int,
+    seed: int,
+    sets: dict[str, tuple],
+    *,
+    chunk: int = 100,
+    progress: bool = False,
+) -> pd.DataFrame:
     """:func:`comparison` on ``n`` anomalous windows per case of each ``{set: cases}``, built and scored ``chunk``
     at a time so memory stays that of one chunk (paper scale: 1000 windows per case). Chunk ``i`` of every set is
     :func:`~hcaltl.experiments.detection_study.make_test_set` with seed ``1000 * seed + i``, as in
@@ -187,8 +238,10 @@ def comparison_chunked(detectors: dict[str, WindowDetector], windows: np.ndarray
         raise ValueError(f"n and chunk must be positive, got n={n}, chunk={chunk}")
     collected: dict = {}
     for i, start in enumerate(tqdm(range(0, n, chunk), desc="comparison chunks", disable=not progress)):
-        tests = {name: make_test_set(windows, scaler, min(chunk, n - start), seed=1000 * seed + i, cases=cases)
-                 for name, cases in sets.items()}
+        tests = {
+            name: make_test_set(windows, scaler, min(chunk, n - start), seed=1000 * seed + i, cases=cases)
+            for name, cases in sets.items()
+        }
         _collect(detectors, tests, collected)
     return _rows(collected)
 
@@ -201,7 +254,8 @@ def auc_table(rows: pd.DataFrame, reduce: str, metric: str = "AUC") -> pd.DataFr
     part = rows[rows["reduce"] == reduce]
     order = list(dict.fromkeys(part["case"]))
     return part.pivot_table(index="case", columns="detector", values=metric, sort=False).reindex(order)[
-        list(dict.fromkeys(part["detector"]))]
+        list(dict.fromkeys(part["detector"]))
+    ]
 
 
 def _lead_phrase(gap: pd.Series, reduce: str, model: str) -> str:
@@ -239,9 +293,14 @@ def facts(rows: pd.DataFrame, model: str, ablation: str, prefix: str = "c5") -> 
         table = auc_table(rows, reduce)
         simple = table[[c for c in table.columns if c in BASELINES]]
         gap = simple.max(axis=1) - table[model]
-        out.update({f"{prefix}_base_{reduce}_cases": len(table), f"{prefix}_base_{reduce}_wins": int((gap >= 0).sum()),
-                    f"{prefix}_base_{reduce}_best": str(simple.mean().idxmax()),
-                    f"{prefix}_base_{reduce}_leads": _lead_phrase(gap, reduce, model)})
+        out.update(
+            {
+                f"{prefix}_base_{reduce}_cases": len(table),
+                f"{prefix}_base_{reduce}_wins": int((gap >= 0).sum()),
+                f"{prefix}_base_{reduce}_best": str(simple.mean().idxmax()),
+                f"{prefix}_base_{reduce}_leads": _lead_phrase(gap, reduce, model),
+            }
+        )
     part = rows[rows["reduce"] == "mean"].pivot_table(index=["test set", "case"], columns="detector", values="AUC")
     gain = (part[model] - part[ablation]).groupby(level="test set").mean()
     out.update({f"{prefix}_gnn_gain_{t}": float(g) for t, g in gain.items()})
@@ -251,11 +310,13 @@ def facts(rows: pd.DataFrame, model: str, ablation: str, prefix: str = "c5") -> 
 
 #: The single AUCs chapter 5's text quotes from the comparison: glue key → (score reduction, case, detector), the
 #: detector None standing for the chapter's GraphSTAD model.
-QUOTED_AUCS = {"chmean_mild": ("mean", "degraded ×0.8", "per-channel mean"),
-               "chmean_mild_last": ("last", "degraded ×0.8", "per-channel mean"),
-               "noisy_ref": ("mean", "RM noisy (p 0.1)", "reference test (beta)"),
-               "noisy_pca": ("mean", "RM noisy (p 0.1)", "PCA (16 components)"),
-               "noisy_graphstad_last": ("last", "RM noisy (p 0.1)", None)}
+QUOTED_AUCS = {
+    "chmean_mild": ("mean", "degraded ×0.8", "per-channel mean"),
+    "chmean_mild_last": ("last", "degraded ×0.8", "per-channel mean"),
+    "noisy_ref": ("mean", "RM noisy (p 0.1)", "reference test (beta)"),
+    "noisy_pca": ("mean", "RM noisy (p 0.1)", "PCA (16 components)"),
+    "noisy_graphstad_last": ("last", "RM noisy (p 0.1)", None),
+}
 
 
 def quoted_aucs(rows: pd.DataFrame, model: str, prefix: str = "c5") -> dict[str, float]:
@@ -271,8 +332,10 @@ def quoted_aucs(rows: pd.DataFrame, model: str, prefix: str = "c5") -> dict[str,
     for key, (reduce, case, detector) in QUOTED_AUCS.items():
         table, detector = tables[reduce], detector or model
         if case not in table.index or detector not in table.columns:
-            raise ValueError(f"the rows have no AUC of {detector!r} on {case!r} ({reduce} score); cases: "
-                             f"{list(table.index)}, detectors: {list(table.columns)}")
+            raise ValueError(
+                f"the rows have no AUC of {detector!r} on {case!r} ({reduce} score); cases: "
+                f"{list(table.index)}, detectors: {list(table.columns)}"
+            )
         out[f"{prefix}_{key}"] = float(table.at[case, detector])
     for key, detector in (("cnn_only_mean", ABLATIONS["CNN only"]), ("graphstad_mean", model)):
         if detector not in tables["mean"].columns:
@@ -289,13 +352,13 @@ def seed_table(rows: pd.DataFrame, reduce: str) -> pd.DataFrame:
         raise ValueError(f"no rows with reduce={reduce!r}; reductions present: {sorted(set(rows['reduce']))}")
     order, detectors = list(dict.fromkeys(part["case"])), list(dict.fromkeys(part["detector"]))
     stats = part.groupby(["case", "detector"])["AUC"].agg(["mean", "std"])
-    text = stats.apply(lambda r: f"{r['mean']:.3f} ± {r['std']:.3f}" if pd.notna(r["std"]) else f"{r['mean']:.3f}",
-                       axis=1)
+    text = stats.apply(
+        lambda r: f"{r['mean']:.3f} ± {r['std']:.3f}" if pd.notna(r["std"]) else f"{r['mean']:.3f}", axis=1
+    )
     return text.unstack("detector").reindex(order)[detectors]
 
 
-def seeds_sentence(rows: pd.DataFrame | None, model: str = "GraphSTAD (RANDOM/No-TL)",
-                   ablation: str = ABLATION) -> str:
+def seeds_sentence(rows: pd.DataFrame | None, model: str = "GraphSTAD (RANDOM/No-TL)", ablation: str = ABLATION) -> str:
     """What the comparison cells of several seeds say (``rows``: a sweep's rows, any kinds), as one paragraph; a
     sentence saying none has finished when there are none."""
     part = rows[rows["kind"] == "comparison"] if rows is not None and "kind" in rows else None
@@ -304,19 +367,31 @@ def seeds_sentence(rows: pd.DataFrame | None, model: str = "GraphSTAD (RANDOM/No
     f = facts(part, model, ablation, prefix="seeds")
     n, windows = int(part["seed"].nunique()), int(part["n_anomalies"].iloc[0])
     if n > 1:  # with seeds, the GNN's share is judged against their spread
-        stats = graph_gains(part, reference=ablation).query("detector == @model").groupby("test set")["gain"].agg(
-            ["mean", "std"])
+        stats = (
+            graph_gains(part, reference=ablation)
+            .query("detector == @model")
+            .groupby("test set")["gain"]
+            .agg(["mean", "std"])
+        )
         numbers = " and ".join(f"{m:+.3f} ± {sd:.3f} on the {_SET_WORDS.get(t, t)}" for t, (m, sd) in stats.iterrows())
         within = (stats["mean"].abs() < 2 * stats["std"]).all()
-        f["seeds_gnn_verdict"] = numbers + " in mean AUC (mean ± sd over seeds): " + (
-            "within twice the seeds' spread on both, too small to call" if within else
-            "beyond twice the seeds' spread on " + ", ".join(_SET_WORDS.get(t, t) for t in stats.index[
-                stats["mean"].abs() >= 2 * stats["std"]]))
-    return (f"Over {n} seed(s) of the {part['preset'].iloc[0]} preset ({windows} anomalous windows per fault), the best "
-            f"simple detector reaches {model}'s mean AUC in {f['seeds_base_mean_wins']} of {f['seeds_base_mean_cases']} "
-            f"cases with the window score and in {f['seeds_base_last_wins']} of {f['seeds_base_last_cases']} on the "
-            f"last LS ({f['seeds_base_mean_best']} has the best mean AUC of the three with the window score); {model} "
-            f"minus the same model without its GNN is {f['seeds_gnn_verdict']}.")
+        f["seeds_gnn_verdict"] = (
+            numbers
+            + " in mean AUC (mean ± sd over seeds): "
+            + (
+                "within twice the seeds' spread on both, too small to call"
+                if within
+                else "beyond twice the seeds' spread on "
+                + ", ".join(_SET_WORDS.get(t, t) for t in stats.index[stats["mean"].abs() >= 2 * stats["std"]])
+            )
+        )
+    return (
+        f"Over {n} seed(s) of the {part['preset'].iloc[0]} preset ({windows} anomalous windows per fault), the best "
+        f"simple detector reaches {model}'s mean AUC in {f['seeds_base_mean_wins']} of {f['seeds_base_mean_cases']} "
+        f"cases with the window score and in {f['seeds_base_last_wins']} of {f['seeds_base_last_cases']} on the "
+        f"last LS ({f['seeds_base_mean_best']} has the best mean AUC of the three with the window score); {model} "
+        f"minus the same model without its GNN is {f['seeds_gnn_verdict']}."
+    )
 
 
 def graph_name(detector: str) -> str:
@@ -327,9 +402,17 @@ def graph_name(detector: str) -> str:
     return f"GraphSTAD, graph: {detector}"
 
 
-def graph_study(source: GraphSTAD, windows: dict[str, np.ndarray], scaler: ChannelScaler, tests: dict[str, TestSet],
-                baseline_rows: pd.DataFrame, control: str, *, seed: int = 1,
-                config: TrainConfig | None = None) -> pd.DataFrame:
+def graph_study(
+    source: GraphSTAD,
+    windows: dict[str, np.ndarray],
+    scaler: ChannelScaler,
+    tests: dict[str, TestSet],
+    baseline_rows: pd.DataFrame,
+    control: str,
+    *,
+    seed: int = 1,
+    config: TrainConfig | None = None,
+) -> pd.DataFrame:
     """Chapter 5's live comparison of channel graphs: :func:`train_graphs`, each model scored with the window-mean
     score on ``tests``, with the rows of ``control`` (another GNN model) and of :data:`ABLATION` taken from a
     :func:`comparison` of the same tests (``baseline_rows``), ready for :func:`graph_gains`.
@@ -341,12 +424,17 @@ def graph_study(source: GraphSTAD, windows: dict[str, np.ndarray], scaler: Chann
     """
     missing = [d for d in (control, ABLATION) if d not in set(baseline_rows["detector"])]
     if missing:
-        raise ValueError(f"baseline_rows lack the detectors {missing}; present: {sorted(set(baseline_rows['detector']))}")
+        raise ValueError(
+            f"baseline_rows lack the detectors {missing}; present: {sorted(set(baseline_rows['detector']))}"
+        )
     models = train_graphs(source, windows, seed=seed, config=config)
-    suite = detectors(windows["train"], scaler, {n: (m, None) for n, m in models.items()}, reductions=("mean",),
-                      baselines=False)
-    return pd.concat([baseline_rows[baseline_rows["detector"].isin([control, ABLATION])], comparison(suite, tests)],
-                     ignore_index=True)
+    suite = detectors(
+        windows["train"], scaler, {n: (m, None) for n, m in models.items()}, reductions=("mean",), baselines=False
+    )
+    return pd.concat(
+        [baseline_rows[baseline_rows["detector"].isin([control, ABLATION])], comparison(suite, tests)],
+        ignore_index=True,
+    )
 
 
 def graph_gains(rows: pd.DataFrame, reference: str = ABLATION, reduce: str = "mean") -> pd.DataFrame:
@@ -365,8 +453,10 @@ def graph_gains(rows: pd.DataFrame, reference: str = ABLATION, reduce: str = "me
     part = rows[rows["reduce"] == reduce]
     part = part if "seed" in part else part.assign(seed=0)
     if reference not in set(part["detector"]):
-        raise ValueError(f"reference {reference!r} has no rows with reduce={reduce!r}; detectors present: "
-                         f"{sorted(set(part['detector']))}")
+        raise ValueError(
+            f"reference {reference!r} has no rows with reduce={reduce!r}; detectors present: "
+            f"{sorted(set(part['detector']))}"
+        )
     wide = part.pivot_table(index=["seed", "test set", "case"], columns="detector", values="AUC", sort=False)
     gnn = [c for c in dict.fromkeys(part["detector"]) if c.startswith("GraphSTAD")]
     if not gnn:
@@ -380,7 +470,9 @@ def gain_table(gains: pd.DataFrame) -> pd.DataFrame:
     ``"+0.012 ± 0.004"`` (mean ± sd) when there are several seeds, and a last column ``seeds``: how many seeds each
     detector's gains have on every test set (a sweep still running may have fewer for the graphs than the control)."""
     stats = gains.groupby(["detector", "test set"], sort=False)["gain"].agg(["mean", "std", "count"])
-    text = stats.apply(lambda r: f"{r['mean']:+.3f} ± {r['std']:.3f}" if r["count"] > 1 else f"{r['mean']:+.3f}", axis=1)
+    text = stats.apply(
+        lambda r: f"{r['mean']:+.3f} ± {r['std']:.3f}" if r["count"] > 1 else f"{r['mean']:+.3f}", axis=1
+    )
     detectors, sets = list(dict.fromkeys(gains["detector"])), list(dict.fromkeys(gains["test set"]))
     table = text.unstack("test set").reindex(detectors)[sets]
     return table.assign(seeds=stats["count"].unstack("test set").reindex(detectors)[sets].min(axis=1).astype(int))
@@ -388,8 +480,9 @@ def gain_table(gains: pd.DataFrame) -> pd.DataFrame:
 
 def graph_sentence(gains: pd.DataFrame, resolution: float = 0.01) -> str:
     """What the graphs add, in words: for each test set, the graph (of :data:`GRAPH_MODELS`, when the gains hold any;
-    other GNN models such as a control are left out) with the largest mean gain over the model without a GNN, and which gains reach ``resolution`` (in AUC) and, when every model has several seeds, twice
-    their spread over seeds (with one seed the sentence says there is no spread to judge by)."""
+    other GNN models such as a control are left out) with the largest mean gain over the model without a GNN, and
+    which gains reach ``resolution`` (in AUC) and, when every model has several seeds, twice their spread over seeds
+    (with one seed the sentence says there is no spread to judge by)."""
     if gains["detector"].isin(list(GRAPH_MODELS)).any():  # a control model (e.g. another draw) is not a graph
         gains = gains[gains["detector"].isin(list(GRAPH_MODELS))]
     parts, resolved = [], []
@@ -404,11 +497,17 @@ def graph_sentence(gains: pd.DataFrame, resolution: float = 0.01) -> str:
         clear = (stats["mean"] >= resolution) & ~(several & (stats["mean"] < 2 * stats["std"]))
         resolved += [f"{d.removeprefix('GraphSTAD, graph: ')} on the {where}" for d in stats.index[clear]]
     if several:
-        verdict = (f"a gain of at least {resolution} that stands out of twice the seeds' spread: {', '.join(resolved)}"
-                   if resolved else f"no graph gains {resolution} in mean AUC beyond twice the seeds' spread on either set")
+        verdict = (
+            f"a gain of at least {resolution} that stands out of twice the seeds' spread: {', '.join(resolved)}"
+            if resolved
+            else f"no graph gains {resolution} in mean AUC beyond twice the seeds' spread on either set"
+        )
     else:
-        verdict = (f"gains of at least {resolution}: {', '.join(resolved)}, but one seed has no spread to judge them by"
-                   if resolved else f"no graph gains {resolution} in mean AUC on either set")
+        verdict = (
+            f"gains of at least {resolution}: {', '.join(resolved)}, but one seed has no spread to judge them by"
+            if resolved
+            else f"no graph gains {resolution} in mean AUC on either set"
+        )
     return "; ".join(parts) + f"; {verdict}"
 
 
@@ -431,8 +530,10 @@ def graph_facts(gains: pd.DataFrame, control: str) -> dict[str, float]:
     if missing:
         raise ValueError(f"gains lack the detectors {missing}; present: {list(wide.columns)}")
     graphs = wide[list(GRAPH_MODELS)]
-    return {"paired_spread": float((graphs.max(axis=1) - graphs.min(axis=1)).max()),
-            "control_gap": float((wide[control] - wide[graph_name(DEFAULT_GRAPH)]).abs().mean())}
+    return {
+        "paired_spread": float((graphs.max(axis=1) - graphs.min(axis=1)).max()),
+        "control_gap": float((wide[control] - wide[graph_name(DEFAULT_GRAPH)]).abs().mean()),
+    }
 
 
 def seed_graph_facts(rows: pd.DataFrame | None, control: str, prefix: str = "c5") -> tuple[dict, pd.DataFrame | None]:
@@ -442,16 +543,24 @@ def seed_graph_facts(rows: pd.DataFrame | None, control: str, prefix: str = "c5"
     :func:`gain_table`. Without graphs cells the sentence says so, the numbers are NaN and the table is None."""
     part = rows[rows["kind"].isin(["comparison", "graphs"])] if rows is not None and "kind" in rows else None
     if part is None or not (part["kind"] == "graphs").any():
-        return ({f"{prefix}_graph_seeds": "no graphs cell of the sweep has finished yet",
-                 **{f"{prefix}_graph_{k}": float("nan") for k in ("paired", "control", "maxgain")}}, None)
+        return (
+            {
+                f"{prefix}_graph_seeds": "no graphs cell of the sweep has finished yet",
+                **{f"{prefix}_graph_{k}": float("nan") for k in ("paired", "control", "maxgain")},
+            },
+            None,
+        )
     gains = graph_gains(part)
     found = graph_facts(gains, control)
     seeds = gains.loc[gains["detector"].isin(list(GRAPH_MODELS)), "seed"].nunique()  # those of the graphs cells
     more = gains["seed"].nunique()
     lead = f"over {seeds} seed(s)" + (f" (the comparison cells have {more})" if more > seeds else "")
-    facts = {f"{prefix}_graph_seeds": f"{lead}, " + graph_sentence(gains),
-             f"{prefix}_graph_paired": found["paired_spread"], f"{prefix}_graph_control": found["control_gap"],
-             f"{prefix}_graph_maxgain": float(gains.groupby(["detector", "test set"])["gain"].mean().abs().max())}
+    facts = {
+        f"{prefix}_graph_seeds": f"{lead}, " + graph_sentence(gains),
+        f"{prefix}_graph_paired": found["paired_spread"],
+        f"{prefix}_graph_control": found["control_gap"],
+        f"{prefix}_graph_maxgain": float(gains.groupby(["detector", "test set"])["gain"].mean().abs().max()),
+    }
     return facts, gain_table(gains)
 
 

@@ -50,8 +50,16 @@ from .presets import Preset, get_preset
 
 BASELINE = "per-channel mean"
 KINDS = ("model", "baseline", "transfer", "detection", "comparison", "graphs", "contamination", "rin")
-CHAPTER_OF = {"model": 3, "baseline": 3, "transfer": 4, "detection": 5, "comparison": 5, "graphs": 5, "contamination": 5,
-              "rin": 4}
+CHAPTER_OF = {
+    "model": 3,
+    "baseline": 3,
+    "transfer": 4,
+    "detection": 5,
+    "comparison": 5,
+    "graphs": 5,
+    "contamination": 5,
+    "rin": 4,
+}
 #: Kinds of cell that belong to an ``"INIT/TRAIN"`` pair and start from (or are built like) the seed's HE source.
 PAIRED = ("transfer", "detection", "comparison", "graphs", "contamination")
 #: The pairs a ``"rin"`` cell fine-tunes without RIN: the frozen decoder, its BatchNorm repair, and their reference.
@@ -82,8 +90,11 @@ class Spec:
 
     @property
     def cfg(self) -> Preset:
-        overrides = {k: v for k, v in (("n_ls_he", self.n_ls_he), ("n_ls_hb", self.n_ls_hb), ("epochs", self.epochs))
-                     if v is not None}
+        overrides = {
+            k: v
+            for k, v in (("n_ls_he", self.n_ls_he), ("n_ls_hb", self.n_ls_hb), ("epochs", self.epochs))
+            if v is not None
+        }
         return get_preset(self.preset, **overrides)
 
     def train_config(self, seed: int, one_cycle: bool = False) -> TrainConfig:
@@ -125,12 +136,20 @@ class Cell:
         if not 0 <= self.rate < 1:
             raise ValueError(f"rate must be in [0, 1), got {self.rate}")
         if not isinstance(self.dc, bool) or (not self.dc and self.kind != "transfer"):
-            raise ValueError(f"dc must be True or False, and False only for a transfer cell; got dc={self.dc!r} for "
-                             f"a {self.kind} cell")
-        if self.epochs is not None and (isinstance(self.epochs, bool) or not isinstance(self.epochs, int)
-                                        or self.epochs < 1 or self.kind != "transfer"):
-            raise ValueError(f"epochs must be None or a positive int, and set only for a transfer cell; got "
-                             f"epochs={self.epochs!r} for a {self.kind} cell")
+            raise ValueError(
+                f"dc must be True or False, and False only for a transfer cell; got dc={self.dc!r} for "
+                f"a {self.kind} cell"
+            )
+        if self.epochs is not None and (
+            isinstance(self.epochs, bool)
+            or not isinstance(self.epochs, int)
+            or self.epochs < 1
+            or self.kind != "transfer"
+        ):
+            raise ValueError(
+                f"epochs must be None or a positive int, and set only for a transfer cell; got "
+                f"epochs={self.epochs!r} for a {self.kind} cell"
+            )
 
     @property
     def chapter(self) -> int:
@@ -139,11 +158,18 @@ class Cell:
     @property
     def key(self) -> str:
         """A file-name-safe unique name, e.g. ``transfer__TL-4_TL-2__f0.1__constant__s1``."""
-        what = {"model": self.model, "baseline": BASELINE, "transfer": f"{self.pair}__f{self.fraction:g}__"
-                f"{'onecycle' if self.one_cycle else 'constant'}{'' if self.dc else '__nodc'}"
-                f"{'' if self.epochs is None else f'__e{self.epochs}'}",
-                "detection": self.pair, "comparison": self.pair,
-                "graphs": self.pair, "contamination": f"{self.pair}__r{self.rate:g}", "rin": "no RIN"}[self.kind]
+        what = {
+            "model": self.model,
+            "baseline": BASELINE,
+            "transfer": f"{self.pair}__f{self.fraction:g}__"
+            f"{'onecycle' if self.one_cycle else 'constant'}{'' if self.dc else '__nodc'}"
+            f"{'' if self.epochs is None else f'__e{self.epochs}'}",
+            "detection": self.pair,
+            "comparison": self.pair,
+            "graphs": self.pair,
+            "contamination": f"{self.pair}__r{self.rate:g}",
+            "rin": "no RIN",
+        }[self.kind]
         return re.sub(r"[^A-Za-z0-9.-]+", "_", f"{self.kind}__{what}__s{self.seed}").strip("_")
 
     def needs_source(self) -> bool:
@@ -155,6 +181,7 @@ class Cell:
 
 
 # -- data, once per worker process ------------------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=2)
 def he_data(cfg: Preset, seed: int) -> Prepared:
@@ -182,6 +209,7 @@ def simulator_id() -> str:
 
 # -- where a cell keeps its models ------------------------------------------------------------------------------
 
+
 def source_path(workdir: str | Path, seed: int, dc: bool = True) -> Path:
     """The seed's trained HE GraphSTAD, or its unpooled variant (kept with the results: they cost the most to
     recompute)."""
@@ -200,22 +228,33 @@ def load_source(workdir: str | Path, spec: Spec, seed: int, dc: bool = True) -> 
     """The seed's HE source (the unpooled one when ``dc`` is False), checked against this sweep's recipe."""
     path = source_path(workdir, seed, dc)
     if not path.exists():
-        raise FileNotFoundError(f"the HE source of seed {seed} is missing at {path}: run its chapter-3 cell first "
-                                f"({Cell('model', seed, model=SOURCE_MODEL[dc]).key})")
+        raise FileNotFoundError(
+            f"the HE source of seed {seed} is missing at {path}: run its chapter-3 cell first "
+            f"({Cell('model', seed, model=SOURCE_MODEL[dc]).key})"
+        )
     model, record = load_checkpoint(path, expect_subdetector="HE")
     if record["extra"].get("recipe") != _recipe(spec, seed):
-        raise ValueError(f"the HE source at {path} was trained with {record['extra'].get('recipe')}, "
-                         f"not this sweep's recipe {_recipe(spec, seed)}: use another results folder")
+        raise ValueError(
+            f"the HE source at {path} was trained with {record['extra'].get('recipe')}, "
+            f"not this sweep's recipe {_recipe(spec, seed)}: use another results folder"
+        )
     return model.eval()
 
 
 def _recipe(spec: Spec, seed: int) -> dict:
     cfg = spec.cfg
-    return {"n_ls_he": cfg.n_ls_he, "epochs": cfg.epochs, "latent": spec.latent, "window": cfg.window, "seed": seed,
-            "he_seed": spec.he_seed}
+    return {
+        "n_ls_he": cfg.n_ls_he,
+        "epochs": cfg.epochs,
+        "latent": spec.latent,
+        "window": cfg.window,
+        "seed": seed,
+        "he_seed": spec.he_seed,
+    }
 
 
 # -- the cells --------------------------------------------------------------------------------------------------
+
 
 def _fit_resumable(model: GraphSTAD, train, val, config: TrainConfig, partial: Path):
     """Fit, saving the training state after every epoch so a killed cell resumes where it stopped."""
@@ -233,8 +272,13 @@ def _model_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     # the epochs' time, summed over every session a resumed cell ran in (the process's own wall time is not)
     row = result_row(model, history, prep.windows["test"], float(sum(history.seconds)))
     if cell.model in SOURCE_MODEL.values():
-        save_checkpoint(model, source_path(workdir, cell.seed, dc=cell.model != UNPOOLED), train_config=config,
-                        history=history, extra={"recipe": _recipe(spec, cell.seed), "he_test_mse": row["test_mse"]})
+        save_checkpoint(
+            model,
+            source_path(workdir, cell.seed, dc=cell.model != UNPOOLED),
+            train_config=config,
+            history=history,
+            extra={"recipe": _recipe(spec, cell.seed), "he_test_mse": row["test_mse"]},
+        )
     partial.unlink(missing_ok=True)
     return [{"model": cell.model, **row}]
 
@@ -243,8 +287,15 @@ def _baseline_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     prep = he_data(spec.cfg, spec.he_seed)
     t0 = time.perf_counter()
     mse = per_channel_mean_mse(prep.windows["train"], prep.windows["test"], get_geometry("HE").mask)
-    return [{"model": BASELINE, "test_mse": mse, "parameters": 0, "trainable_params": 0,
-             "train_seconds": time.perf_counter() - t0}]
+    return [
+        {
+            "model": BASELINE,
+            "test_mse": mse,
+            "parameters": 0,
+            "trainable_params": 0,
+            "train_seconds": time.perf_counter() - t0,
+        }
+    ]
 
 
 def _fine_tune(cell: Cell, spec: Spec, workdir: Path, fraction: float, one_cycle: bool):
@@ -256,12 +307,22 @@ def _fine_tune(cell: Cell, spec: Spec, workdir: Path, fraction: float, one_cycle
     config = spec.train_config(cell.seed, one_cycle)
     if cell.epochs is not None:
         config = replace(config, epochs=cell.epochs)
-    model, history, subset = fine_tune(load_source(workdir, spec, cell.seed, cell.dc), prep.windows["train"],
-                                       prep.windows["val"], *transfer.parse_pair(cell.pair), fraction=fraction,
-                                       seed=cell.seed, config=config)
+    model, history, subset = fine_tune(
+        load_source(workdir, spec, cell.seed, cell.dc),
+        prep.windows["train"],
+        prep.windows["val"],
+        *transfer.parse_pair(cell.pair),
+        fraction=fraction,
+        seed=cell.seed,
+        config=config,
+    )
     if fraction == 1.0 and not one_cycle and cell.dc and cell.epochs is None:  # chapter 5 starts from these
-        save_checkpoint(model, _target_path(workdir, cell), history=history,
-                        extra={"recipe": _recipe(spec, cell.seed), "pair": cell.pair})
+        save_checkpoint(
+            model,
+            _target_path(workdir, cell),
+            history=history,
+            extra={"recipe": _recipe(spec, cell.seed), "pair": cell.pair},
+        )
     return model, history, subset
 
 
@@ -281,11 +342,21 @@ def _transfer_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     t0 = time.perf_counter()
     model, history, subset = _fine_tune(cell, spec, workdir, cell.fraction, cell.one_cycle)
     init, train = transfer.parse_pair(cell.pair)
-    return [{"init": init, "train": train, "pair": cell.pair, "fraction": cell.fraction, "seed": cell.seed,
-             "one_cycle": cell.one_cycle, "dc": cell.dc, "longer_epochs": cell.epochs,
-             "n_train_windows": len(subset),
-             **result_row(model, history, prep.windows["test"], time.perf_counter() - t0),
-             "trainable_change_pct": transfer.trainable_change(model)}]
+    return [
+        {
+            "init": init,
+            "train": train,
+            "pair": cell.pair,
+            "fraction": cell.fraction,
+            "seed": cell.seed,
+            "one_cycle": cell.one_cycle,
+            "dc": cell.dc,
+            "longer_epochs": cell.epochs,
+            "n_train_windows": len(subset),
+            **result_row(model, history, prep.windows["test"], time.perf_counter() - t0),
+            "trainable_change_pct": transfer.trainable_change(model),
+        }
+    ]
 
 
 def _detection_rows(model: GraphSTAD, train_windows: np.ndarray, spec: Spec, shapes=("box", "single")) -> list[dict]:
@@ -294,8 +365,16 @@ def _detection_rows(model: GraphSTAD, train_windows: np.ndarray, spec: Spec, sha
     rows = []
     for shape in shapes:
         cases = ds.CASES if shape == "box" else [c for c in ds.CASES if c[0] in ds.SINGLE_CHANNEL_CASES]
-        table = ds.detection_table_chunked(model, error_scaler, prep.windows["test"], prep.scaler, spec.n_anomalies,
-                                           seed=spec.anomaly_seed + (shape == "single"), shape=shape, cases=cases)
+        table = ds.detection_table_chunked(
+            model,
+            error_scaler,
+            prep.windows["test"],
+            prep.scaler,
+            spec.n_anomalies,
+            seed=spec.anomaly_seed + (shape == "single"),
+            shape=shape,
+            cases=cases,
+        )
         experiment = "boxes" if shape == "box" else "single channels"
         rows += [{"experiment": experiment, "case": case, **r} for case, r in table.iterrows()]
     return rows
@@ -304,8 +383,10 @@ def _detection_rows(model: GraphSTAD, train_windows: np.ndarray, spec: Spec, sha
 def _detection_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     model = _trained_target(cell, spec, workdir)
     prep = hb_data(spec.cfg, spec.hb_seed)
-    return [{"pair": cell.pair, "rate": 0.0, "n_anomalies": spec.n_anomalies, **r}
-            for r in _detection_rows(model, prep.windows["train"], spec)]
+    return [
+        {"pair": cell.pair, "rate": 0.0, "n_anomalies": spec.n_anomalies, **r}
+        for r in _detection_rows(model, prep.windows["train"], spec)
+    ]
 
 
 def _comparison_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
@@ -319,11 +400,21 @@ def _comparison_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     for name, detector in bs.ABLATIONS.items():  # chapter 3's ablations, trained on HB from scratch
         states.append(Path(workdir) / "partial" / f"{ablation_cell.key}__{re.sub('[^a-z]+', '_', name.lower())}.pt")
         states[-1].parent.mkdir(parents=True, exist_ok=True)
-        models[detector] = (bs.train_ablation(source, prep.windows, name, seed=cell.seed,
-                                              config=spec.train_config(cell.seed), checkpoint=states[-1]), None)
+        models[detector] = (
+            bs.train_ablation(
+                source, prep.windows, name, seed=cell.seed, config=spec.train_config(cell.seed), checkpoint=states[-1]
+            ),
+            None,
+        )
     suite = bs.detectors(prep.windows["train"], prep.scaler, models)
-    rows = bs.comparison_chunked(suite, prep.windows["test"], prep.scaler, spec.n_anomalies, seed=spec.anomaly_seed,
-                                 sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES})
+    rows = bs.comparison_chunked(
+        suite,
+        prep.windows["test"],
+        prep.scaler,
+        spec.n_anomalies,
+        seed=spec.anomaly_seed,
+        sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES},
+    )
     for state in states:
         state.unlink(missing_ok=True)
     return [{"pair": cell.pair, "n_anomalies": spec.n_anomalies, **r} for r in rows.to_dict("records")]
@@ -334,12 +425,24 @@ def _graphs_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
 
     prep = hb_data(spec.cfg, spec.hb_seed)
     states = _partial_path(workdir, cell).with_suffix("")  # a folder: one training state per graph
-    models = bs.train_graphs(load_source(workdir, spec, cell.seed), prep.windows, seed=cell.seed,
-                             config=spec.train_config(cell.seed), checkpoints=states)
-    suite = bs.detectors(prep.windows["train"], prep.scaler, {name: (m, None) for name, m in models.items()},
-                         baselines=False)
-    rows = bs.comparison_chunked(suite, prep.windows["test"], prep.scaler, spec.n_anomalies, seed=spec.anomaly_seed,
-                                 sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES})
+    models = bs.train_graphs(
+        load_source(workdir, spec, cell.seed),
+        prep.windows,
+        seed=cell.seed,
+        config=spec.train_config(cell.seed),
+        checkpoints=states,
+    )
+    suite = bs.detectors(
+        prep.windows["train"], prep.scaler, {name: (m, None) for name, m in models.items()}, baselines=False
+    )
+    rows = bs.comparison_chunked(
+        suite,
+        prep.windows["test"],
+        prep.scaler,
+        spec.n_anomalies,
+        seed=spec.anomaly_seed,
+        sets={"boxes": ds.CASES, "readout": bs.READOUT_CASES},
+    )
     for state in states.glob("*.pt"):
         state.unlink()
     states.rmdir()
@@ -351,10 +454,18 @@ def _contamination_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
 
     prep = hb_data(spec.cfg, spec.hb_seed)
     dirty = ds.contaminate(prep.windows["train"], prep.scaler, cell.rate, seed=cell.seed)[0]
-    model, _, _ = fine_tune(load_source(workdir, spec, cell.seed), dirty, prep.windows["val"], *transfer.parse_pair(cell.pair),
-                            seed=cell.seed, config=spec.train_config(cell.seed))
-    return [{"pair": cell.pair, "rate": cell.rate, "n_anomalies": spec.n_anomalies, **r}
-            for r in _detection_rows(model, dirty, spec, shapes=("box",))]
+    model, _, _ = fine_tune(
+        load_source(workdir, spec, cell.seed),
+        dirty,
+        prep.windows["val"],
+        *transfer.parse_pair(cell.pair),
+        seed=cell.seed,
+        config=spec.train_config(cell.seed),
+    )
+    return [
+        {"pair": cell.pair, "rate": cell.rate, "n_anomalies": spec.n_anomalies, **r}
+        for r in _detection_rows(model, dirty, spec, shapes=("box",))
+    ]
 
 
 def _rin_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
@@ -371,18 +482,40 @@ def _rin_cell(cell: Cell, spec: Spec, workdir: Path) -> list[dict]:
     rows = []
     for pair in RIN_PAIRS:
         t0 = time.perf_counter()
-        model, fitted, subset = fine_tune(source, hb.windows["train"], hb.windows["val"], *transfer.parse_pair(pair),
-                                          seed=cell.seed, config=spec.train_config(cell.seed))
-        rows.append({"pair": pair, "rin": False, "fraction": 1.0, "one_cycle": False, "n_train_windows": len(subset),
-                     "he_test_mse": he_row["test_mse"], "he_train_seconds": he_row["train_seconds"],
-                     **result_row(model, fitted, hb.windows["test"], time.perf_counter() - t0)})
+        model, fitted, subset = fine_tune(
+            source,
+            hb.windows["train"],
+            hb.windows["val"],
+            *transfer.parse_pair(pair),
+            seed=cell.seed,
+            config=spec.train_config(cell.seed),
+        )
+        rows.append(
+            {
+                "pair": pair,
+                "rin": False,
+                "fraction": 1.0,
+                "one_cycle": False,
+                "n_train_windows": len(subset),
+                "he_test_mse": he_row["test_mse"],
+                "he_train_seconds": he_row["train_seconds"],
+                **result_row(model, fitted, hb.windows["test"], time.perf_counter() - t0),
+            }
+        )
     partial.unlink(missing_ok=True)
     return rows
 
 
-_RUNNERS = {"model": _model_cell, "baseline": _baseline_cell, "transfer": _transfer_cell,
-            "detection": _detection_cell, "comparison": _comparison_cell, "graphs": _graphs_cell,
-            "contamination": _contamination_cell, "rin": _rin_cell}
+_RUNNERS = {
+    "model": _model_cell,
+    "baseline": _baseline_cell,
+    "transfer": _transfer_cell,
+    "detection": _detection_cell,
+    "comparison": _comparison_cell,
+    "graphs": _graphs_cell,
+    "contamination": _contamination_cell,
+    "rin": _rin_cell,
+}
 
 
 def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = None) -> pd.DataFrame:
@@ -405,4 +538,3 @@ def run_cell(cell: Cell, spec: Spec, workdir: str | Path, threads: int | None = 
     if cell.kind == "transfer":
         coords.update(fraction=cell.fraction, one_cycle=cell.one_cycle, dc=cell.dc)
     return pd.DataFrame([{**coords, **r} for r in rows])
-

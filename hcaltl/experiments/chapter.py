@@ -9,13 +9,17 @@
 The HE source model is trained once (chapter 3, or the first chapter that needs it) and stored with its
 *recipe* (LS, epochs, latent, window, seed); :func:`he_source` reuses a checkpoint only when its recipe
 matches, so a stale or foreign file is never used silently. :func:`train_source` and :func:`he_source`
-are the one writer and the one reader of that record.
+are the one writer and the one reader of that record; both hold a lock on it (``<checkpoint>.lock``), so
+chapters executed side by side (as ``make test`` runs them) wait for the one that trains instead of reading a
+half-written file or training the same model twice.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from ..checkpoints import load_checkpoint, save_checkpoint
 from ..geometry import get_geometry
@@ -59,18 +63,40 @@ def new_source(cfg: Preset, latent: int, seed: int) -> GraphSTAD:
     return GraphSTAD("HE", latent=latent, window=cfg.window)
 
 
-def train_source(model: GraphSTAD, windows: dict, cfg: Preset, *, seed: int, checkpoint: str | Path,
-                 progress: bool = True) -> dict:
+def train_source(
+    model: GraphSTAD, windows: dict, cfg: Preset, *, seed: int, checkpoint: str | Path, progress: bool = True
+) -> dict:
     """Train the HE source on ``windows`` and save it with its recipe; returns the result row
     (:func:`hcaltl.train.train_and_evaluate`)."""
+    with _lock(checkpoint):
+        return _train_and_save(model, windows, cfg, seed=seed, checkpoint=checkpoint, progress=progress)
+
+
+def _lock(checkpoint: str | Path) -> FileLock:
+    """The lock that one writer and its readers of ``checkpoint`` share, across processes."""
+    path = Path(checkpoint)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(f"{path}.lock")
+
+
+def _train_and_save(
+    model: GraphSTAD, windows: dict, cfg: Preset, *, seed: int, checkpoint: str | Path, progress: bool
+) -> dict:
     config = TrainConfig(epochs=cfg.epochs, seed=seed, progress=progress)
     result = train_and_evaluate(model, windows, config)
-    save_checkpoint(model, checkpoint, train_config=config, history=result["history"],
-                    extra={"recipe": source_recipe(cfg, model.config.latent, seed), "he_test_mse": result["test_mse"]})
+    save_checkpoint(
+        model,
+        checkpoint,
+        train_config=config,
+        history=result["history"],
+        extra={"recipe": source_recipe(cfg, model.config.latent, seed), "he_test_mse": result["test_mse"]},
+    )
     return result
 
 
-def he_source(checkpoint: str | Path, cfg: Preset, *, latent: int = 8, seed: int = 2018, progress: bool = True) -> GraphSTAD:
+def he_source(
+    checkpoint: str | Path, cfg: Preset, *, latent: int = 8, seed: int = 2018, progress: bool = True
+) -> GraphSTAD:
     """The HE source model: loaded from ``checkpoint`` when it was trained with exactly this recipe, else
     trained (as in chapter 3) and saved there.
 
@@ -80,13 +106,14 @@ def he_source(checkpoint: str | Path, cfg: Preset, *, latent: int = 8, seed: int
         latent, seed: the rest of the recipe.
     """
     path = Path(checkpoint)
-    if path.exists():
-        model, record = load_checkpoint(path, expect_subdetector="HE")
-        if record["extra"].get("recipe") == source_recipe(cfg, latent, seed):
-            return model.eval()
-    windows = he_windows(cfg, seed)[0].windows
-    model = new_source(cfg, latent, seed)
-    train_source(model, windows, cfg, seed=seed, checkpoint=path, progress=progress)
+    with _lock(path):
+        if path.exists():
+            model, record = load_checkpoint(path, expect_subdetector="HE")
+            if record["extra"].get("recipe") == source_recipe(cfg, latent, seed):
+                return model.eval()
+        windows = he_windows(cfg, seed)[0].windows
+        model = new_source(cfg, latent, seed)
+        _train_and_save(model, windows, cfg, seed=seed, checkpoint=path, progress=progress)
     return model.eval()
 
 

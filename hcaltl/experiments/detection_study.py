@@ -28,7 +28,9 @@ from .transfer_study import fine_tune
 #: The rows of paper A's Table 7: (label, kind, factor).
 CASES: tuple[tuple[str, str, float | None], ...] = (
     *((f"degraded ×{f}", "degraded", f) for f in DEGRADED_FACTORS),
-    ("dead", "dead", None), ("noisy hot ×2", "noisy_hot", None), ("fully hot", "fully_hot", None),
+    ("dead", "dead", None),
+    ("noisy hot ×2", "noisy_hot", None),
+    ("fully hot", "fully_hot", None),
 )
 #: The cases of the single-channel study (the mildest and strongest degradations, dead, fully hot).
 SINGLE_CHANNEL_CASES = ("degraded ×0.8", "degraded ×0.4", "dead", "fully hot")
@@ -46,8 +48,16 @@ class TestSet:
     by_case: dict[str, list] = field(default_factory=dict)
 
 
-def make_test_set(windows: np.ndarray, scaler: ChannelScaler, n: int, seed: int = 101, *, shape: str | None = None,
-                  where: str = "last", cases=CASES) -> TestSet:
+def make_test_set(
+    windows: np.ndarray,
+    scaler: ChannelScaler,
+    n: int,
+    seed: int = 101,
+    *,
+    shape: str | None = None,
+    where: str = "last",
+    cases=CASES,
+) -> TestSet:
     """``n`` windows drawn with replacement from ``windows``, each carrying one region per case (same regions
     for every case, as in the authors' generator).
 
@@ -59,7 +69,9 @@ def make_test_set(windows: np.ndarray, scaler: ChannelScaler, n: int, seed: int 
     occupancy = scaler.inverse_transform(healthy)  # once, not once per case
     anomalous, labels, by_case = {}, {}, {}
     for label, kind, factor in cases:
-        out = inject(occupancy, kind, factor, seed=seed, fraction=1.0, shape=shape, where=where, geometry=scaler.geometry)
+        out = inject(
+            occupancy, kind, factor, seed=seed, fraction=1.0, shape=shape, where=where, geometry=scaler.geometry
+        )
         anomalous[label], labels[label], by_case[label] = scaler.transform(out.data), out.labels, out.regions
     return TestSet(healthy, anomalous, labels, by_case[label], by_case)
 
@@ -80,13 +92,17 @@ def detection_scores(model: GraphSTAD, scaler: ErrorScaler, test: TestSet) -> di
     cases = {}
     for case, windows in test.anomalous.items():
         scores = channel_scores(model, windows, scaler)
-        cases[case] = (np.concatenate([test.labels[case], np.zeros_like(test.labels[case])]).ravel(),
-                       np.concatenate([scores, healthy]).ravel())
+        cases[case] = (
+            np.concatenate([test.labels[case], np.zeros_like(test.labels[case])]).ravel(),
+            np.concatenate([scores, healthy]).ravel(),
+        )
     return cases
 
 
 def _table(cases: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
-    return pd.DataFrame({case: {**metrics(y, s), "anomalous channels": int(y.sum())} for case, (y, s) in cases.items()}).T
+    return pd.DataFrame(
+        {case: {**metrics(y, s), "anomalous channels": int(y.sum())} for case, (y, s) in cases.items()}
+    ).T
 
 
 def detection_table(model: GraphSTAD, scaler: ErrorScaler, test: TestSet) -> tuple[pd.DataFrame, dict]:
@@ -98,8 +114,18 @@ def detection_table(model: GraphSTAD, scaler: ErrorScaler, test: TestSet) -> tup
     return _table(cases), cases
 
 
-def detection_table_chunked(model: GraphSTAD, scaler: ErrorScaler, windows: np.ndarray, channel_scaler: ChannelScaler,
-                            n: int, seed: int, *, shape: str | None = None, cases=CASES, chunk: int = 100) -> pd.DataFrame:
+def detection_table_chunked(
+    model: GraphSTAD,
+    scaler: ErrorScaler,
+    windows: np.ndarray,
+    channel_scaler: ChannelScaler,
+    n: int,
+    seed: int,
+    *,
+    shape: str | None = None,
+    cases=CASES,
+    chunk: int = 100,
+) -> pd.DataFrame:
     """:func:`detection_table` for ``n`` anomalous windows per case, built and scored ``chunk`` at a time, so memory
     stays that of one chunk (a paper-scale test set of 1000 windows per kind would otherwise hold GBs).
 
@@ -109,13 +135,17 @@ def detection_table_chunked(model: GraphSTAD, scaler: ErrorScaler, windows: np.n
         raise ValueError(f"n and chunk must be positive, got n={n}, chunk={chunk}")
     parts: dict[str, list] = {}
     for i, start in enumerate(range(0, n, chunk)):
-        test = make_test_set(windows, channel_scaler, min(chunk, n - start), seed=1000 * seed + i, shape=shape, cases=cases)
+        test = make_test_set(
+            windows, channel_scaler, min(chunk, n - start), seed=1000 * seed + i, shape=shape, cases=cases
+        )
         for case, ys in detection_scores(model, scaler, test).items():
             parts.setdefault(case, []).append(ys)
     return _table({case: tuple(np.concatenate(a) for a in zip(*p)) for case, p in parts.items()})
 
 
-def contaminate(windows: np.ndarray, scaler: ChannelScaler, rate: float, seed: int = 0, cases=CASES) -> tuple[np.ndarray, np.ndarray]:
+def contaminate(
+    windows: np.ndarray, scaler: ChannelScaler, rate: float, seed: int = 0, cases=CASES
+) -> tuple[np.ndarray, np.ndarray]:
     """A training set in which a ``rate`` share of windows carries an anomaly on all its LS, the case of each
     drawn at random from ``cases``. Returns (windows, per-window contaminated flag)."""
     if not 0 <= rate < 1:
@@ -133,9 +163,20 @@ def contaminate(windows: np.ndarray, scaler: ChannelScaler, rate: float, seed: i
     return out, flag
 
 
-def contamination_study(source: GraphSTAD, windows: dict[str, np.ndarray], scaler: ChannelScaler, test: TestSet,
-                        rates, pairs, *, config: TrainConfig | None = None, trained: dict | None = None,
-                        tables: dict[str, pd.DataFrame] | None = None, seed: int = 0, progress: bool = True) -> pd.DataFrame:
+def contamination_study(
+    source: GraphSTAD,
+    windows: dict[str, np.ndarray],
+    scaler: ChannelScaler,
+    test: TestSet,
+    rates,
+    pairs,
+    *,
+    config: TrainConfig | None = None,
+    trained: dict | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Train each pair on training windows with a ``rate`` share contaminated (:func:`contaminate`), fit its σ
     statistics on the same contaminated windows, and score ``test``.
 
@@ -162,23 +203,44 @@ def contamination_study(source: GraphSTAD, windows: dict[str, np.ndarray], scale
             else:
                 if rate not in dirty:
                     dirty[rate] = contaminate(windows["train"], scaler, rate, seed=seed)[0]
-                model, _, _ = fine_tune(source, dirty[rate], windows["val"], *transfer.parse_pair(pair), seed=1, config=config)
+                model, _, _ = fine_tune(
+                    source, dirty[rate], windows["val"], *transfer.parse_pair(pair), seed=1, config=config
+                )
                 error_scaler = fit_error_scaler(model, dirty[rate])
             table = detection_table(model, error_scaler, test)[0]
-        rows += [{"rate": rate, "pair": pair, "case": case, **r}
-                 for case, r in table.drop(columns="anomalous channels").iterrows()]
+        rows += [
+            {"rate": rate, "pair": pair, "case": case, **r}
+            for case, r in table.drop(columns="anomalous channels").iterrows()
+        ]
     return pd.DataFrame(rows)
 
 
 def results_frame(tables: dict[str, pd.DataFrame], single: pd.DataFrame, contamination: pd.DataFrame) -> pd.DataFrame:
     """Every number of chapter 5 as tidy rows (experiment, pair, rate, case, metric columns), for a results file."""
-    parts = [t.drop(columns="anomalous channels").rename_axis("case").reset_index().assign(experiment="boxes", pair=pair, rate=0.0)
-             for pair, t in tables.items()]
-    parts.append(single.rename_axis("case").reset_index().melt(id_vars="case", var_name="pair", value_name="AUC")
-                 .assign(experiment="single channels", rate=0.0))
+    parts = [
+        t.drop(columns="anomalous channels")
+        .rename_axis("case")
+        .reset_index()
+        .assign(experiment="boxes", pair=pair, rate=0.0)
+        for pair, t in tables.items()
+    ]
+    parts.append(
+        single.rename_axis("case")
+        .reset_index()
+        .melt(id_vars="case", var_name="pair", value_name="AUC")
+        .assign(experiment="single channels", rate=0.0)
+    )
     parts.append(contamination.assign(experiment="contamination"))
     out = pd.concat(parts, ignore_index=True)
-    return out[["experiment", "pair", "rate", "case", *[c for c in out.columns if c not in ("experiment", "pair", "rate", "case")]]]
+    return out[
+        [
+            "experiment",
+            "pair",
+            "rate",
+            "case",
+            *[c for c in out.columns if c not in ("experiment", "pair", "rate", "case")],
+        ]
+    ]
 
 
 def auc_beside_paper(aucs: pd.DataFrame) -> pd.DataFrame:
@@ -189,10 +251,19 @@ def auc_beside_paper(aucs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def own_detector_flags(own: OccupancyData, trained: dict[str, tuple[GraphSTAD, ErrorScaler, ChannelScaler]],
-                       source: GraphSTAD, *, n_calibrate: int = 10, n_ls_sim: int = 1400, sim_seed: int = 0,
-                       config: TrainConfig | None = None, threshold: float = 10.0,
-                       validation: dict[str, np.ndarray] | None = None, split: dict | None = None) -> pd.DataFrame:
+def own_detector_flags(
+    own: OccupancyData,
+    trained: dict[str, tuple[GraphSTAD, ErrorScaler, ChannelScaler]],
+    source: GraphSTAD,
+    *,
+    n_calibrate: int = 10,
+    n_ls_sim: int = 1400,
+    sim_seed: int = 0,
+    config: TrainConfig | None = None,
+    threshold: float = 10.0,
+    validation: dict[str, np.ndarray] | None = None,
+    split: dict | None = None,
+) -> pd.DataFrame:
     """Healthy lumisections of a real detector, scored by models trained on simulation: how many channels each
     flags, against the same model on its own validation data.
 
@@ -217,21 +288,30 @@ def own_detector_flags(own: OccupancyData, trained: dict[str, tuple[GraphSTAD, E
     from ..simulate import calibrate, simulate
 
     if own.n_ls < n_calibrate + source.config.window:
-        raise ValueError(f"own holds {own.n_ls} LS: {n_calibrate} to calibrate leave no held-out window of "
-                         f"{source.config.window} LS")
+        raise ValueError(
+            f"own holds {own.n_ls} LS: {n_calibrate} to calibrate leave no held-out window of {source.config.window} LS"
+        )
     cal = calibrate(own.select(slice(0, n_calibrate)))
-    twin = prepare_windows(simulate(own.geometry, n_ls_sim, seed=sim_seed, calibration=cal), window=source.config.window,
-                           **(split or {}))
-    model, _, _ = fine_tune(source, twin.windows["train"], twin.windows["val"], "RANDOM", "No-TL", seed=1, config=config)
-    models = {**trained, "trained on the calibrated simulation": (model, fit_error_scaler(model, twin.windows["train"]), twin.scaler)}
+    twin = prepare_windows(
+        simulate(own.geometry, n_ls_sim, seed=sim_seed, calibration=cal), window=source.config.window, **(split or {})
+    )
+    model, _, _ = fine_tune(
+        source, twin.windows["train"], twin.windows["val"], "RANDOM", "No-TL", seed=1, config=config
+    )
+    models = {
+        **trained,
+        "trained on the calibrated simulation": (model, fit_error_scaler(model, twin.windows["train"]), twin.scaler),
+    }
     validation = {**(validation or {}), "trained on the calibrated simulation": twin.windows["val"]}
     held_out = own.select(slice(n_calibrate, own.n_ls))
     rows = {}
     for name, (m, err_scaler, ch_scaler) in models.items():
         windows, _ = scoring_windows(held_out, ch_scaler, window=m.config.window, stride=1)
         flagged = channel_scores(m, windows, err_scaler) > threshold
-        row = {"held-out LS: flagged channels per window": float(flagged.sum(axis=1).mean()),
-               "held-out LS: flagged share": float(flagged.mean())}
+        row = {
+            "held-out LS: flagged channels per window": float(flagged.sum(axis=1).mean()),
+            "held-out LS: flagged share": float(flagged.mean()),
+        }
         if name in validation:
             own_flags = channel_scores(m, validation[name], err_scaler) > threshold
             row["own validation: flagged share"] = float(own_flags.mean())

@@ -58,13 +58,25 @@ def partition_features(scores: np.ndarray, partitions: dict[str, np.ndarray]) ->
             raise ValueError(f"partition {name} has channel {nodes.max()} but scores have {scores.shape[1]} channels")
         s = scores[:, nodes]
         p50, p90, p99 = np.percentile(s, [50, 90, 99], axis=1)
-        out[name] = np.column_stack([s.mean(1), s.std(1), p50, p90, p99, s.max(1), (s > 5).mean(1), (s > 10).mean(1)]).astype(np.float32)
+        out[name] = np.column_stack(
+            [s.mean(1), s.std(1), p50, p90, p99, s.max(1), (s > 5).mean(1), (s > 10).mean(1)]
+        ).astype(np.float32)
     return out
 
 
-def partition_dataset(model: GraphSTAD, error_scaler: ErrorScaler, windows: np.ndarray, scaler: ChannelScaler, n: int, *,
-                      partitions: dict[str, np.ndarray], bad_fraction: float = 0.25, cases=CASES, shape: str | None = None,
-                      seed: int = 0) -> LumiFeatures:
+def partition_dataset(
+    model: GraphSTAD,
+    error_scaler: ErrorScaler,
+    windows: np.ndarray,
+    scaler: ChannelScaler,
+    n: int,
+    *,
+    partitions: dict[str, np.ndarray],
+    bad_fraction: float = 0.25,
+    cases=CASES,
+    shape: str | None = None,
+    seed: int = 0,
+) -> LumiFeatures:
     """``n`` windows drawn with replacement; a ``bad_fraction`` of them get one injected fault on all their LS
     (case drawn at random). Features: :func:`partition_features` of the model's σ scores; truth: the partitions
     holding a labelled channel.
@@ -91,5 +103,13 @@ def partition_dataset(model: GraphSTAD, error_scaler: ErrorScaler, windows: np.n
     scores = channel_scores(model, data, error_scaler)
     causes = pd.DataFrame({name: labels[:, nodes].any(axis=1) for name, nodes in partitions.items()})
     features = partition_features(scores, partitions)
-    return LumiFeatures(features, {k: [f"{k}_{s}" for s in PARTITION_STATISTICS] for k in features}, source.astype(np.int64),
-                        np.arange(n, dtype=np.int64), np.ones(n), ~causes.any(axis=1).to_numpy(), causes, severity)
+    return LumiFeatures(
+        features,
+        {k: [f"{k}_{s}" for s in PARTITION_STATISTICS] for k in features},
+        source.astype(np.int64),
+        np.arange(n, dtype=np.int64),
+        np.ones(n),
+        ~causes.any(axis=1).to_numpy(),
+        causes,
+        severity,
+    )

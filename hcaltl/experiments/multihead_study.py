@@ -6,8 +6,8 @@ Explained in chapter 6 (``notebooks/06_multihead_cause.ipynb``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -53,9 +53,15 @@ class Trained:
     scores: pd.DataFrame
 
 
-def run_variants(train: LumiFeatures, test: LumiFeatures, variants: Mapping[str, Variant] | list[str] = VARIANTS, *,
-                 config: mh.MultiHeadConfig | None = None, hidden: tuple[int, ...] = (50, 10),
-                 progress: bool = True) -> dict[str, Trained]:
+def run_variants(
+    train: LumiFeatures,
+    test: LumiFeatures,
+    variants: Mapping[str, Variant] | list[str] = VARIANTS,
+    *,
+    config: mh.MultiHeadConfig | None = None,
+    hidden: tuple[int, ...] = (50, 10),
+    progress: bool = True,
+) -> dict[str, Trained]:
     """Train every variant with the same seed and settings; unknown names raise with the list of known ones."""
     config = config or mh.MultiHeadConfig()
     if not isinstance(variants, Mapping):
@@ -85,8 +91,11 @@ def summary(trained: dict[str, Trained], test: LumiFeatures, visibility: Mapping
         heads = {c: "all" for c in channels} if single else None
         decomposition = mh.decomposition_auc(t.scores, test, visibility, heads=heads)
         row = {"global AUC": mh.global_auc(t.scores, test), "decomposition AUC (mean over heads)": decomposition.mean()}
-        row["cause inferred (exclusive LS)"] = (float("nan") if single else
-                                                float((mh.infer_cause(t.scores, visibility).to_numpy()[only] == true[only]).mean()))
+        row["cause inferred (exclusive LS)"] = (
+            float("nan")
+            if single
+            else float((mh.infer_cause(t.scores, visibility).to_numpy()[only] == true[only]).mean())
+        )
         rows[name] = row
     out = pd.DataFrame(rows).T
     out.loc["paper C", "global AUC"] = PAPER_C_GLOBAL_AUC
@@ -100,7 +109,9 @@ def beside_fig3(attribution: pd.DataFrame) -> pd.DataFrame:
         cols[(ours, "ours")] = attribution[ours]
         label = "inclusive" if ours == "inclusive" else PAPER_C_LABEL_OF.get(ours)
         if label is not None:
-            cols[(ours, f"paper ({label})")] = pd.Series({h: PAPER_C_FIG3_AUC.get(h, {}).get(label, np.nan) for h in attribution.index})
+            cols[(ours, f"paper ({label})")] = pd.Series(
+                {h: PAPER_C_FIG3_AUC.get(h, {}).get(label, np.nan) for h in attribution.index}
+            )
     return pd.DataFrame(cols)
 
 
@@ -111,14 +122,20 @@ def beside_fig4(exclusive: pd.DataFrame) -> pd.DataFrame:
         cols[(ours, "ours")] = exclusive[ours]
         label = PAPER_C_LABEL_OF.get(ours)
         if label in next(iter(PAPER_C_FIG4_EXCLUSIVE.values())):
-            cols[(ours, f"paper ({label})")] = pd.Series({h: PAPER_C_FIG4_EXCLUSIVE.get(h, {}).get(label, np.nan) for h in exclusive.index})
+            cols[(ours, f"paper ({label})")] = pd.Series(
+                {h: PAPER_C_FIG4_EXCLUSIVE.get(h, {}).get(label, np.nan) for h in exclusive.index}
+            )
     return pd.DataFrame(cols)
 
 
-def cause_confusion(scores: pd.DataFrame, data: LumiFeatures, visibility: Mapping[str, tuple[str, ...]]) -> pd.DataFrame:
+def cause_confusion(
+    scores: pd.DataFrame, data: LumiFeatures, visibility: Mapping[str, tuple[str, ...]]
+) -> pd.DataFrame:
     """True cause (rows) against the cause inferred from the heads (columns), for exclusive anomalies."""
     only = data.causes.sum(axis=1).to_numpy() == 1
     true = data.causes.idxmax(axis=1)[only].rename("true cause")
     inferred = mh.infer_cause(scores, visibility)[only]
     order = list(visibility)
-    return pd.crosstab(true, inferred).reindex(index=[c for c in order if c in set(true)], columns=[*order, "none"], fill_value=0)
+    return pd.crosstab(true, inferred).reindex(
+        index=[c for c in order if c in set(true)], columns=[*order, "none"], fill_value=0
+    )

@@ -81,16 +81,24 @@ def faulty_run(run: OccupancyData, onsets: dict[str, float], *, seed: int = 0, d
     geometry, n = run.geometry, run.n_ls
     rng = np.random.default_rng(seed)
     busy = geometry.map_to_nodes(run.occupancy).mean(axis=0) > 0  # channels that fire: a dead one must have fired
-    regions = {"channel dies": region_of(geometry, [int(rng.choice(np.flatnonzero(busy)))]),
-               "RM turns noisy": readout_region(geometry, _random_rm(run, seed)),
-               "slow degradation": draw_regions(geometry, 1, rng)[0]}
+    regions = {
+        "channel dies": region_of(geometry, [int(rng.choice(np.flatnonzero(busy)))]),
+        "RM turns noisy": readout_region(geometry, _random_rm(run, seed)),
+        "slow degradation": draw_regions(geometry, 1, rng)[0],
+    }
     data, labels, first = run, np.zeros((n, geometry.n_channels), dtype=bool), {}
     for name, fraction in onsets.items():
         start = min(int(round(validate.fraction(fraction, f"onsets[{name!r}]", one=False) * n)), n - 1)
         if name == "slow degradation":
             left = min(drift_ls, n - start)  # a run that ends first stops the drift part-way, at the same slope
-            injected = inject(data, "drift", 1 - (1 - DRIFT_FACTOR) * left / drift_ls, regions=regions[name],
-                              onset=start, drift_ls=left)
+            injected = inject(
+                data,
+                "drift",
+                1 - (1 - DRIFT_FACTOR) * left / drift_ls,
+                regions=regions[name],
+                onset=start,
+                drift_ls=left,
+            )
         else:
             kind = "dead" if name == "channel dies" else "rm_noisy"
             injected = inject(data, kind, samples=np.arange(start, n), regions=regions[name])
@@ -112,11 +120,14 @@ def detection_delays(replay: Replay, faulty: FaultyRun) -> pd.DataFrame:
         after = ls >= onset
         hit = np.flatnonzero(mine & after)
         first = int(ls[hit[0]]) if len(hit) else None
-        rows[name] = {"onset LS": onset, "first flagged LS": first,
-                      "delay [LS]": (first - onset) if first is not None else np.nan,
-                      "delay [min]": (first - onset) * LS_SECONDS / 60 if first is not None else np.nan,
-                      "LS flagged after onset": float(mine[after].mean()) if after.any() else np.nan,
-                      "channels": len(faulty.channels[name])}
+        rows[name] = {
+            "onset LS": onset,
+            "first flagged LS": first,
+            "delay [LS]": (first - onset) if first is not None else np.nan,
+            "delay [min]": (first - onset) * LS_SECONDS / 60 if first is not None else np.nan,
+            "LS flagged after onset": float(mine[after].mean()) if after.any() else np.nan,
+            "channels": len(faulty.channels[name]),
+        }
     return pd.DataFrame(rows).T
 
 
@@ -132,15 +143,19 @@ def drift_caught(delays: pd.DataFrame, drift_ls: int = DRIFT_LS) -> str:
 
 def parity_summary(expected: Replay, got: Replay, margins: np.ndarray, noise: np.ndarray) -> dict[str, float]:
     """How the ONNX replay compares with PyTorch's: the largest difference of reconstruction errors (σ × noise) on
-    LS without a near-tie of the encoder's pooling (margin ≥ :data:`NEAR_TIE`), on all LS, and how many LS have such a near-tie
-    and how many of those differ."""
+    LS without a near-tie of the encoder's pooling (margin ≥ :data:`NEAR_TIE`), on all LS, and how many LS have
+    such a near-tie and how many of those differ."""
     diff = np.abs(got.scores - expected.scores) * noise
     clear = margins[expected.scored] >= NEAR_TIE
     per_ls = diff.max(axis=1)
-    return {"scored LS": int(len(per_ls)), "max error difference (clear LS)": float(per_ls[clear].max()) if clear.any() else np.nan,
-            "LS with a near-tie": int((~clear).sum()), "near-tie LS that differ > 1e-4": int((per_ls[~clear] > 1e-4).sum()),
-            "max error difference (all LS)": float(per_ls.max()),
-            "same flagged counts": float((got.flags.sum(1) == expected.flags.sum(1)).mean())}
+    return {
+        "scored LS": int(len(per_ls)),
+        "max error difference (clear LS)": float(per_ls[clear].max()) if clear.any() else np.nan,
+        "LS with a near-tie": int((~clear).sum()),
+        "near-tie LS that differ > 1e-4": int((per_ls[~clear] > 1e-4).sum()),
+        "max error difference (all LS)": float(per_ls.max()),
+        "same flagged counts": float((got.flags.sum(1) == expected.flags.sum(1)).mean()),
+    }
 
 
 def latency_table(path: str | Path) -> pd.DataFrame | None:

@@ -12,8 +12,19 @@ from pathlib import Path
 import pandas as pd
 
 PACKAGES = (
-    "hcaltl", "torch", "torch-geometric", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
-    "h5py", "uproot", "tqdm", "papermill", "jupyter-book",
+    "hcaltl",
+    "torch",
+    "torch-geometric",
+    "numpy",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "matplotlib",
+    "h5py",
+    "uproot",
+    "tqdm",
+    "papermill",
+    "jupyter-book",
 )
 
 
@@ -50,8 +61,13 @@ def git_commit(path: str | Path = ".") -> str:
     """Short commit hash of the repository at ``path`` (``"-dirty"`` appended when tracked files differ from it),
     or ``"unknown"``."""
     try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=path, capture_output=True,
-                             text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+            cwd=path,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -96,8 +112,12 @@ def book_cost_table(path: str | Path) -> pd.DataFrame | None:
     rows = {}
     for chapter in sorted(set(before) | {c for c in build if c[:2].isdigit()}):
         b, a = before.get(chapter, {}), after_tests.get(chapter, {})
-        rows[chapter] = {"before: nbval": b.get("nbval"), "before: papermill": b.get("papermill"),
-                         "after: book build": build.get(chapter), "after: papermill": a.get("papermill")}
+        rows[chapter] = {
+            "before: nbval": b.get("nbval"),
+            "before: papermill": b.get("papermill"),
+            "after: book build": build.get(chapter),
+            "after: papermill": a.get("papermill"),
+        }
     table = pd.DataFrame(rows).T.astype(float)
     table["before: total"] = table[["before: nbval", "before: papermill"]].sum(axis=1, min_count=1)
     table["after: total"] = table[["after: book build", "after: papermill"]].sum(axis=1, min_count=1)

@@ -49,14 +49,40 @@ CONTAMINATION_RATES = (0.02, 0.05, 0.1, 0.2)  # rate 0 is the detection cell
 CHAPTERS = (3, 4, 5)
 #: Provenance columns of every row. ``torch_threads`` matters for reproducibility: the same seed gives bit-identical
 #: numbers with the same number of torch threads, and other numbers with another (sums split differently).
-PROVENANCE = ("commit", "preset", "n_ls_he", "n_ls_hb", "preset_epochs", "latent", "simulator", "device", "hcaltl_version",
-              "wall_seconds", "finished_at", "host", "torch_threads")
+PROVENANCE = (
+    "commit",
+    "preset",
+    "n_ls_he",
+    "n_ls_hb",
+    "preset_epochs",
+    "latent",
+    "simulator",
+    "device",
+    "hcaltl_version",
+    "wall_seconds",
+    "finished_at",
+    "host",
+    "torch_threads",
+)
 
 
-def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, fractions=PAPER_FRACTIONS,
-         one_cycle_pairs=ONE_CYCLE_PAIRS, detection_pairs=DETECTION_PAIRS, contamination_pairs=CONTAMINATION_PAIRS,
-         rates=CONTAMINATION_RATES, models=COMPARED, unpooled_pairs=UNPOOLED_PAIRS, longer_pairs=LONGER_PAIRS,
-         longer_epochs=LONGER_EPOCHS, rin=True, kinds=None) -> list[Cell]:
+def plan(
+    chapters=CHAPTERS,
+    seeds=(1, 2, 3),
+    *,
+    pairs=transfer.PAPER_PAIRS,
+    fractions=PAPER_FRACTIONS,
+    one_cycle_pairs=ONE_CYCLE_PAIRS,
+    detection_pairs=DETECTION_PAIRS,
+    contamination_pairs=CONTAMINATION_PAIRS,
+    rates=CONTAMINATION_RATES,
+    models=COMPARED,
+    unpooled_pairs=UNPOOLED_PAIRS,
+    longer_pairs=LONGER_PAIRS,
+    longer_epochs=LONGER_EPOCHS,
+    rin=True,
+    kinds=None,
+) -> list[Cell]:
     """The cells of a sweep, in the order they should run (issue order: chapter 3's model comparison, Table 3/5 at
     share 1, Table 5's pairs with the unpooled model and the longer budget for the first seed, the limited-data
     shares, one-cycle, chapter 5's detection, comparison, contamination, then the graph variants, the unpooled pairs
@@ -77,11 +103,17 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
             each seed they start from; None keeps every kind.
     """
     chapters = _checked_list("chapters", chapters, lambda c: c in CHAPTERS, f"chapters among {CHAPTERS}")
-    seeds = _checked_list("seeds", seeds, lambda s: isinstance(s, int) and not isinstance(s, bool) and s > 0,
-                          "positive integer seeds")
+    seeds = _checked_list(
+        "seeds", seeds, lambda s: isinstance(s, int) and not isinstance(s, bool) and s > 0, "positive integer seeds"
+    )
     _checked_list("fractions", fractions, lambda f: isinstance(f, (int, float)) and 0 < f <= 1, "fractions in (0, 1]")
-    _checked_list("rates", rates, lambda r: isinstance(r, (int, float)) and 0 < r < 1, "contamination rates in (0, 1)",
-                  allow_empty=True)
+    _checked_list(
+        "rates",
+        rates,
+        lambda r: isinstance(r, (int, float)) and 0 < r < 1,
+        "contamination rates in (0, 1)",
+        allow_empty=True,
+    )
     _checked_list("models", models, lambda m: m in MODELS, f"model names among {list(MODELS)}")
     chosen = {transfer.pair_label(*transfer.parse_pair(p)) for p in pairs}
     unpooled_pairs = [p for p in unpooled_pairs if transfer.pair_label(*transfer.parse_pair(p)) in chosen]
@@ -94,7 +126,10 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         """Each seed's unpooled HE source and its unpooled pairs at share 1, then the longer budget's cells."""
         cells = []
         for s in some_seeds if unpooled_pairs else ():
-            cells += [Cell("model", s, model=UNPOOLED), *(Cell("transfer", s, pair=p, dc=False) for p in unpooled_pairs)]
+            cells += [
+                Cell("model", s, model=UNPOOLED),
+                *(Cell("transfer", s, pair=p, dc=False) for p in unpooled_pairs),
+            ]
         return cells + [Cell("transfer", s, pair=p, epochs=longer_epochs) for s in some_seeds for p in longer_pairs]
 
     if 3 in chapters:
@@ -105,8 +140,12 @@ def plan(chapters=CHAPTERS, seeds=(1, 2, 3), *, pairs=transfer.PAPER_PAIRS, frac
         for group in (full, limited):
             out += [Cell("transfer", s, pair=p, fraction=f) for s in seeds for f in group for p in pairs]
             out += beyond_share_1(seeds[:1]) if group is full and full else []
-        out += [Cell("transfer", s, pair=p, fraction=f, one_cycle=True) for s in seeds
-                for f in [*full, *limited] for p in one_cycle_pairs]
+        out += [
+            Cell("transfer", s, pair=p, fraction=f, one_cycle=True)
+            for s in seeds
+            for f in [*full, *limited]
+            for p in one_cycle_pairs
+        ]
     if 5 in chapters:
         out += [Cell("detection", s, pair=p) for s in seeds for p in detection_pairs]
         out += [Cell("comparison", s, pair=detection_pairs[0]) for s in seeds]  # the pair trained from scratch
@@ -151,9 +190,15 @@ def _execute(cell: Cell, spec: Spec, out: str, provenance: dict, threads: int | 
     import torch
 
     device = "cuda" if spec.device != "cpu" and torch.cuda.is_available() else "cpu"
-    rows = rows.assign(cell=cell.key, **provenance, device=device, wall_seconds=round(time.perf_counter() - t0, 1),
-                       finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), host=platform.node(),
-                       torch_threads=torch.get_num_threads())
+    rows = rows.assign(
+        cell=cell.key,
+        **provenance,
+        device=device,
+        wall_seconds=round(time.perf_counter() - t0, 1),
+        finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        host=platform.node(),
+        torch_threads=torch.get_num_threads(),
+    )
     path = cell_dir(out) / f"{cell.key}.csv"
     tmp = path.with_suffix(".csv.tmp")
     rows.to_csv(tmp, index=False)
@@ -173,18 +218,30 @@ def connect(scheduler: str | None = None, *, workers: int = 1, threads: int = 1,
         try:
             return Client(scheduler, timeout=f"{timeout}s")
         except (OSError, TimeoutError) as exc:
-            raise ConnectionError(f"no Dask scheduler answered at scheduler={scheduler!r} within {timeout:g} s "
-                                  f"({type(exc).__name__}: {exc}); start one (dask scheduler) or omit it for a "
-                                  "LocalCluster") from exc
+            raise ConnectionError(
+                f"no Dask scheduler answered at scheduler={scheduler!r} within {timeout:g} s "
+                f"({type(exc).__name__}: {exc}); start one (dask scheduler) or omit it for a "
+                "LocalCluster"
+            ) from exc
     if workers < 1 or threads < 1:
         raise ValueError(f"workers and threads must be positive, got workers={workers}, threads={threads}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                           memory_limit=0, silence_logs=40)
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=0, silence_logs=40
+    )
     return Client(cluster)
 
 
-def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, scheduler: str | None = None,
-          workers: int = 1, threads: int = 1, retries: int = 1, progress: bool = True) -> pd.DataFrame:
+def sweep(
+    out: str | Path,
+    cells: list[Cell],
+    spec: Spec | None = None,
+    *,
+    scheduler: str | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    retries: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Run every cell not yet done on Dask and return the collected rows of the whole plan.
 
     Args:
@@ -202,11 +259,21 @@ def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, sched
     cell_dir(out).mkdir(parents=True, exist_ok=True)
     finished = done(out)
     todo = [c for c in cells if c.key not in finished]
-    provenance = {"commit": git_commit(Path(__file__).parent), "preset": spec.preset, **_sizes(spec),
-                  "latent": spec.latent, "simulator": simulator_id(), "hcaltl_version": __version__}
+    provenance = {
+        "commit": git_commit(Path(__file__).parent),
+        "preset": spec.preset,
+        **_sizes(spec),
+        "latent": spec.latent,
+        "simulator": simulator_id(),
+        "hcaltl_version": __version__,
+    }
     if finished:  # the folder's cells must be of this recipe
-        check_consistent(pd.concat([collect(out).iloc[:1], pd.DataFrame([{**provenance, "cell": "(this sweep)"}])],
-                                   ignore_index=True), str(cell_dir(out)))
+        check_consistent(
+            pd.concat(
+                [collect(out).iloc[:1], pd.DataFrame([{**provenance, "cell": "(this sweep)"}])], ignore_index=True
+            ),
+            str(cell_dir(out)),
+        )
     if not todo:
         return collect(out, cells)
     client = connect(scheduler, workers=workers, threads=threads)
@@ -215,16 +282,19 @@ def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, sched
         bar = tqdm(total=len(todo), desc="sweep cells", unit="cell", disable=not progress)
 
         def submit(cell: Cell):
-            return client.submit(_execute, cell, spec, str(out), provenance, threads, key=f"cell-{cell.key}",
-                                 retries=retries, pure=False)
+            return client.submit(
+                _execute, cell, spec, str(out), provenance, threads, key=f"cell-{cell.key}", retries=retries, pure=False
+            )
 
         for cell, fut, source_failed in in_plan_order(client, todo, submit):
             if source_failed:
                 failures.append(f"{cell.key}: not run, its HE source cell {cell.source_cell().key} failed")
             elif fut.status == "error":
                 exc, tb = fut.exception(), fut.traceback()
-                failures.append(f"{cell.key}: {type(exc).__name__}: {exc}\n"
-                                + "".join(traceback.format_tb(tb) if tb is not None else []))
+                failures.append(
+                    f"{cell.key}: {type(exc).__name__}: {exc}\n"
+                    + "".join(traceback.format_tb(tb) if tb is not None else [])
+                )
             bar.update(1)
             bar.set_postfix(failed=len(failures))
         bar.close()
@@ -234,9 +304,10 @@ def sweep(out: str | Path, cells: list[Cell], spec: Spec | None = None, *, sched
         if cluster is not None:
             cluster.close()
     if failures:
-        raise RuntimeError(f"{len(failures)} of {len(todo)} sweep cell(s) failed after {retries} retr"
-                           f"{'y' if retries == 1 else 'ies'} (finished cells are kept; rerun to resume):\n\n"
-                           + "\n\n".join(failures))
+        raise RuntimeError(
+            f"{len(failures)} of {len(todo)} sweep cell(s) failed after {retries} retr"
+            f"{'y' if retries == 1 else 'ies'} (finished cells are kept; rerun to resume):\n\n" + "\n\n".join(failures)
+        )
     return collect(out, cells)
 
 
@@ -292,8 +363,10 @@ def in_plan_order(client, todo: list[Cell], submit):
         for skipped in fill():
             yield skipped, None, True
     if pending:  # only if a cell came before its source in the plan
-        raise RuntimeError(f"{len(pending)} cell(s) never became free to run, e.g. {pending[0].key}: its source "
-                           f"{pending[0].source_cell().key} must come before it in the plan")
+        raise RuntimeError(
+            f"{len(pending)} cell(s) never became free to run, e.g. {pending[0].key}: its source "
+            f"{pending[0].source_cell().key} must come before it in the plan"
+        )
 
 
 def _sizes(spec: Spec) -> dict:
@@ -331,8 +404,10 @@ def check_consistent(rows: pd.DataFrame, name: str = "results") -> pd.DataFrame:
         values = rows[column].astype(str).unique()
         if len(values) > 1:
             examples = {v: rows.loc[rows[column].astype(str) == v, "cell"].iloc[0] for v in values}
-            raise ValueError(f"{name} mixes {column} values {sorted(values)} (e.g. {examples}); keep each "
-                             "preset and simulator in its own results folder")
+            raise ValueError(
+                f"{name} mixes {column} values {sorted(values)} (e.g. {examples}); keep each "
+                "preset and simulator in its own results folder"
+            )
     return rows
 
 
@@ -356,8 +431,10 @@ def provenance_line(rows: pd.DataFrame) -> str:
     at = commits[0] if len(commits) == 1 else f"{len(commits)} commits ({commits[0]} first, {commits[-1]} last)"
     days = [str(cells["finished_at"].iloc[i])[:10] for i in (0, -1)]
     when = days[0] if days[0] == days[1] else f"{days[0]} to {days[1]}"
-    return (f"paper scale: {len(cells)} cells finished {when} at {at}, devices {sorted(set(cells['device']))}, "
-            f"simulator {', '.join(sorted(set(cells['simulator'].astype(str))))}")
+    return (
+        f"paper scale: {len(cells)} cells finished {when} at {at}, devices {sorted(set(cells['device']))}, "
+        f"simulator {', '.join(sorted(set(cells['simulator'].astype(str))))}"
+    )
 
 
 def _cell_seconds(path: Path) -> float:
@@ -391,9 +468,23 @@ def progress_table(out: str | Path, cells: list[Cell]) -> pd.DataFrame:
     for cell in cells:
         is_done = cell.key in finished
         left = 0.0 if is_done else by_shape.get(_shape(cell.key), by_kind.get(cell.kind, float("nan")))
-        rows.append({"chapter": cell.chapter, "kind": cell.kind, "done": is_done,
-                     "hours": seconds.get(cell.key, 0.0) / 3600, "left": left / 3600})
-    table = pd.DataFrame(rows).groupby(["chapter", "kind"], sort=False).agg(
-        done=("done", "sum"), planned=("done", "size"), hours=("hours", "sum"),
-        **{"hours left (est.)": ("left", lambda s: s.sum(skipna=False))})
+        rows.append(
+            {
+                "chapter": cell.chapter,
+                "kind": cell.kind,
+                "done": is_done,
+                "hours": seconds.get(cell.key, 0.0) / 3600,
+                "left": left / 3600,
+            }
+        )
+    table = (
+        pd.DataFrame(rows)
+        .groupby(["chapter", "kind"], sort=False)
+        .agg(
+            done=("done", "sum"),
+            planned=("done", "size"),
+            hours=("hours", "sum"),
+            **{"hours left (est.)": ("left", lambda s: s.sum(skipna=False))},
+        )
+    )
     return table.sort_index(level="chapter", sort_remaining=False, kind="stable")

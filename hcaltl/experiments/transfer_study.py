@@ -40,9 +40,19 @@ def limit(windows: np.ndarray, fraction: float, seed: int, minimum: int = 4) -> 
     return windows[pick]
 
 
-def fine_tune(source: GraphSTAD, train_windows: np.ndarray, val_windows: np.ndarray, init_mode: str, freeze_mode: str, *,
-              fraction: float = 1.0, seed: int = 0, config: TrainConfig | None = None):
-    """Build an HB model like the source, apply the (init, freeze) pair and fine-tune it on a share of ``train_windows``.
+def fine_tune(
+    source: GraphSTAD,
+    train_windows: np.ndarray,
+    val_windows: np.ndarray,
+    init_mode: str,
+    freeze_mode: str,
+    *,
+    fraction: float = 1.0,
+    seed: int = 0,
+    config: TrainConfig | None = None,
+):
+    """Build an HB model like the source, apply the (init, freeze) pair and fine-tune it on a share of
+    ``train_windows``.
 
     Args:
         source: the HE source model; the HB model gets exactly its hyper-parameters (:meth:`GraphSTAD.like`).
@@ -61,13 +71,22 @@ def fine_tune(source: GraphSTAD, train_windows: np.ndarray, val_windows: np.ndar
     return model, history, subset
 
 
-def run_pair(source: GraphSTAD, windows: dict[str, np.ndarray], init_mode: str, freeze_mode: str, *,
-             fraction: float = 1.0, seed: int = 0, config: TrainConfig | None = None) -> dict:
+def run_pair(
+    source: GraphSTAD,
+    windows: dict[str, np.ndarray],
+    init_mode: str,
+    freeze_mode: str,
+    *,
+    fraction: float = 1.0,
+    seed: int = 0,
+    config: TrainConfig | None = None,
+) -> dict:
     """Fine-tune one HB model for an (init, freeze) pair on a fraction of the training windows; one results row.
 
     Args:
         source: the trained HE model.
-        windows: HB windows with ``"train"``, ``"val"`` and ``"test"`` (from :func:`~hcaltl.preprocess.prepare_windows`).
+        windows: HB windows with ``"train"``, ``"val"`` and ``"test"``
+            (from :func:`~hcaltl.preprocess.prepare_windows`).
         init_mode, freeze_mode: names from :data:`hcaltl.transfer.CONFIGS`.
         fraction: share of the training windows used; seed: seeds the subset, the initialisation and the batches.
         config: training settings (its seed is replaced by ``seed``).
@@ -75,18 +94,32 @@ def run_pair(source: GraphSTAD, windows: dict[str, np.ndarray], init_mode: str, 
     init_mode, freeze_mode = transfer.parse_pair((init_mode, freeze_mode))
     config = replace(config or TrainConfig(), seed=seed)
     t0 = time.perf_counter()
-    model, history, subset = fine_tune(source, windows["train"], windows["val"], init_mode, freeze_mode,
-                                       fraction=fraction, seed=seed, config=config)
+    model, history, subset = fine_tune(
+        source, windows["train"], windows["val"], init_mode, freeze_mode, fraction=fraction, seed=seed, config=config
+    )
     return {
-        "init": init_mode, "train": freeze_mode, "pair": transfer.pair_label(init_mode, freeze_mode),
-        "fraction": fraction, "seed": seed, "one_cycle": config.one_cycle, "n_train_windows": len(subset),
+        "init": init_mode,
+        "train": freeze_mode,
+        "pair": transfer.pair_label(init_mode, freeze_mode),
+        "fraction": fraction,
+        "seed": seed,
+        "one_cycle": config.one_cycle,
+        "n_train_windows": len(subset),
         **result_row(model, history, windows["test"], time.perf_counter() - t0),
         "trainable_change_pct": transfer.trainable_change(model),
     }
 
 
-def run_grid(source: GraphSTAD, windows: dict[str, np.ndarray], pairs, fractions, seeds, *,
-             config: TrainConfig | None = None, progress: bool = True) -> pd.DataFrame:
+def run_grid(
+    source: GraphSTAD,
+    windows: dict[str, np.ndarray],
+    pairs,
+    fractions,
+    seeds,
+    *,
+    config: TrainConfig | None = None,
+    progress: bool = True,
+) -> pd.DataFrame:
     """Every pair × fraction × seed (pairs as ``"INIT/TRAIN"`` strings or tuples); one row each."""
     pairs = [transfer.parse_pair(p) for p in pairs]
     config = replace(config or TrainConfig(), progress=False)
@@ -122,9 +155,16 @@ def summary(results: pd.DataFrame, reference: tuple[str, str] = REFERENCE) -> pd
         raise ValueError("the results table is empty: no runs to summarise")
     ref = transfer.pair_label(*transfer.parse_pair(reference))
     keys = ["one_cycle", "fraction", "pair"]
-    table = results.groupby(keys, sort=False).agg(
-        seeds=("seed", "nunique"), mean_mse=("test_mse", "mean"), best_mse=("test_mse", "min"),
-        trainable_change_pct=("trainable_change_pct", "first")).reset_index()
+    table = (
+        results.groupby(keys, sort=False)
+        .agg(
+            seeds=("seed", "nunique"),
+            mean_mse=("test_mse", "mean"),
+            best_mse=("test_mse", "min"),
+            trainable_change_pct=("trainable_change_pct", "first"),
+        )
+        .reset_index()
+    )
     per_seed = {key: part.groupby("seed")["test_mse"].mean() for key, part in results.groupby(keys, sort=False)}
     out = []
     for (oc, fraction), part in table.groupby(["one_cycle", "fraction"], sort=False):
@@ -133,9 +173,15 @@ def summary(results: pd.DataFrame, reference: tuple[str, str] = REFERENCE) -> pd
         for pair in part["pair"]:
             ours = per_seed[(oc, fraction, pair)]
             common = ours.index.intersection(base.index) if base is not None else ours.index[:0]
-            changes.append((len(common), _change(ours[common].mean(), base[common].mean()),
-                            _change(ours[common].min(), base[common].min())) if len(common)
-                           else (0, np.nan, np.nan))  # no reference, or none of its seeds (e.g. one sweep cell)
+            changes.append(
+                (
+                    len(common),
+                    _change(ours[common].mean(), base[common].mean()),
+                    _change(ours[common].min(), base[common].min()),
+                )
+                if len(common)
+                else (0, np.nan, np.nan)
+            )  # no reference, or none of its seeds (e.g. one sweep cell)
         part = part.copy()
         part[["matched_seeds", "mean_change_%", "best_change_%"]] = pd.DataFrame(changes, index=part.index)
         out.append(part)
@@ -157,13 +203,15 @@ def paper_comparison(results: pd.DataFrame, fraction: float, one_cycle: bool = F
         one row per pair of :data:`hcaltl.transfer.PAPER_PAIRS` after the reference.
     """
     if "fraction" not in results or "one_cycle" not in results:
-        raise ValueError("results lacks a 'fraction' or 'one_cycle' column: pass the run rows (run_grid), "
-                         "not a summary")
+        raise ValueError(
+            "results lacks a 'fraction' or 'one_cycle' column: pass the run rows (run_grid), not a summary"
+        )
     part = results[(results["fraction"] == fraction) & (results["one_cycle"].astype(bool) == one_cycle)]
     if part.empty:
         have = sorted(set(zip(results["fraction"], results["one_cycle"].astype(bool))))
-        raise ValueError(f"no run at fraction={fraction!r}, one_cycle={one_cycle!r}; the results have "
-                         f"(fraction, one_cycle) {have}")
+        raise ValueError(
+            f"no run at fraction={fraction!r}, one_cycle={one_cycle!r}; the results have (fraction, one_cycle) {have}"
+        )
     ours = summary(part).set_index("pair")
     tl2d = transfer.pair_label("TL-4", "TL-2d")
     vs_tl2d = summary(part, reference=("TL-4", "TL-2d")).set_index("pair") if tl2d in ours.index else None
@@ -172,21 +220,30 @@ def paper_comparison(results: pd.DataFrame, fraction: float, one_cycle: bool = F
         label = transfer.pair_label(init, train)
         row = {"pair": label}
         if label in ours.index:
-            row.update(ours_mean_change=ours.at[label, "mean_change_%"], ours_best_change=ours.at[label, "best_change_%"],
-                       ours_trainable_change=ours.at[label, "trainable_change_pct"])
+            row.update(
+                ours_mean_change=ours.at[label, "mean_change_%"],
+                ours_best_change=ours.at[label, "best_change_%"],
+                ours_trainable_change=ours.at[label, "trainable_change_pct"],
+            )
             if (init, train) in paper_values.TABLE4_VS_TL2D and vs_tl2d is not None:
                 row["ours_vs_TL-2d"] = vs_tl2d.at[label, "mean_change_%"]
         t3 = paper_values.TABLE3_MSE_CHANGE.get((init, train), (np.nan, np.nan))
         t5 = paper_values.TABLE5_MSE_CHANGE.get((init, train), (np.nan, np.nan))
-        row.update(paper_T3_average=t3[0], paper_T3_best=t3[1], paper_T5_block1=t5[0],
-                   paper_T4_vs_TL2d=paper_values.TABLE4_VS_TL2D.get((init, train), np.nan),
-                   paper_T5_trainable=paper_values.TABLE5_TRAINABLE_CHANGE.get((init, train), np.nan),
-                   paper_T6_one_cycle=paper_values.TABLE6_ONE_CYCLE_CHANGE.get((init, train), np.nan))
+        row.update(
+            paper_T3_average=t3[0],
+            paper_T3_best=t3[1],
+            paper_T5_block1=t5[0],
+            paper_T4_vs_TL2d=paper_values.TABLE4_VS_TL2D.get((init, train), np.nan),
+            paper_T5_trainable=paper_values.TABLE5_TRAINABLE_CHANGE.get((init, train), np.nan),
+            paper_T6_one_cycle=paper_values.TABLE6_ONE_CYCLE_CHANGE.get((init, train), np.nan),
+        )
         rows.append(row)
     return pd.DataFrame(rows).set_index("pair")
 
 
-def learning_curves(results: pd.DataFrame, fraction: float, seed: int | None = None, one_cycle: bool = False) -> dict[str, list[float]]:
+def learning_curves(
+    results: pd.DataFrame, fraction: float, seed: int | None = None, one_cycle: bool = False
+) -> dict[str, list[float]]:
     """Validation-loss curve per pair (first seed unless given) from the ``val_curve`` column."""
     part = results[(results["fraction"] == fraction) & (results["one_cycle"] == one_cycle)]
     seed = part["seed"].min() if seed is None else seed
@@ -209,8 +266,12 @@ def trainable_table(source: GraphSTAD, pairs=transfer.PAPER_PAIRS, *, unpooled: 
     for init, train in (transfer.parse_pair(p) for p in pairs):
         model = transfer.target_model(source, "HB", init, train)
         paper = paper_values.TABLE5_TRAINABLE_CHANGE.get((init, train), np.nan)
-        row = {"pair": transfer.pair_label(init, train), "trainable": count_parameters(model, trainable=True),
-               "ours_change_%": transfer.trainable_change(model), "paper_change_%": paper}
+        row = {
+            "pair": transfer.pair_label(init, train),
+            "trainable": count_parameters(model, trainable=True),
+            "ours_change_%": transfer.trainable_change(model),
+            "paper_change_%": paper,
+        }
         if plain is not None:
             change = transfer.trainable_change(transfer.target_model(plain, "HB", init, train))
             row.update({"unpooled_change_%": change, "unpooled_minus_paper_pp": change - paper})
@@ -228,8 +289,11 @@ ARCHITECTURES: dict[str, dict] = {
 }
 
 
-def architecture_table(latents=(8, 16), architectures: dict[str, dict] | None = None,
-                       pairs=tuple(transfer.pair_label(*p) for p in paper_values.TABLE5_TRAINABLE_CHANGE)) -> pd.DataFrame:
+def architecture_table(
+    latents=(8, 16),
+    architectures: dict[str, dict] | None = None,
+    pairs=tuple(transfer.pair_label(*p) for p in paper_values.TABLE5_TRAINABLE_CHANGE),  # noqa: B008 (a constant)
+) -> pd.DataFrame:
     """Which layer sizes give paper A's Table 5 column of trainable-parameter changes: for each architecture and
     latent size, the change of every pair and the largest distance from the paper's column.
 
@@ -248,8 +312,10 @@ def architecture_table(latents=(8, 16), architectures: dict[str, dict] | None = 
     parsed = [transfer.parse_pair(p) for p in pairs]
     missing = [transfer.pair_label(*p) for p in parsed if p not in paper_values.TABLE5_TRAINABLE_CHANGE]
     if missing:
-        raise ValueError(f"pairs must have a trainable-parameter value in Table 5 "
-                         f"({[transfer.pair_label(*p) for p in paper_values.TABLE5_TRAINABLE_CHANGE]}), got {missing}")
+        raise ValueError(
+            f"pairs must have a trainable-parameter value in Table 5 "
+            f"({[transfer.pair_label(*p) for p in paper_values.TABLE5_TRAINABLE_CHANGE]}), got {missing}"
+        )
     paper = {transfer.pair_label(*p): paper_values.TABLE5_TRAINABLE_CHANGE[p] for p in parsed}
     rows = []
     for name, kwargs in architectures.items():
@@ -270,15 +336,22 @@ def schedule_table(table: pd.DataFrame) -> pd.DataFrame:
     Table 6."""
     if table["one_cycle"].nunique() < 2:
         return pd.DataFrame()
-    both = table.pivot_table(index=["fraction", "pair"], columns="one_cycle", values=["mean_mse", "mean_change_%"],
-                             dropna=False)  # keep the change columns when they are all NaN (no reference run)
+    both = table.pivot_table(
+        index=["fraction", "pair"], columns="one_cycle", values=["mean_mse", "mean_change_%"], dropna=False
+    )  # keep the change columns when they are all NaN (no reference run)
     both = both.dropna(subset=[("mean_mse", False), ("mean_mse", True)])
     if both.empty:
         return pd.DataFrame()
-    out = pd.DataFrame({
-        "constant_mse": both[("mean_mse", False)], "one_cycle_mse": both[("mean_mse", True)],
-        "constant_change_%": both[("mean_change_%", False)], "one_cycle_change_%": both[("mean_change_%", True)],
-    })
-    out["paper_T6_%"] = [paper_values.TABLE6_ONE_CYCLE_CHANGE.get(transfer.parse_pair(p), np.nan)
-                         for p in out.index.get_level_values("pair")]
+    out = pd.DataFrame(
+        {
+            "constant_mse": both[("mean_mse", False)],
+            "one_cycle_mse": both[("mean_mse", True)],
+            "constant_change_%": both[("mean_change_%", False)],
+            "one_cycle_change_%": both[("mean_change_%", True)],
+        }
+    )
+    out["paper_T6_%"] = [
+        paper_values.TABLE6_ONE_CYCLE_CHANGE.get(transfer.parse_pair(p), np.nan)
+        for p in out.index.get_level_values("pair")
+    ]
     return out

@@ -7,13 +7,23 @@
 
 from .graphstad import BLOCKS, GraphSTAD, GraphSTADConfig, shape_walkthrough
 from .layers import (
-           CNNDecoder,
-           CNNEncoder,
-           GraphEncoder,
-           LatentHead,
-           LSTMStack,
-           StaticGCN,
+    CNNDecoder,
+    CNNEncoder,
+    GraphEncoder,
+    LatentHead,
+    LSTMStack,
+    StaticGCN,
 )
 
-__all__ = ["BLOCKS", "GraphSTAD", "GraphSTADConfig", "shape_walkthrough", "StaticGCN", "GraphEncoder", "CNNEncoder",
-           "CNNDecoder", "LSTMStack", "LatentHead"]
+__all__ = [
+    "BLOCKS",
+    "GraphSTAD",
+    "GraphSTADConfig",
+    "shape_walkthrough",
+    "StaticGCN",
+    "GraphEncoder",
+    "CNNEncoder",
+    "CNNDecoder",
+    "LSTMStack",
+    "LatentHead",
+]

@@ -61,8 +61,10 @@ def half_attention_pool(h: torch.Tensor, gate: nn.Linear, half_sizes: tuple[int,
     """
     n, s, c = h.shape
     scores = torch.addmm(gate.bias, h.reshape(n * s, c), gate.weight.t()).reshape(n, s)
-    pooled = [(torch.softmax(w, dim=0).unsqueeze(-1) * part).sum(dim=0)
-              for w, part in zip(scores.split(half_sizes), h.split(half_sizes))]
+    pooled = [
+        (torch.softmax(w, dim=0).unsqueeze(-1) * part).sum(dim=0)
+        for w, part in zip(scores.split(half_sizes), h.split(half_sizes))
+    ]
     return torch.stack(pooled, dim=1)
 
 
@@ -72,7 +74,7 @@ def shifted_windows(x: torch.Tensor, kernel: tuple[int, int], padding: tuple[int
     (kh, kw), (ph, pw) = kernel, padding
     _, h, w, _ = x.shape
     xp = nn.functional.pad(x, (0, 0, pw, kw - 1 - pw, ph, kh - 1 - ph))
-    return [xp[:, a:a + h, b:b + w] for a in range(kh) for b in range(kw)]
+    return [xp[:, a : a + h, b : b + w] for a in range(kh) for b in range(kw)]
 
 
 class TransposedConvToOne(torch.autograd.Function):
@@ -93,10 +95,10 @@ class TransposedConvToOne(torch.autograd.Function):
         out = u.new_zeros(s, h + kh - 1, w + kw - 1, d)  # the output, padded by the kernel's reach
         for a in range(kh):
             for b in range(kw):
-                out[:, a:a + h, b:b + w] += z[:, a, b]
+                out[:, a : a + h, b : b + w] += z[:, a, b]
         ctx.save_for_backward(u, wk)
         ctx.kernel = (kh, kw)
-        return out[:, kh // 2: kh // 2 + h, kw // 2: kw // 2 + w].unsqueeze(1).contiguous()
+        return out[:, kh // 2 : kh // 2 + h, kw // 2 : kw // 2 + w].unsqueeze(1).contiguous()
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
@@ -115,13 +117,22 @@ class TransposedConvToOne(torch.autograd.Function):
 def to_one_channel(conv: nn.ConvTranspose3d) -> bool:
     """Whether :class:`TransposedConvToOne` computes this layer (one output channel, depth-1 kernel, 'same')."""
     kh, kw, kd = conv.kernel_size
-    return (conv.out_channels == 1 and kd == 1 and conv.padding == (kh // 2, kw // 2, 0) and kh % 2 == 1 and kw % 2 == 1
-            and conv.stride == (1, 1, 1) and conv.dilation == (1, 1, 1) and conv.groups == 1
-            and conv.output_padding == (0, 0, 0))
+    return (
+        conv.out_channels == 1
+        and kd == 1
+        and conv.padding == (kh // 2, kw // 2, 0)
+        and kh % 2 == 1
+        and kw % 2 == 1
+        and conv.stride == (1, 1, 1)
+        and conv.dilation == (1, 1, 1)
+        and conv.groups == 1
+        and conv.output_padding == (0, 0, 0)
+    )
 
 
-def transposed_conv_to_one(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-                            padding: tuple = ()) -> torch.Tensor:
+def transposed_conv_to_one(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, padding: tuple = ()
+) -> torch.Tensor:
     """``conv_transpose3d(x, weight, bias, padding)`` for the layers :func:`to_one_channel` accepts."""
     y = TransposedConvToOne.apply(x, weight)
     return y if bias is None else y + bias
@@ -172,8 +183,9 @@ def update_running_stats(bn: nn.BatchNorm3d, mean: torch.Tensor, var: torch.Tens
         bn.running_var.lerp_(var * n / max(n - 1, 1), momentum)
 
 
-def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, pool: tuple[int, int, int],
-                       ceil: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def conv_bn_leaky_pool(
+    x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, pool: tuple[int, int, int], ceil: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """MaxPool(LeakyReLU(BatchNorm(Conv(x)))) with the pooling indices, computed with the pooling first.
 
     BatchNorm is a per-channel affine map a·c + b and LeakyReLU is increasing, so the maximum over a pooling
@@ -187,7 +199,9 @@ def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, poo
         x ``[S, C_in, H, W, D]`` → pooled ``[S, C_out, ⌈H/2⌉, ⌈W/2⌉, ⌈D/2⌉]`` (``ceil``; else ⌊·⌋) and int64
         indices of that shape.
     """
-    from_input = conv.in_channels == 1 and conv.kernel_size[2] == 1 and conv.stride == (1, 1, 1) and conv.dilation == (1, 1, 1)
+    from_input = (
+        conv.in_channels == 1 and conv.kernel_size[2] == 1 and conv.stride == (1, 1, 1) and conv.dilation == (1, 1, 1)
+    )
     if bn.training and not from_input:  # the statistics would need a pass over c (and its gradient): plain order
         y = nn.functional.leaky_relu(bn(conv(x)), 0.5, inplace=True)
         return nn.functional.max_pool3d(y, pool, pool, ceil_mode=ceil, return_indices=True)
@@ -200,9 +214,8 @@ def conv_bn_leaky_pool(x: torch.Tensor, conv: nn.Conv3d, bn: nn.BatchNorm3d, poo
     scale = bn.weight * torch.rsqrt(var + bn.eps)
     shift = bn.bias - mean * scale
     sign = torch.where(scale.detach() < 0, -1.0, 1.0).to(c.dtype).view(1, -1, 1, 1, 1)
-    pooled, idx = nn.functional.max_pool3d(c * sign if bool((sign < 0).any()) else c, pool, pool, ceil_mode=ceil,
-                                           return_indices=True)
+    pooled, idx = nn.functional.max_pool3d(
+        c * sign if bool((sign < 0).any()) else c, pool, pool, ceil_mode=ceil, return_indices=True
+    )
     y = torch.addcmul(shift.view(1, -1, 1, 1, 1), pooled, scale.view(1, -1, 1, 1, 1) * sign)  # |a|·pooled + b
     return nn.functional.leaky_relu(y, 0.5), idx
-
-

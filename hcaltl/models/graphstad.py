@@ -34,7 +34,8 @@ one-channel transposed convolution is a product over channels plus shifted sums)
 ``benchmarks/bench_graphstad.py`` times all this against the plain modules and PyG's defaults.
 
 The code is in three files: this one (the model as a reader meets it), :mod:`~hcaltl.models.layers`
-(the blocks) and :mod:`~hcaltl.models.fused` (the speed kernels). Explained in chapter 3 (``notebooks/03_graphstad_on_he.ipynb``).
+(the blocks) and :mod:`~hcaltl.models.fused` (the speed kernels). Explained in chapter 3
+(``notebooks/03_graphstad_on_he.ipynb``).
 """
 
 from __future__ import annotations
@@ -124,23 +125,49 @@ class GraphSTAD(nn.Module):
     (absent without GNN), ``enc_rnn``, ``latent_head`` (VAE only), ``dec_rnn``, ``dec_cnn``.
     """
 
-    def __init__(self, geometry: Geometry | str, latent: int = 8, window: int = 5, *, use_gnn: bool = True,
-                 temporal: bool = True, variational: bool = True, rin: bool = True,
-                 readout: str | None = "rm_depth", spatial: bool = True, dc: bool = True, ceil_pool: bool = True,
-                 gnn_layers: int = 4) -> None:
+    def __init__(
+        self,
+        geometry: Geometry | str,
+        latent: int = 8,
+        window: int = 5,
+        *,
+        use_gnn: bool = True,
+        temporal: bool = True,
+        variational: bool = True,
+        rin: bool = True,
+        readout: str | None = "rm_depth",
+        spatial: bool = True,
+        dc: bool = True,
+        ceil_pool: bool = True,
+        gnn_layers: int = 4,
+    ) -> None:
         super().__init__()
         if isinstance(geometry, str):
             geometry = get_geometry(geometry)
         if not isinstance(geometry, Geometry):
-            raise TypeError(f"geometry must be a Geometry or a name such as 'HB' or 'HE', got {type(geometry).__name__}")
+            raise TypeError(
+                f"geometry must be a Geometry or a name such as 'HB' or 'HE', got {type(geometry).__name__}"
+            )
         if latent < 1 or window < 1:
             raise ValueError(f"latent and window must be positive, got latent={latent}, window={window}")
         if isinstance(gnn_layers, bool) or not isinstance(gnn_layers, int) or gnn_layers < 1:
             raise ValueError(f"gnn_layers must be a positive int (graph convolutions in enc_gnn), got {gnn_layers!r}")
         self.geometry = geometry
-        self.config = GraphSTADConfig(geometry.name, geometry.depth_table_name if geometry.depth_table_name != "custom" else None,
-                                      latent, window, use_gnn, temporal, variational, rin, readout, spatial, dc,
-                                      ceil_pool, gnn_layers)
+        self.config = GraphSTADConfig(
+            geometry.name,
+            geometry.depth_table_name if geometry.depth_table_name != "custom" else None,
+            latent,
+            window,
+            use_gnn,
+            temporal,
+            variational,
+            rin,
+            readout,
+            spatial,
+            dc,
+            ceil_pool,
+            gnn_layers,
+        )
         c, lat = self.config.width, latent
 
         # 1. layout: with DC the two detector halves, minus side flipped, each [H, 72, D]; without, the whole map
@@ -170,7 +197,7 @@ class GraphSTAD(nn.Module):
         self.enc_cnn.to(memory_format=torch.channels_last_3d)
 
     @classmethod
-    def like(cls, source: "GraphSTAD", geometry: Geometry | str, **overrides) -> "GraphSTAD":
+    def like(cls, source: GraphSTAD, geometry: Geometry | str, **overrides) -> GraphSTAD:
         """A freshly initialised model for ``geometry`` with exactly the hyper-parameters of ``source``
         (latent, window, GNN and its graph rules, LSTMs, VAE head, RIN): the target model of a transfer.
 
@@ -197,10 +224,17 @@ class GraphSTAD(nn.Module):
         self.register_buffer("rows", torch.as_tensor(rows, dtype=torch.long), persistent=False)
         self.register_buffer("mask", torch.as_tensor(np.array(geometry.mask)), persistent=False)
         r, col, d = geometry.node_index
-        self.register_buffer("node_flat", torch.as_tensor((r * MAP_SHAPE[1] + col) * MAP_SHAPE[2] + d, dtype=torch.long), persistent=False)
+        self.register_buffer(
+            "node_flat",
+            torch.as_tensor((r * MAP_SHAPE[1] + col) * MAP_SHAPE[2] + d, dtype=torch.long),
+            persistent=False,
+        )
         half = (geometry.channels["side"].to_numpy() > 0).astype(np.int64)
         if np.any(np.diff(half) < 0):
-            raise ValueError(f"{geometry.name}: channels must list the minus side first (the GNN pools each half as a contiguous range)")
+            raise ValueError(
+                f"{geometry.name}: channels must list the minus side first (the GNN pools each half as a "
+                "contiguous range)"
+            )
         self.register_buffer("node_half", torch.as_tensor(half), persistent=False)
         sizes = (int((half == 0).sum()), int((half == 1).sum()))
         self.half_sizes = sizes if self.config.dc else (sum(sizes),)  # the GNN pools one vector per part
@@ -228,7 +262,11 @@ class GraphSTAD(nn.Module):
                 if "bias" in name:
                     nn.init.zeros_(p)
                 elif p.dim() >= 2:
-                    nn.init.kaiming_uniform_(p, nonlinearity="leaky_relu", a=0.5 if isinstance(module, (nn.Conv3d, nn.ConvTranspose3d)) else 0.0)
+                    nn.init.kaiming_uniform_(
+                        p,
+                        nonlinearity="leaky_relu",
+                        a=0.5 if isinstance(module, (nn.Conv3d, nn.ConvTranspose3d)) else 0.0,
+                    )
 
     # -- layout helpers -------------------------------------------------------------------
     def _check(self, x: torch.Tensor) -> None:
@@ -343,20 +381,20 @@ class GraphSTAD(nn.Module):
             reach = binary_dilation(full, structure=np.ones(p["kernel"], dtype=bool))  # kernels are odd and centred
         out = np.zeros(MAP_SHAPE, dtype=bool)
         for part, rows in enumerate(self.rows.numpy()):
-            out[rows, :, :self.depth] = reach[part]
+            out[rows, :, : self.depth] = reach[part]
         return out
 
     def config_dict(self) -> dict:
         return asdict(self.config)
 
     @classmethod
-    def from_config(cls, config: dict) -> "GraphSTAD":
+    def from_config(cls, config: dict) -> GraphSTAD:
         cfg = dict(config)
         name, table = cfg.pop("subdetector"), cfg.pop("depth_table")
         return cls(get_geometry(name, table), **cfg)
 
 
-def shape_walkthrough(model: GraphSTAD, batch: int = 1) -> "pd.DataFrame":
+def shape_walkthrough(model: GraphSTAD, batch: int = 1) -> pd.DataFrame:
     """The tensor shape after every stage of a forward pass (for the architecture walk-through).
 
     Returns a table with one row per stage: name, shape, and the parameters of the block used there.
@@ -369,29 +407,49 @@ def shape_walkthrough(model: GraphSTAD, batch: int = 1) -> "pd.DataFrame":
     return table
 
 
-def _walk(model: GraphSTAD, batch: int) -> "pd.DataFrame":
+def _walk(model: GraphSTAD, batch: int) -> pd.DataFrame:
     t = model.config.window
     x = torch.zeros(batch, t, *MAP_SHAPE)
     rows = [("input windows", tuple(x.shape), 0)]
     halves = model._halves(x)
-    rows.append(("two halves stacked, minus side flipped" if model.config.dc else "whole map (no DC)", tuple(halves.shape), 0))
+    rows.append(
+        ("two halves stacked, minus side flipped" if model.config.dc else "whole map (no DC)", tuple(halves.shape), 0)
+    )
     parts = model.parts
     h = halves
     for i, (block, p) in enumerate(zip(model.enc_cnn.blocks, model.plan), 1):
         h = torch.nn.functional.max_pool3d(block["bn"](block["conv"](h)), p["pool"], p["pool"], ceil_mode=p["ceil"])
-        rows.append((f"enc_cnn block {i}: conv {p['kernel']}, pool {p['pool']}", tuple(h.shape), count_parameters(block)))
+        rows.append(
+            (f"enc_cnn block {i}: conv {p['kernel']}, pool {p['pool']}", tuple(h.shape), count_parameters(block))
+        )
     enc = model.encode(x)
     if model.config.use_gnn:
-        rows.append((f"enc_gnn: {model.config.gnn_layers} graph convolutions + attention pooling per {'half' if model.config.dc else 'map'}",
-                     (batch * t, parts, model.config.width), count_parameters(model.enc_gnn)))
+        rows.append(
+            (
+                f"enc_gnn: {model.config.gnn_layers} graph convolutions + attention pooling per "
+                f"{'half' if model.config.dc else 'map'}",
+                (batch * t, parts, model.config.width),
+                count_parameters(model.enc_gnn),
+            )
+        )
     feat = model.cells * model.config.width + (model.config.width if model.config.use_gnn else 0)
     rows.append(("per-LS features, concatenated", (batch * parts, t, feat), 0))
     rows.append(("enc_rnn: LSTM → LSTM, last step", tuple(enc["h"].shape), count_parameters(model.enc_rnn)))
     if model.config.variational:
         rows.append(("latent_head: mu, log-variance", tuple(enc["mu"].shape), count_parameters(model.latent_head)))
-    rows.append(("dec_rnn: latent repeated T times → LSTM → LSTM", (batch * parts, t, model.cells * model.config.width),
-                 count_parameters(model.dec_rnn)))
-    rows.append(("dec_cnn: 4 unpool + transposed-conv blocks, 1×1×1 output", tuple(halves.shape),
-                 count_parameters(model.dec_cnn)))
+    rows.append(
+        (
+            "dec_rnn: latent repeated T times → LSTM → LSTM",
+            (batch * parts, t, model.cells * model.config.width),
+            count_parameters(model.dec_rnn),
+        )
+    )
+    rows.append(
+        (
+            "dec_cnn: 4 unpool + transposed-conv blocks, 1×1×1 output",
+            tuple(halves.shape),
+            count_parameters(model.dec_cnn),
+        )
+    )
     rows.append(("reconstruction, halves put back, RIN undone", tuple(model(x).shape), 0))
     return pd.DataFrame(rows, columns=["stage", "shape", "parameters"])

@@ -96,10 +96,14 @@ class CNNEncoder(nn.Module):
         chans = [1] + [width] * len(plan)
         self.blocks = nn.ModuleList()
         for p, a, b in zip(plan, chans[:-1], chans[1:]):
-            self.blocks.append(nn.ModuleDict({
-                "conv": nn.Conv3d(a, b, p["kernel"], padding=tuple(k // 2 for k in p["kernel"]), bias=False),
-                "bn": nn.BatchNorm3d(b),
-            }))
+            self.blocks.append(
+                nn.ModuleDict(
+                    {
+                        "conv": nn.Conv3d(a, b, p["kernel"], padding=tuple(k // 2 for k in p["kernel"]), bias=False),
+                        "bn": nn.BatchNorm3d(b),
+                    }
+                )
+            )
         self.plan = plan
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -111,7 +115,8 @@ class CNNEncoder(nn.Module):
 
 
 class CNNDecoder(nn.Module):
-    """Mirror of :class:`CNNEncoder`: MaxUnpool3d → ConvTranspose3d → BatchNorm3d → LeakyReLU, then a 1×1×1 output layer."""
+    """Mirror of :class:`CNNEncoder`: MaxUnpool3d → ConvTranspose3d → BatchNorm3d → LeakyReLU, then a 1×1×1
+    output layer."""
 
     def __init__(self, plan: list[dict], width: int) -> None:
         super().__init__()
@@ -119,10 +124,16 @@ class CNNDecoder(nn.Module):
         chans = [width] * len(plan) + [1]
         self.blocks = nn.ModuleList()
         for p, a, b in zip(rev, chans[:-1], chans[1:]):
-            self.blocks.append(nn.ModuleDict({
-                "deconv": nn.ConvTranspose3d(a, b, p["kernel"], padding=tuple(k // 2 for k in p["kernel"]), bias=False),
-                "bn": nn.BatchNorm3d(b),
-            }))
+            self.blocks.append(
+                nn.ModuleDict(
+                    {
+                        "deconv": nn.ConvTranspose3d(
+                            a, b, p["kernel"], padding=tuple(k // 2 for k in p["kernel"]), bias=False
+                        ),
+                        "bn": nn.BatchNorm3d(b),
+                    }
+                )
+            )
         self.out = nn.ConvTranspose3d(1, 1, 1, bias=True)
         self.plan = rev
 
@@ -157,8 +168,6 @@ class LatentHead(nn.Module):
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.mu(h), self.logvar(h)
-
-
 
 
 class DenseStep(nn.Module):

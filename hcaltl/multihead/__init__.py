@@ -11,34 +11,53 @@
 
 One job per file: :mod:`~hcaltl.multihead.networks` (heads and their combination), :mod:`~hcaltl.multihead.schedule`
 (the weight C), :mod:`~hcaltl.multihead.training` (loss, training loop, scores), :mod:`~hcaltl.multihead.metrics`
-(how well the heads name the cause) and :mod:`~hcaltl.multihead.split`. Explained in chapter 6 (``notebooks/06_multihead_cause.ipynb``).
+(how well the heads name the cause) and :mod:`~hcaltl.multihead.split`. Explained in chapter 6
+(``notebooks/06_multihead_cause.ipynb``).
 """
 
 from ..certification import load_golden_json
 from .metrics import (
-                       attribution_table,
-                       decomposition_auc,
-                       exclusive_table,
-                       global_auc,
-                       infer_cause,
-                       visible_truth,
+    attribution_table,
+    decomposition_auc,
+    exclusive_table,
+    global_auc,
+    infer_cause,
+    visible_truth,
 )
 from .networks import COMBINE, FuzzyAndNet, Head, fuzzy_and, product_and
 from .schedule import CSchedule
 from .split import single_head, split
 from .training import (
-                       MultiHeadConfig,
-                       MultiHeadHistory,
-                       Standardiser,
-                       class_weights,
-                       scores,
-                       train_multihead,
-                       weighted_bce,
+    MultiHeadConfig,
+    MultiHeadHistory,
+    Standardiser,
+    class_weights,
+    scores,
+    train_multihead,
+    weighted_bce,
 )
 
 __all__ = [
-    "COMBINE", "CSchedule", "FuzzyAndNet", "Head", "MultiHeadConfig", "MultiHeadHistory", "Standardiser",
-    "attribution_table", "class_weights", "decomposition_auc", "exclusive_table", "fuzzy_and", "global_auc",
-    "infer_cause", "load_golden_json", "product_and", "scores", "single_head", "split", "train_multihead",
-    "visible_truth", "weighted_bce",
+    "COMBINE",
+    "CSchedule",
+    "FuzzyAndNet",
+    "Head",
+    "MultiHeadConfig",
+    "MultiHeadHistory",
+    "Standardiser",
+    "attribution_table",
+    "class_weights",
+    "decomposition_auc",
+    "exclusive_table",
+    "fuzzy_and",
+    "global_auc",
+    "infer_cause",
+    "load_golden_json",
+    "product_and",
+    "scores",
+    "single_head",
+    "split",
+    "train_multihead",
+    "visible_truth",
+    "weighted_bce",
 ]

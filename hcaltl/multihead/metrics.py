@@ -6,7 +6,8 @@ Explained in chapter 6 (``notebooks/06_multihead_cause.ipynb``).
 
 from __future__ import annotations
 
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,8 +28,14 @@ def global_auc(table: pd.DataFrame, data: LumiFeatures, weighted: bool = True) -
     return _weighted_auc(~data.good, 1 - table["global"].to_numpy(), data.lumi if weighted else np.ones(data.n_ls))
 
 
-def attribution_table(table: pd.DataFrame, data: LumiFeatures, heads: list[str] | None = None, *,
-                      among: Literal["all", "bad"] = "all", weighted: bool = True) -> pd.DataFrame:
+def attribution_table(
+    table: pd.DataFrame,
+    data: LumiFeatures,
+    heads: list[str] | None = None,
+    *,
+    among: Literal["all", "bad"] = "all",
+    weighted: bool = True,
+) -> pd.DataFrame:
     """ROC AUC of each head's 1 − s_i against each subsystem's truth (rows: heads, columns: ``inclusive`` and
     the subsystems).
 
@@ -43,7 +50,9 @@ def attribution_table(table: pd.DataFrame, data: LumiFeatures, heads: list[str] 
     keep = np.ones(data.n_ls, dtype=bool) if among == "all" else ~data.good
     w = (data.lumi if weighted else np.ones(data.n_ls))[keep]
     truth = {"inclusive": ~data.good, **{s: data.causes[s].to_numpy() for s in data.causes.columns}}
-    rows = {h: {name: _weighted_auc(t[keep], 1 - table[h].to_numpy()[keep], w) for name, t in truth.items()} for h in heads}
+    rows = {
+        h: {name: _weighted_auc(t[keep], 1 - table[h].to_numpy()[keep], w) for name, t in truth.items()} for h in heads
+    }
     out = pd.DataFrame(rows).T
     return out.drop(columns="inclusive") if among == "bad" else out
 
@@ -53,11 +62,18 @@ def visible_truth(causes: pd.DataFrame, visibility: Mapping[str, tuple[str, ...]
     unknown = set(causes.columns) - set(visibility)
     if unknown:
         raise ValueError(f"no visibility given for subsystems {sorted(unknown)}")
-    return pd.DataFrame({h: causes[[s for s in causes.columns if h in visibility[s]]].any(axis=1).to_numpy() for h in heads})
+    return pd.DataFrame(
+        {h: causes[[s for s in causes.columns if h in visibility[s]]].any(axis=1).to_numpy() for h in heads}
+    )
 
 
-def decomposition_auc(table: pd.DataFrame, data: LumiFeatures, visibility: Mapping[str, tuple[str, ...]],
-                      heads: Mapping[str, str] | list[str] | None = None, weighted: bool = True) -> pd.Series:
+def decomposition_auc(
+    table: pd.DataFrame,
+    data: LumiFeatures,
+    visibility: Mapping[str, tuple[str, ...]],
+    heads: Mapping[str, str] | list[str] | None = None,
+    weighted: bool = True,
+) -> pd.Series:
     """Among bad LS, ROC AUC of each head's 1 − s_i against "the failure is visible to this head's channel":
     the decomposition property itself (s_i ≈ 0 when channel i sees the failure, ≈ 1 when it cannot).
 
@@ -71,11 +87,15 @@ def decomposition_auc(table: pd.DataFrame, data: LumiFeatures, visibility: Mappi
     bad = ~data.good
     truth = visible_truth(data.causes, visibility, list(heads))
     w = (data.lumi if weighted else np.ones(data.n_ls))[bad]
-    return pd.Series({h: _weighted_auc(truth[h].to_numpy()[bad], 1 - table[col].to_numpy()[bad], w) for h, col in heads.items()},
-                     name="AUC, visible vs invisible failures")
+    return pd.Series(
+        {h: _weighted_auc(truth[h].to_numpy()[bad], 1 - table[col].to_numpy()[bad], w) for h, col in heads.items()},
+        name="AUC, visible vs invisible failures",
+    )
 
 
-def exclusive_table(table: pd.DataFrame, data: LumiFeatures, heads: list[str] | None = None, threshold: float = 0.5) -> pd.DataFrame:
+def exclusive_table(
+    table: pd.DataFrame, data: LumiFeatures, heads: list[str] | None = None, threshold: float = 0.5
+) -> pd.DataFrame:
     """For LS bad in exactly one subsystem: the share each head flags (s_i < threshold), per subsystem
     (paper C's Fig. 4). The last column counts the LS."""
     if data.causes is None:

@@ -5,7 +5,8 @@ Explained in chapter 6 (``notebooks/06_multihead_cause.ipynb``).
 
 from __future__ import annotations
 
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 import numpy as np
 import torch
@@ -45,7 +46,9 @@ class Head(nn.Module):
         ``[B, n_in]`` → ``[B]``.
     """
 
-    def __init__(self, n_in: int, hidden: tuple[int, ...] = (50, 10), input_dropout: float = 0.1, dropout: float = 0.25) -> None:
+    def __init__(
+        self, n_in: int, hidden: tuple[int, ...] = (50, 10), input_dropout: float = 0.1, dropout: float = 0.25
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = [nn.Dropout(input_dropout)]
         width = n_in
@@ -60,7 +63,7 @@ class Head(nn.Module):
 
     def l2(self) -> torch.Tensor:
         """Sum of squared weights, biases excluded."""
-        return sum((m.weight ** 2).sum() for m in self.net if isinstance(m, nn.Linear))
+        return sum((m.weight**2).sum() for m in self.net if isinstance(m, nn.Linear))
 
 
 class FuzzyAndNet(nn.Module):
@@ -75,8 +78,14 @@ class FuzzyAndNet(nn.Module):
         forward(``{name: [B, n_in]}``) → (f ``[B]``, head scores ``[B, K]`` in the order of ``heads``).
     """
 
-    def __init__(self, heads: Mapping[str, int], hidden: tuple[int, ...] = (50, 10), combine: Combine = "fuzzy",
-                 input_dropout: float = 0.1, dropout: float = 0.25) -> None:
+    def __init__(
+        self,
+        heads: Mapping[str, int],
+        hidden: tuple[int, ...] = (50, 10),
+        combine: Combine = "fuzzy",
+        input_dropout: float = 0.1,
+        dropout: float = 0.25,
+    ) -> None:
         super().__init__()
         if not heads:
             raise ValueError("FuzzyAndNet needs at least one head")
@@ -98,8 +107,10 @@ class FuzzyAndNet(nn.Module):
             if x[n].ndim != 2 or x[n].shape[1] != self.sizes[n]:
                 raise ValueError(f"input {n!r} must be [batch, {self.sizes[n]}], got {tuple(x[n].shape)}")
             if not torch.isfinite(x[n]).all():
-                raise ValueError(f"input {n!r} holds {int((~torch.isfinite(x[n])).sum())} NaN or infinite values "
-                                 "(standardise complete features; hcaltl.cms2010.load_feature_table(fill_missing=...))")
+                raise ValueError(
+                    f"input {n!r} holds {int((~torch.isfinite(x[n])).sum())} NaN or infinite values "
+                    "(standardise complete features; hcaltl.cms2010.load_feature_table(fill_missing=...))"
+                )
         scores = torch.stack([self.heads[n](x[n]) for n in self.names], dim=-1)
         return COMBINE[self.combine](scores), scores
 

@@ -33,7 +33,7 @@ class CSchedule:
             raise ValueError(f"invalid schedule {self}")
 
     @classmethod
-    def authors(cls, epochs: int = 801, kind: str = "step") -> "CSchedule":
+    def authors(cls, epochs: int = 801, kind: str = "step") -> CSchedule:
         """The authors' schedule (decay every 100 epochs from epoch 20, over 801 epochs) compressed to ``epochs``."""
         every = max(1, round(epochs * 100 / 801))
         return cls(kind=kind, every=every, start=max(0, round(epochs * 20 / 801)), epochs=epochs)

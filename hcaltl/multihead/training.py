@@ -75,7 +75,7 @@ class Standardiser:
     def __init__(self) -> None:
         self.scalers: dict[str, StandardScaler] = {}
 
-    def fit(self, data: LumiFeatures) -> "Standardiser":
+    def fit(self, data: LumiFeatures) -> Standardiser:
         self.scalers = {c: StandardScaler().fit(x) for c, x in data.features.items()}
         return self
 
@@ -88,8 +88,14 @@ class Standardiser:
         return {c: torch.as_tensor(s.transform(data.features[c]), dtype=torch.float32) for c, s in self.scalers.items()}
 
 
-def train_multihead(net: FuzzyAndNet, train: LumiFeatures, config: MultiHeadConfig | None = None, *,
-                    evaluate_on: LumiFeatures | None = None, standardiser: Standardiser | None = None) -> tuple[Standardiser, MultiHeadHistory]:
+def train_multihead(
+    net: FuzzyAndNet,
+    train: LumiFeatures,
+    config: MultiHeadConfig | None = None,
+    *,
+    evaluate_on: LumiFeatures | None = None,
+    standardiser: Standardiser | None = None,
+) -> tuple[Standardiser, MultiHeadHistory]:
     """Train ``net`` on the global label of ``train`` with the soft-pretraining loss.
 
     Returns the fitted :class:`Standardiser` (apply it to any data scored later) and the history.
@@ -117,7 +123,7 @@ def train_multihead(net: FuzzyAndNet, train: LumiFeatures, config: MultiHeadConf
         order = torch.randperm(n, generator=generator)
         total = 0.0
         for b in range(n // bs):  # the remainder is dropped, as in the authors' iterator
-            idx = order[b * bs:(b + 1) * bs]
+            idx = order[b * bs : (b + 1) * bs]
             f, s = net({k: v[idx] for k, v in x.items()})
             main = weighted_bce(f, y[idx], w[idx]) + config.c_reg * net.l2_max()
             heads = torch.stack([weighted_bce(s[:, i], y[idx], w[idx]) for i in range(s.shape[1])]).mean()

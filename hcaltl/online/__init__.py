@@ -11,10 +11,27 @@ Explained in chapter 7 (``notebooks/07_online_monitoring.ipynb``).
 
 from .features import Encoded, encode_ls, newest_reconstruction, pooling_margin
 from .onnx_export import INPUTS, OUTPUTS, OnnxScorer, export_onnx
-from .stream import DEFAULT_THRESHOLD, LSResult, Replay, Stream, StreamScorer, scaling_maps
 from .store import load_scorer, save_scorer
+from .stream import DEFAULT_THRESHOLD, LSResult, Replay, Stream, StreamScorer, scaling_maps
 from .threshold import calibrate_threshold, flag_rates
 
-__all__ = ["DEFAULT_THRESHOLD", "Encoded", "INPUTS", "LSResult", "OUTPUTS", "OnnxScorer", "Replay", "Stream",
-           "StreamScorer", "calibrate_threshold", "encode_ls", "export_onnx", "load_scorer", "save_scorer", "flag_rates", "newest_reconstruction", "pooling_margin",
-           "scaling_maps"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Encoded",
+    "INPUTS",
+    "LSResult",
+    "OUTPUTS",
+    "OnnxScorer",
+    "Replay",
+    "Stream",
+    "StreamScorer",
+    "calibrate_threshold",
+    "encode_ls",
+    "export_onnx",
+    "load_scorer",
+    "save_scorer",
+    "flag_rates",
+    "newest_reconstruction",
+    "pooling_margin",
+    "scaling_maps",
+]

@@ -77,7 +77,7 @@ def newest_reconstruction(model: GraphSTAD, window_features: torch.Tensor, newes
     else:
         seq = model.dec_rnn(z)
     feats = seq.reshape(model.parts, model.config.width, *model.plan[-1]["out"])
-    halves = model.dec_cnn(feats, [i[-model.parts:] for i in newest.indices])
+    halves = model.dec_cnn(feats, [i[-model.parts :] for i in newest.indices])
     maps = model._merge(halves, 1, 1)[0, 0]
     return maps * newest.factor[-1] * model.mask.to(maps.dtype)
 
@@ -113,7 +113,9 @@ def pooling_margin(model: GraphSTAD, maps: torch.Tensor) -> np.ndarray:
         gap = torch.where((gap > 0) & torch.isfinite(gap), gap, torch.full_like(gap, float("inf")))
         margin = torch.minimum(margin, gap.reshape(n, -1).min(dim=1).values)
         pooled = nn.functional.max_pool3d(c, p["pool"], p["pool"], ceil_mode=p["ceil"])
-        h = nn.functional.leaky_relu(pooled * (scale.view(1, -1, 1, 1, 1) * sign) + (bn.bias - bn.running_mean * scale).view(1, -1, 1, 1, 1), 0.5)
+        h = nn.functional.leaky_relu(
+            pooled * (scale.view(1, -1, 1, 1, 1) * sign) + (bn.bias - bn.running_mean * scale).view(1, -1, 1, 1, 1), 0.5
+        )
     return margin.numpy()
 
 
@@ -125,7 +127,7 @@ def _top2(c: torch.Tensor, pool: tuple[int, int, int], ceil: bool = True) -> tor
     if ceil:
         padded = nn.functional.pad(c, (0, (-dd) % pd, 0, (-ww) % pw, 0, (-hh) % ph), value=-float("inf"))
     else:
-        padded = c[:, :, :hh - hh % ph, :ww - ww % pw, :dd - dd % pd]
+        padded = c[:, :, : hh - hh % ph, : ww - ww % pw, : dd - dd % pd]
     h2, w2, d2 = padded.shape[2] // ph, padded.shape[3] // pw, padded.shape[4] // pd
     cells = padded.reshape(s, ch, h2, ph, w2, pw, d2, pd).permute(0, 1, 2, 4, 6, 3, 5, 7).reshape(s, ch, h2, w2, d2, -1)
     if cells.shape[-1] == 1:

@@ -81,8 +81,14 @@ class OnlineStep(nn.Module):
         n_flagged ``[1, 1]`` (int64), ls_features ``[1, 2, F]``. D = the geometry's largest depth.
     """
 
-    def __init__(self, model: GraphSTAD, scale: np.ndarray, offset: np.ndarray, noise: np.ndarray,
-                 masked: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        model: GraphSTAD,
+        scale: np.ndarray,
+        offset: np.ndarray,
+        noise: np.ndarray,
+        masked: np.ndarray | None = None,
+    ) -> None:
         super().__init__()
         model = model.eval()
         geom = model.geometry
@@ -92,7 +98,7 @@ class OnlineStep(nn.Module):
         self.register_buffer("offset", torch.as_tensor(offset, **f32))
         mask = model.mask.to(torch.float32)
         self.register_buffer("mask", mask)
-        inverse = (1.0 / torch.as_tensor(noise, **f32))
+        inverse = 1.0 / torch.as_tensor(noise, **f32)
         if masked is not None:
             inverse[torch.as_tensor(masked)] = 0.0
         self.register_buffer("inverse_noise", torch.as_tensor(geom.nodes_to_map(inverse.numpy()), **f32))
@@ -165,14 +171,16 @@ class OnlineStep(nn.Module):
             h = torch.relu(h)
         gate = self.gnn.pool.gate_nn
         scores = h @ gate.weight.t() + gate.bias  # [N, 1]
-        pooled = [(torch.softmax(s, dim=0) * part).sum(dim=0) for s, part in
-                  zip(scores.split(self.half_sizes), h.split(self.half_sizes))]
+        pooled = [
+            (torch.softmax(s, dim=0) * part).sum(dim=0)
+            for s, part in zip(scores.split(self.half_sizes), h.split(self.half_sizes))
+        ]
         return torch.stack(pooled)
 
     def _encode(self, xn: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         h = xn[self.rows][..., : self.depth].unsqueeze(1)  # [2, 1, H, 72, D]
         indices = []
-        for i, p in enumerate(self.plan):
+        for i in range(len(self.plan)):
             c = nn.functional.conv3d(h, getattr(self, f"enc_w{i}"), padding=self.enc_padding[i])
             c = c * getattr(self, f"enc_sign{i}")
             s, ch = c.shape[:2]
@@ -192,8 +200,9 @@ class OnlineStep(nn.Module):
             s, ch = x.shape[:2]
             flat = x.new_zeros(s, ch, int(np.prod(p["in"])))
             x = flat.scatter(2, idx.reshape(s, ch, -1), x.reshape(s, ch, -1)).reshape(s, ch, *p["in"])  # MaxUnpool
-            x = nn.functional.conv_transpose3d(x, getattr(self, f"dec_w{i}"), getattr(self, f"dec_b{i}"),
-                                               padding=self.dec_padding[i])
+            x = nn.functional.conv_transpose3d(
+                x, getattr(self, f"dec_w{i}"), getattr(self, f"dec_b{i}"), padding=self.dec_padding[i]
+            )
             x = nn.functional.leaky_relu(x, 0.5)
         return x * self.out_w + self.out_b  # [2, 1, H, 72, D]
 
@@ -204,8 +213,13 @@ class OnlineStep(nn.Module):
         return stacked[self.merge_rows]
 
     # -- the step --------------------------------------------------------------------------------------------
-    def forward(self, input_data: torch.Tensor, input_data_exo: torch.Tensor, anomaly_std_th: torch.Tensor,
-                feature_history: torch.Tensor):
+    def forward(
+        self,
+        input_data: torch.Tensor,
+        input_data_exo: torch.Tensor,
+        anomaly_std_th: torch.Tensor,
+        feature_history: torch.Tensor,
+    ):
         counts = nn.functional.pad(input_data[0, ..., 0], (0, MAP_SHAPE[2] - self.depth))  # [64, 72, 7]
         x = (counts / input_data_exo[0, 0] * self.scale + self.offset) * self.mask
         if self.config.rin:

@@ -22,10 +22,14 @@ def save_scorer(scorer: StreamScorer, path: str | Path) -> Path:
     if not isinstance(scorer, StreamScorer):
         raise TypeError(f"scorer must be a StreamScorer, got {type(scorer).__name__}")
     low, high = np.asarray(scorer.scaler.data_min), np.asarray(scorer.scaler.data_max)
-    state = {"data_min": low.astype(np.float64).tolist(), "data_max": high.astype(np.float64).tolist(),
-             "range_dtype": str(low.dtype),
-             "noise": scorer.noise.astype(np.float64).tolist(), "threshold": float(scorer.threshold),
-             "masked": scorer.masked.tolist()}
+    state = {
+        "data_min": low.astype(np.float64).tolist(),
+        "data_max": high.astype(np.float64).tolist(),
+        "range_dtype": str(low.dtype),
+        "noise": scorer.noise.astype(np.float64).tolist(),
+        "threshold": float(scorer.threshold),
+        "masked": scorer.masked.tolist(),
+    }
     return save_checkpoint(scorer.model, path, extra={KEY: state})
 
 
@@ -38,9 +42,18 @@ def load_scorer(path: str | Path) -> StreamScorer:
     model, record = load_checkpoint(path)
     state = record["extra"].get(KEY)
     if state is None:
-        raise ValueError(f"{path} holds a model but no online calibration (scaler range, noise, threshold): calibrate "
-                         "a StreamScorer (fit_noise, calibrate_threshold) and save it with hcaltl.online.save_scorer")
+        raise ValueError(
+            f"{path} holds a model but no online calibration (scaler range, noise, threshold): calibrate "
+            "a StreamScorer (fit_noise, calibrate_threshold) and save it with hcaltl.online.save_scorer"
+        )
     dtype = np.dtype(state.get("range_dtype", "float64"))  # the fitted dtype: float32 maps give float32 scaling
-    scaler = ChannelScaler.from_range(model.geometry, np.array(state["data_min"], dtype), np.array(state["data_max"], dtype))
-    return StreamScorer(model, scaler, threshold=state["threshold"], noise=np.array(state["noise"], np.float32),
-                        masked=np.array(state["masked"], dtype=np.int64))
+    scaler = ChannelScaler.from_range(
+        model.geometry, np.array(state["data_min"], dtype), np.array(state["data_max"], dtype)
+    )
+    return StreamScorer(
+        model,
+        scaler,
+        threshold=state["threshold"],
+        noise=np.array(state["noise"], np.float32),
+        masked=np.array(state["masked"], dtype=np.int64),
+    )

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .. import validate
 from ..data import OccupancyData
-from ..geometry import MAP_SHAPE, Geometry
+from ..geometry import Geometry
 from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
 from .features import encode_ls, newest_reconstruction
@@ -90,8 +90,9 @@ class Stream:
             channel indices.
     """
 
-    def __init__(self, geometry: Geometry, window: int, threshold: float = DEFAULT_THRESHOLD,
-                 masked: np.ndarray | None = None) -> None:
+    def __init__(
+        self, geometry: Geometry, window: int, threshold: float = DEFAULT_THRESHOLD, masked: np.ndarray | None = None
+    ) -> None:
         self.geometry = geometry
         self.window = window
         self.threshold = threshold
@@ -132,8 +133,10 @@ class Stream:
         if self._last is None or run != self._last[0]:
             return True
         if ls <= self._last[1]:
-            raise ValueError(f"LS {ls} of run {run} arrives after LS {self._last[1]}: LS must increase within a run "
-                             "(call reset() to replay a run from its start)")
+            raise ValueError(
+                f"LS {ls} of run {run} arrives after LS {self._last[1]}: LS must increase within a run "
+                "(call reset() to replay a run from its start)"
+            )
         return ls != self._last[1] + 1
 
     def update(self, counts: np.ndarray, n_events: int | float, *, run: int, ls: int) -> LSResult:
@@ -154,8 +157,10 @@ class Stream:
         if events > 0:
             validate.events(np.array([events]), "n_events")
             if arr.max() > events:
-                raise ValueError(f"counts must not exceed n_events = {events:g} (a channel fires at most once per "
-                                 f"event); got {arr.max():g}")
+                raise ValueError(
+                    f"counts must not exceed n_events = {events:g} (a channel fires at most once per "
+                    f"event); got {arr.max():g}"
+                )
         restart = self._check_position(run, ls)  # every check passed: only now does the state change
         if restart:
             self.reset()
@@ -173,12 +178,14 @@ class Stream:
         flags = (scores > self.threshold) & self._eligible & self._fired
         return LSResult(run, ls, "scored", scores, flags, restarted=restart)
 
-    def replay(self, data: OccupancyData, progress: bool = True) -> "Replay":
+    def replay(self, data: OccupancyData, progress: bool = True) -> Replay:
         """Feed every LS of raw-count ``data`` in order (runs and LS as stored) and collect the results."""
         data = validate_raw(data, self.geometry)
         self.reset()
-        results = [self.update(data.occupancy[i], data.n_events[i], run=int(data.run[i]), ls=int(data.ls[i]))
-                   for i in tqdm(range(data.n_ls), desc="LS", unit="LS", disable=not progress, leave=False)]
+        results = [
+            self.update(data.occupancy[i], data.n_events[i], run=int(data.run[i]), ls=int(data.ls[i]))
+            for i in tqdm(range(data.n_ls), desc="LS", unit="LS", disable=not progress, leave=False)
+        ]
         return Replay(results, self.geometry.n_channels)
 
     # -- to be provided by the scoring engine --------------------------------------------------------------
@@ -207,8 +214,9 @@ def validate_raw(data: OccupancyData, geometry: Geometry) -> OccupancyData:
     if not isinstance(data, OccupancyData):
         raise TypeError(f"data must be OccupancyData of raw counts, got {type(data).__name__}")
     if data.normalised is not None:
-        raise ValueError(f"online scorers take raw counts and renormalise themselves; data is normalised by "
-                         f"{data.normalised!r}")
+        raise ValueError(
+            f"online scorers take raw counts and renormalise themselves; data is normalised by {data.normalised!r}"
+        )
     validate.same_geometry(data.geometry, geometry, "data", "scorer")
     return data
 
@@ -222,11 +230,16 @@ class Replay:
     """
 
     def __init__(self, results: list[LSResult], n_channels: int) -> None:
-        self.table = pd.DataFrame({
-            "run": [r.run for r in results], "ls": [r.ls for r in results], "status": [r.status for r in results],
-            "n_flagged": [r.n_flagged for r in results],
-            "max_score": [float(r.scores.max()) if r.scores is not None else np.nan for r in results],
-            "restarted": [r.restarted for r in results]})
+        self.table = pd.DataFrame(
+            {
+                "run": [r.run for r in results],
+                "ls": [r.ls for r in results],
+                "status": [r.status for r in results],
+                "n_flagged": [r.n_flagged for r in results],
+                "max_score": [float(r.scores.max()) if r.scores is not None else np.nan for r in results],
+                "restarted": [r.restarted for r in results],
+            }
+        )
         scored = [r for r in results if r.scores is not None]
         self.scores = np.stack([r.scores for r in scored]) if scored else np.zeros((0, n_channels), np.float32)
         self.flags = np.stack([r.flags for r in scored]) if scored else np.zeros((0, n_channels), bool)
@@ -254,8 +267,14 @@ class StreamScorer(Stream):
         >>> result = scorer.update(counts, n_events, run=325170, ls=12)       # doctest: +SKIP
     """
 
-    def __init__(self, model: GraphSTAD, scaler: ChannelScaler, threshold: float = DEFAULT_THRESHOLD,
-                 noise: np.ndarray | None = None, masked: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        model: GraphSTAD,
+        scaler: ChannelScaler,
+        threshold: float = DEFAULT_THRESHOLD,
+        noise: np.ndarray | None = None,
+        masked: np.ndarray | None = None,
+    ) -> None:
         if not isinstance(model, GraphSTAD):
             raise TypeError(f"model must be a GraphSTAD, got {type(model).__name__}")
         scale, offset = scaling_maps(scaler)
@@ -300,7 +319,7 @@ class StreamScorer(Stream):
     def _score(self, window_features: list, state) -> np.ndarray:
         return (self.errors(window_features, state) * self._inverse).cpu().numpy()
 
-    def fit_noise(self, healthy: OccupancyData, progress: bool = True) -> "StreamScorer":
+    def fit_noise(self, healthy: OccupancyData, progress: bool = True) -> StreamScorer:
         """Set each channel's noise to the spread of its online error over the LS of healthy raw data (a channel
         with zero spread gets the mean spread), as production's ``PredErrorScaler`` does on training errors.
 
@@ -310,8 +329,10 @@ class StreamScorer(Stream):
         self.noise = None
         replay = self.replay(healthy, progress=progress)
         if len(replay.scores) < 2:
-            raise ValueError(f"fit_noise needs at least 2 scored LS (windows of T = {self.window} consecutive LS "
-                             f"with events); healthy data gave {len(replay.scores)}")
+            raise ValueError(
+                f"fit_noise needs at least 2 scored LS (windows of T = {self.window} consecutive LS "
+                f"with events); healthy data gave {len(replay.scores)}"
+            )
         spread = replay.scores.std(axis=0)  # noise = 1 while replaying: scores are the raw errors
         positive = spread[spread > 0]
         self.noise = np.where(spread > 0, spread, positive.mean() if len(positive) else 1.0).astype(np.float32)

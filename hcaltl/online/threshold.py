@@ -14,8 +14,9 @@ from ..data import OccupancyData
 from .stream import Stream
 
 
-def calibrate_threshold(scorer: Stream, healthy: OccupancyData, flags_per_ls: float = 0.01,
-                        progress: bool = True) -> float:
+def calibrate_threshold(
+    scorer: Stream, healthy: OccupancyData, flags_per_ls: float = 0.01, progress: bool = True
+) -> float:
     """Set (and return) the lowest threshold at which healthy data gets at most ``flags_per_ls`` flagged channels
     per scored LS on average (e.g. 0.01: one flag per 100 LS).
 
@@ -31,8 +32,10 @@ def calibrate_threshold(scorer: Stream, healthy: OccupancyData, flags_per_ls: fl
     replay = scorer.replay(healthy, progress=progress)
     n = len(replay.scores)
     if n == 0:
-        raise ValueError("calibrate_threshold needs healthy data with at least one scored LS "
-                         f"(T = {scorer.window} consecutive LS with events)")
+        raise ValueError(
+            "calibrate_threshold needs healthy data with at least one scored LS "
+            f"(T = {scorer.window} consecutive LS with events)"
+        )
     eligible = replay.scores[:, scorer.eligible].ravel()
     allowed = int(np.floor(rate * n))  # flags are scores strictly above the threshold
     ranked = np.sort(eligible)[::-1]
@@ -60,7 +63,11 @@ def flag_rates(scorer: Stream, injected: Injected, progress: bool = True) -> dic
     flags = replay.flags
     anomalous = labels.any(axis=1)
     hits = flags & labels
-    return {"true_flag_rate": float(hits.sum() / max(labels.sum(), 1)),
-            "ls_detected": float(hits.any(axis=1)[anomalous].mean()) if anomalous.any() else float("nan"),
-            "false_flags_per_ls": float((flags & ~labels).sum() / max(len(flags), 1)),
-            "flagged_anomalous": int(hits.sum()), "anomalous_ls": int(anomalous.sum()), "scored_ls": int(len(flags))}
+    return {
+        "true_flag_rate": float(hits.sum() / max(labels.sum(), 1)),
+        "ls_detected": float(hits.any(axis=1)[anomalous].mean()) if anomalous.any() else float("nan"),
+        "false_flags_per_ls": float((flags & ~labels).sum() / max(len(flags), 1)),
+        "flagged_anomalous": int(hits.sum()),
+        "anomalous_ls": int(anomalous.sum()),
+        "scored_ls": int(len(flags)),
+    }

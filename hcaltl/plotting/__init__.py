@@ -17,70 +17,70 @@ One module per subject, all re-exported here (``plotting.plot_map`` is :func:`hc
 """
 
 from .detection import (  # noqa: F401
-    plot_flag_timeline,
-    plot_score_distributions,
-    plot_roc,
-    detection_figure,
-    plot_contamination,
     contamination_figure,
-    plot_table7,
-    plot_contamination_loss,
-    paper_detection_figure,
-    plot_detector_aucs,
-    plot_auc_gains,
+    detection_figure,
     detector_comparison_figure,
+    paper_detection_figure,
+    plot_auc_gains,
+    plot_contamination,
+    plot_contamination_loss,
+    plot_detector_aucs,
+    plot_flag_timeline,
+    plot_roc,
+    plot_score_distributions,
+    plot_table7,
 )
 from .graphs import (  # noqa: F401
-    plot_graph,
+    embedding_figure,
     plot_degree_hist,
     plot_embedding,
-    embedding_figure,
+    plot_graph,
 )
 from .heads import (  # noqa: F401
+    head_scores_figure,
     plot_c_schedules,
     plot_eval_curves,
     plot_head_scores,
-    head_scores_figure,
 )
 from .maps import (  # noqa: F401
+    channel_error_figure,
+    maps_figure,
+    plot_depth_profile,
     plot_map,
     plot_rbx_wedges,
-    plot_depth_profile,
     plot_region_map,
-    maps_figure,
-    region_maps_figure,
     reconstruction_figure,
-    channel_error_figure,
+    region_maps_figure,
 )
 from .occupancy import (  # noqa: F401
+    plot_certified_ls,
+    plot_channel_distribution,
     plot_lumi_timeline,
     plot_occupancy_vs_lumi,
-    plot_channel_distribution,
     plot_ring_levels,
-    plot_certified_ls,
-    stacked_figure,
     renormalisation_figure,
+    stacked_figure,
 )
 from .style import (  # noqa: F401
-    SUBDETECTOR_COLORS,
-    SUBDETECTOR_LABELS,
     CONFIG_COLORS,
+    DETECTOR_STYLES,
     EDGE_COLORS,
     FAULT_COLORS,
-    DETECTOR_STYLES,
-    pair_style,
+    SUBDETECTOR_COLORS,
+    SUBDETECTOR_LABELS,
     detector_style,
     geometry_label,
+    pair_style,
     panels,
 )
 from .transfer import (  # noqa: F401
+    paper_transfer_figure,
+    plot_changes_vs_paper,
     plot_history,
     plot_learning_curves,
     plot_mse_vs_fraction,
     plot_trainable_vs_mse,
-    plot_changes_vs_paper,
     transfer_figure,
-    paper_transfer_figure,
 )
 
 __all__ = [

@@ -12,8 +12,13 @@ from matplotlib.figure import Figure
 from .style import FAULT_COLORS, _ax, _legend, detector_style, pair_style, panels
 
 
-def plot_flag_timeline(table: pd.DataFrame, onsets: dict[str, int] | None = None, *, truth: np.ndarray | None = None,
-                       ax: Axes | None = None) -> Axes:
+def plot_flag_timeline(
+    table: pd.DataFrame,
+    onsets: dict[str, int] | None = None,
+    *,
+    truth: np.ndarray | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Flagged channels per LS of a replayed run (:class:`hcaltl.online.Replay` ``.table``), as a shifter sees it.
 
     Args:
@@ -46,7 +51,14 @@ def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *
     normal = first[1][first[0] == 0]
     hi = max(float(np.percentile(s[y == 1], 99)) for y, s in curves.values())
     bins = np.logspace(-2, np.log10(max(hi, 10.0) * 1.5), 60)
-    ax.hist(np.clip(normal, bins[0], None), bins=bins, density=True, histtype="stepfilled", color="lightgray", label="normal channels")
+    ax.hist(
+        np.clip(normal, bins[0], None),
+        bins=bins,
+        density=True,
+        histtype="stepfilled",
+        color="lightgray",
+        label="normal channels",
+    )
     for name, (y, s) in curves.items():
         ax.hist(np.clip(s[y == 1], bins[0], None), bins=bins, density=True, histtype="step", label=name)
     ax.set_xscale("log")
@@ -57,7 +69,9 @@ def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *
     return ax
 
 
-def plot_roc(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None, colors: dict | None = None) -> Axes:
+def plot_roc(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None, colors: dict | None = None
+) -> Axes:
     """ROC curves (log false-positive rate) of ``{name: (labels, scores)}``."""
     from sklearn.metrics import roc_curve
 
@@ -122,21 +136,39 @@ def plot_table7(table: pd.DataFrame, *, ax: Axes | None = None, floor: float = 1
     """
     stats = set(table.columns.get_level_values(1)) if isinstance(table.columns, pd.MultiIndex) else set()
     if not {"mean", "min", "max"} <= stats:
-        raise ValueError("table must be paper_scale.table7_table's: columns (pair, 'mean'), (pair, 'min'), "
-                         f"(pair, 'max') and ('paper', pair); got columns {list(table.columns)[:4]}")
+        raise ValueError(
+            "table must be paper_scale.table7_table's: columns (pair, 'mean'), (pair, 'min'), "
+            f"(pair, 'max') and ('paper', pair); got columns {list(table.columns)[:4]}"
+        )
     ax = _ax(ax, (5.5, 0.45 * len(table) + 1.5))
     y = np.arange(len(table))[::-1]
     pairs = [p for p in dict.fromkeys(table.columns.get_level_values(0)) if p != "paper"]
     for k, pair in enumerate(pairs):
-        x, best, worst = (np.maximum(1 - table[(pair, stat)].to_numpy(dtype=float), floor)
-                          for stat in ("mean", "max", "min"))
-        ax.errorbar(x, y + 0.12 * (k - (len(pairs) - 1) / 2), xerr=[x - best, worst - x], fmt="o", ms=5, capsize=2,
-                    color=pair_style(pair)["color"], mec="black", mew=0.4, label=pair)
+        x, best, worst = (
+            np.maximum(1 - table[(pair, stat)].to_numpy(dtype=float), floor) for stat in ("mean", "max", "min")
+        )
+        ax.errorbar(
+            x,
+            y + 0.12 * (k - (len(pairs) - 1) / 2),
+            xerr=[x - best, worst - x],
+            fmt="o",
+            ms=5,
+            capsize=2,
+            color=pair_style(pair)["color"],
+            mec="black",
+            mew=0.4,
+            label=pair,
+        )
     if "paper" in table.columns.get_level_values(0):  # the paper's value on its pair's row, in its pair's colour
         for pair in table["paper"].columns:
             k = pairs.index(pair) if pair in pairs else (len(pairs) - 1) / 2
-            ax.scatter(np.maximum(1 - table[("paper", pair)].to_numpy(dtype=float), floor),
-                       y + 0.12 * (k - (len(pairs) - 1) / 2), marker="x", s=30, color=pair_style(pair)["color"])
+            ax.scatter(
+                np.maximum(1 - table[("paper", pair)].to_numpy(dtype=float), floor),
+                y + 0.12 * (k - (len(pairs) - 1) / 2),
+                marker="x",
+                s=30,
+                color=pair_style(pair)["color"],
+            )
         ax.scatter([], [], marker="x", s=30, color="black", label="paper (Table 7)")
     ax.set_yticks(y, table.index)
     ax.set_xscale("log")
@@ -156,13 +188,22 @@ def plot_contamination_loss(table: pd.DataFrame, *, ax: Axes | None = None) -> A
             ``mean AUC`` and ``sd``).
     """
     if list(table.index.names) != ["pair", "rate"] or not {"mean AUC", "sd"} <= set(table.columns):
-        raise ValueError("table must be paper_scale.contamination_table's: index (pair, rate), columns 'mean AUC' "
-                         f"and 'sd'; got index {list(table.index.names)} and columns {list(table.columns)}")
+        raise ValueError(
+            "table must be paper_scale.contamination_table's: index (pair, rate), columns 'mean AUC' "
+            f"and 'sd'; got index {list(table.index.names)} and columns {list(table.columns)}"
+        )
     ax = _ax(ax, (5, 3.8))
     for pair, part in table.groupby(level="pair", sort=False):
         part = part.droplevel("pair").sort_index()
-        ax.errorbar(100 * part.index.to_numpy(dtype=float), part["mean AUC"], yerr=part["sd"].fillna(0), marker="o",
-                    capsize=3, label=pair, **pair_style(str(pair)))
+        ax.errorbar(
+            100 * part.index.to_numpy(dtype=float),
+            part["mean AUC"],
+            yerr=part["sd"].fillna(0),
+            marker="o",
+            capsize=3,
+            label=pair,
+            **pair_style(str(pair)),
+        )
     ax.set_xlabel("contaminated training windows [%]")
     ax.set_ylabel("box AUC, mean over the anomaly cases")
     _legend(ax, fontsize=8)
@@ -190,7 +231,9 @@ def plot_detector_aucs(table: pd.DataFrame, *, ax: Axes | None = None, title: st
     y = np.arange(len(table))[::-1]
     for k, name in enumerate(table.columns):
         miss = np.maximum(1 - table[name].to_numpy(dtype=float), floor)
-        ax.scatter(miss, y + 0.08 * (k - (len(table.columns) - 1) / 2), label=name, s=28, alpha=0.85, **detector_style(name))
+        ax.scatter(
+            miss, y + 0.08 * (k - (len(table.columns) - 1) / 2), label=name, s=28, alpha=0.85, **detector_style(name)
+        )
     ax.set_yticks(y, table.index)
     ax.set_xscale("log")
     ax.set_xlim(floor / 2, 1)

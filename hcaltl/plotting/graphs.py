@@ -17,7 +17,7 @@ from .style import EDGE_COLORS, _ax, panels
 
 def plot_graph(
     geometry: Geometry,
-    edges: dict[str, "np.ndarray"],
+    edges: dict[str, np.ndarray],
     depth: int = 1,
     *,
     iphi_range: tuple[int, int] = (1, 12),
@@ -56,7 +56,7 @@ def plot_graph(
     return ax
 
 
-def plot_degree_hist(degrees: dict[str, "np.ndarray"], *, ax: Axes | None = None) -> Axes:
+def plot_degree_hist(degrees: dict[str, np.ndarray], *, ax: Axes | None = None) -> Axes:
     """Histogram of node degrees, one step line per graph variant."""
     ax = _ax(ax)
     top = max(int(np.max(d)) for d in degrees.values())
@@ -69,8 +69,9 @@ def plot_degree_hist(degrees: dict[str, "np.ndarray"], *, ax: Axes | None = None
     return ax
 
 
-def plot_embedding(points: np.ndarray, color: np.ndarray, *, ax: Axes | None = None, label: str = "",
-                   cmap: str = "viridis") -> Axes:
+def plot_embedding(
+    points: np.ndarray, color: np.ndarray, *, ax: Axes | None = None, label: str = "", cmap: str = "viridis"
+) -> Axes:
     """2-D embedding (e.g. t-SNE of latents) coloured by a per-point quantity."""
     ax = _ax(ax, (5, 4))
     sc = ax.scatter(points[:, 0], points[:, 1], c=color, s=8, cmap=cmap)
@@ -80,8 +81,9 @@ def plot_embedding(points: np.ndarray, color: np.ndarray, *, ax: Axes | None = N
     return ax
 
 
-def embedding_figure(points: np.ndarray, colorings: dict[str, tuple[np.ndarray, str, str]], *,
-                     title: str = "latent t-SNE") -> Figure:
+def embedding_figure(
+    points: np.ndarray, colorings: dict[str, tuple[np.ndarray, str, str]], *, title: str = "latent t-SNE"
+) -> Figure:
     """The same 2-D embedding once per colouring ``{name: (values per point, colour-bar label, colormap)}``."""
     fig, axes = panels(len(colorings), size=(5.5, 4))
     for ax, (name, (values, label, cmap)) in zip(axes, colorings.items()):

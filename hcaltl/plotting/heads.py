@@ -25,8 +25,9 @@ def plot_c_schedules(schedules: dict, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_eval_curves(curves: dict[str, tuple[list[int], list[float]]], *, ax: Axes | None = None,
-                     ylabel: str = "global ROC AUC (test)") -> Axes:
+def plot_eval_curves(
+    curves: dict[str, tuple[list[int], list[float]]], *, ax: Axes | None = None, ylabel: str = "global ROC AUC (test)"
+) -> Axes:
     """A metric against epoch for each named run (``{name: (epochs, values)}``)."""
     ax = _ax(ax, (5.5, 3.8))
     for name, (epochs, values) in curves.items():
@@ -37,8 +38,15 @@ def plot_eval_curves(curves: dict[str, tuple[list[int], list[float]]], *, ax: Ax
     return ax
 
 
-def plot_head_scores(scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFrame, head: str, *,
-                     weights: np.ndarray | None = None, ax: Axes | None = None) -> Axes:
+def plot_head_scores(
+    scores: pd.DataFrame,
+    good: np.ndarray,
+    causes: pd.DataFrame,
+    head: str,
+    *,
+    weights: np.ndarray | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """Distribution of one head's score on good LS and on the LS of each failing subsystem (paper C's Fig. 2,
     split by true cause), luminosity-weighted when ``weights`` is given."""
     ax = _ax(ax, (5, 3.8))
@@ -47,7 +55,9 @@ def plot_head_scores(scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFram
     w = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
     bins = np.linspace(0, 1, 21)
     s = scores[head].to_numpy()
-    ax.hist(s[good], bins=bins, weights=w[good] / w[good].sum(), histtype="stepfilled", color="lightgray", label="good LS")
+    ax.hist(
+        s[good], bins=bins, weights=w[good] / w[good].sum(), histtype="stepfilled", color="lightgray", label="good LS"
+    )
     for subsystem in causes.columns:
         sel = causes[subsystem].to_numpy()
         if sel.any():
@@ -60,8 +70,9 @@ def plot_head_scores(scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFram
     return ax
 
 
-def head_scores_figure(scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFrame, *,
-                       weights: np.ndarray | None = None) -> Figure:
+def head_scores_figure(
+    scores: pd.DataFrame, good: np.ndarray, causes: pd.DataFrame, *, weights: np.ndarray | None = None
+) -> Figure:
     """:func:`plot_head_scores` for every head of a score table (all columns but ``"global"``), side by side."""
     heads = [c for c in scores.columns if c != "global"]
     fig, axes = panels(len(heads), size=(4.6, 3.6), sharey=True)

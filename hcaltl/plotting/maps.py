@@ -75,7 +75,15 @@ def plot_map(
     rows = _rows_of(geometry)
     img, active = _spread_wide_towers(values[rows, :, depth - 1], geometry.mask[rows, :, depth - 1], rows)
     img = np.ma.masked_where(~active, img)
-    mesh = ax.pcolormesh(np.arange(len(rows) + 1) - 0.5, np.arange(N_IPHI + 1) + 0.5, img.T, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat")
+    mesh = ax.pcolormesh(
+        np.arange(len(rows) + 1) - 0.5,
+        np.arange(N_IPHI + 1) + 0.5,
+        img.T,
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        shading="flat",
+    )
     _ieta_ticks(ax, rows)
     ax.set_ylabel("iphi")
     ax.set_title(f"{geometry.name} depth {depth}")
@@ -101,8 +109,19 @@ def plot_rbx_wedges(geometry: Geometry, depth: int | None = None, *, ax: Axes | 
         img, active = rbx_map[rows, :, depth - 1], geometry.mask[rows, :, depth - 1]
     img, active = _spread_wide_towers(img, active, rows)
     img = np.ma.masked_where(~active, img)
-    cmap = ListedColormap(plt.get_cmap("Blues")(np.linspace(0.35, 0.9, 6)).tolist() + plt.get_cmap("Oranges")(np.linspace(0.35, 0.9, 6)).tolist())
-    ax.pcolormesh(np.arange(len(rows) + 1) - 0.5, np.arange(N_IPHI + 1) + 0.5, img.T, cmap=cmap, vmin=-0.5, vmax=11.5, shading="flat")
+    cmap = ListedColormap(
+        plt.get_cmap("Blues")(np.linspace(0.35, 0.9, 6)).tolist()
+        + plt.get_cmap("Oranges")(np.linspace(0.35, 0.9, 6)).tolist()
+    )
+    ax.pcolormesh(
+        np.arange(len(rows) + 1) - 0.5,
+        np.arange(N_IPHI + 1) + 0.5,
+        img.T,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=11.5,
+        shading="flat",
+    )
     for k in range(1, 19):  # RBX boundaries: RBX k starts at iphi 4k-5
         ax.axhline((4 * k - 5 - 1) % N_IPHI + 0.5, color="k", lw=0.4)
     _ieta_ticks(ax, rows)
@@ -116,8 +135,14 @@ def plot_depth_profile(geometry: Geometry, *, ax: Axes | None = None) -> Axes:
     ax = _ax(ax)
     color = SUBDETECTOR_COLORS[geometry.name]
     cells = geometry.channels.assign(aeta=geometry.channels["ieta"].abs()).groupby(["aeta", "depth"]).size() / 2
-    ax.scatter(cells.index.get_level_values(0), cells.index.get_level_values(1), s=cells.to_numpy() * 1.5, marker="s",
-               color=color, label=None)
+    ax.scatter(
+        cells.index.get_level_values(0),
+        cells.index.get_level_values(1),
+        s=cells.to_numpy() * 1.5,
+        marker="s",
+        color=color,
+        label=None,
+    )
     ax.scatter([], [], marker="s", color=color, label=geometry_label(geometry))
     ax.set_xlabel("|ieta|")
     ax.set_ylabel("depth")
@@ -128,23 +153,41 @@ def plot_depth_profile(geometry: Geometry, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_region_map(values: np.ndarray, labels: np.ndarray, geometry: Geometry, depth: int, *, ax: Axes | None = None,
-                    vmin: float | None = 0.0, vmax: float | None = None, title: str = "") -> Axes:
+def plot_region_map(
+    values: np.ndarray,
+    labels: np.ndarray,
+    geometry: Geometry,
+    depth: int,
+    *,
+    ax: Axes | None = None,
+    vmin: float | None = 0.0,
+    vmax: float | None = None,
+    title: str = "",
+) -> Axes:
     """One depth of a map with the labelled channels (``labels``: bool per channel) outlined in red.
 
     The colour scale starts at ``vmin`` (0), so maps with and without a dead region share their colours."""
     ax = plot_map(values, geometry, depth, ax=ax, vmin=vmin, vmax=vmax, colorbar=False)
     ch = geometry.channels
     pick = labels & (ch["depth"].to_numpy() == depth)
-    x = np.searchsorted(_rows_of(geometry), ch["row"].to_numpy()[pick])  # plot_map's x is the position among active rows
+    x = np.searchsorted(
+        _rows_of(geometry), ch["row"].to_numpy()[pick]
+    )  # plot_map's x is the position among active rows
     ax.scatter(x, ch["iphi"].to_numpy()[pick], s=18, facecolors="none", edgecolors="red", linewidths=0.8)
     if title:
         ax.set_title(title)
     return ax
 
 
-def maps_figure(maps: list[np.ndarray], geometries: Geometry | list[Geometry], depths: int | list[int], *,
-                titles: list[str] | None = None, size: tuple[float, float] = (4.7, 3.8), **map_kwargs) -> Figure:
+def maps_figure(
+    maps: list[np.ndarray],
+    geometries: Geometry | list[Geometry],
+    depths: int | list[int],
+    *,
+    titles: list[str] | None = None,
+    size: tuple[float, float] = (4.7, 3.8),
+    **map_kwargs,
+) -> Figure:
     """Detector maps side by side (:func:`plot_map` per panel); a single geometry or depth applies to all.
 
     Args:
@@ -168,21 +211,32 @@ def maps_figure(maps: list[np.ndarray], geometries: Geometry | list[Geometry], d
     return fig
 
 
-def region_maps_figure(maps: list[np.ndarray], labels: list[np.ndarray], geometry: Geometry, depth: int, *,
-                       titles: list[str], vmax: float | list[float] | None = None, size: tuple[float, float] = (3.4, 3.6)
-                       ) -> Figure:
+def region_maps_figure(
+    maps: list[np.ndarray],
+    labels: list[np.ndarray],
+    geometry: Geometry,
+    depth: int,
+    *,
+    titles: list[str],
+    vmax: float | list[float] | None = None,
+    size: tuple[float, float] = (3.4, 3.6),
+) -> Figure:
     """Maps side by side with labelled channels outlined (:func:`plot_region_map` per panel), sharing the iphi axis."""
     n = len(maps)
     if not len(labels) == len(titles) == n:
         raise ValueError(f"maps, labels and titles must have one entry per panel ({n})")
     fig, axes = panels(n, size=size, sharey=True)
     for i, ax in enumerate(axes):
-        plot_region_map(maps[i], labels[i], geometry, depth, ax=ax, vmax=_per_panel(vmax, i, n, "vmax"), title=titles[i])
+        plot_region_map(
+            maps[i], labels[i], geometry, depth, ax=ax, vmax=_per_panel(vmax, i, n, "vmax"), title=titles[i]
+        )
     fig.tight_layout()
     return fig
 
 
-def reconstruction_figure(measured: np.ndarray, reconstructed: np.ndarray, geometry: Geometry, depth: int = 1) -> Figure:
+def reconstruction_figure(
+    measured: np.ndarray, reconstructed: np.ndarray, geometry: Geometry, depth: int = 1
+) -> Figure:
     """One LS as measured, as reconstructed, and their absolute difference (maps ``[64, 72, 7]``)."""
     fig, axes = panels(3, size=(5, 3.8))
     plot_map(measured, geometry, depth, ax=axes[0], vmin=0, vmax=1, label="scaled occupancy")

@@ -4,7 +4,7 @@ channels, the rings' levels against a real detector, and certified LS per run (c
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,10 +35,19 @@ def plot_occupancy_vs_lumi(data: OccupancyData, *, ax: Axes | None = None, label
     """Mean occupancy per LS (over active channels) against instantaneous luminosity."""
     ax = _ax(ax)
     mean = data.node_values().mean(axis=1)
-    ax.scatter(data.luminosity, mean, s=3, alpha=0.4, color=SUBDETECTOR_COLORS[data.subdetector],
-               label=label or SUBDETECTOR_LABELS[data.subdetector])
+    ax.scatter(
+        data.luminosity,
+        mean,
+        s=3,
+        alpha=0.4,
+        color=SUBDETECTOR_COLORS[data.subdetector],
+        label=label or SUBDETECTOR_LABELS[data.subdetector],
+    )
     ax.set_xlabel(r"$L$ [$10^{34}$ cm$^{-2}$ s$^{-1}$]")
-    ax.set_ylabel("mean occupancy" + (" (fraction of events)" if data.normalised == "events" else " (counts)" if data.normalised is None else ""))
+    ax.set_ylabel(
+        "mean occupancy"
+        + (" (fraction of events)" if data.normalised == "events" else " (counts)" if data.normalised is None else "")
+    )
     return ax
 
 
@@ -46,8 +55,14 @@ def plot_channel_distribution(data: OccupancyData, *, ax: Axes | None = None, bi
     """Histogram of per-channel mean occupancy over the data set."""
     ax = _ax(ax)
     mean = data.node_values().mean(axis=0)
-    ax.hist(mean, bins=bins, histtype="stepfilled", alpha=0.5, color=SUBDETECTOR_COLORS[data.subdetector],
-            label=SUBDETECTOR_LABELS[data.subdetector])
+    ax.hist(
+        mean,
+        bins=bins,
+        histtype="stepfilled",
+        alpha=0.5,
+        color=SUBDETECTOR_COLORS[data.subdetector],
+        label=SUBDETECTOR_LABELS[data.subdetector],
+    )
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("mean occupancy of a channel")
@@ -55,8 +70,9 @@ def plot_channel_distribution(data: OccupancyData, *, ax: Axes | None = None, bi
     return ax
 
 
-def plot_ring_levels(datasets: Sequence[OccupancyData], labels: Sequence[str], *, depth: int = 1,
-                     ax: Axes | None = None) -> Axes:
+def plot_ring_levels(
+    datasets: Sequence[OccupancyData], labels: Sequence[str], *, depth: int = 1, ax: Axes | None = None
+) -> Axes:
     """Mean occupancy fraction of each |ieta| ring at one depth, one line per data set (e.g. a real detector,
     its calibrated simulation and the default one).  Dead channels (no hit at all) are left out."""
     if len(datasets) != len(labels):
@@ -67,8 +83,14 @@ def plot_ring_levels(datasets: Sequence[OccupancyData], labels: Sequence[str], *
         frac = data.node_values() if data.normalised == "events" else data.node_values() / data.n_events[:, None]
         ch = data.geometry.channels.assign(f=frac.mean(axis=0), aeta=data.geometry.channels["ieta"].abs())
         ring = ch[(ch["depth"] == depth) & (ch["f"] > 0)].groupby("aeta")["f"].mean()
-        ax.plot(ring.index, ring.to_numpy(), styles[i % len(styles)], ms=4, label=label,
-                color=SUBDETECTOR_COLORS[data.subdetector] if i == 0 else f"C{i + 1}")
+        ax.plot(
+            ring.index,
+            ring.to_numpy(),
+            styles[i % len(styles)],
+            ms=4,
+            label=label,
+            color=SUBDETECTOR_COLORS[data.subdetector] if i == 0 else f"C{i + 1}",
+        )
     ax.set(xlabel="|ieta|", ylabel=f"mean fraction of events, depth {depth}", ylim=(0, None))
     ax.legend()
     return ax

@@ -11,7 +11,6 @@ from matplotlib.figure import Figure
 
 from ..geometry import DEFAULT_ERA, ERAS, Geometry
 
-
 #: One colour per subdetector, everywhere in the book.
 SUBDETECTOR_COLORS = {"HE": "#d95f02", "HB": "#1b9e77"}
 SUBDETECTOR_LABELS = {"HE": "HE (SiPM, source)", "HB": "HB (HPD, target)"}
@@ -65,7 +64,7 @@ def detector_style(name: str) -> dict:
     ``"GraphSTAD (RANDOM/No-TL)"``."""
     if name in DETECTOR_STYLES:
         return DETECTOR_STYLES[name]
-    pair = name[name.find("(") + 1:name.rfind(")")] if "(" in name else name
+    pair = name[name.find("(") + 1 : name.rfind(")")] if "(" in name else name
     return {"color": pair_style(pair)["color"], "marker": "o"}
 
 
@@ -82,8 +81,9 @@ def _ax(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:
     return ax
 
 
-def panels(n: int, *, size: tuple[float, float] = (4.8, 3.8), rows: int = 1, sharey: bool = False
-           ) -> tuple[Figure, np.ndarray]:
+def panels(
+    n: int, *, size: tuple[float, float] = (4.8, 3.8), rows: int = 1, sharey: bool = False
+) -> tuple[Figure, np.ndarray]:
     """A figure of ``n`` panels in ``rows`` rows, each about ``size`` inches; returns (figure, flat array of axes)."""
     if n < 1 or rows < 1:
         raise ValueError(f"n and rows must be positive, got n={n}, rows={rows}")

@@ -17,7 +17,7 @@ def plot_history(history, *, ax: Axes | None = None, label: str = "", color: str
     """Training (dashed) and validation (solid) loss per epoch of a :class:`hcaltl.train.History`."""
     ax = _ax(ax)
     epochs = np.arange(1, len(history.train_loss) + 1)
-    line, = ax.plot(epochs, history.val_loss, marker="o", label=f"{label} validation".strip(), color=color)
+    (line,) = ax.plot(epochs, history.val_loss, marker="o", label=f"{label} validation".strip(), color=color)
     ax.plot(epochs, history.train_loss, ls="--", color=line.get_color(), label=f"{label} training".strip())
     ax.set_yscale("log")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -56,13 +56,28 @@ def plot_trainable_vs_mse(summary, *, ax: Axes | None = None) -> Axes:
     ax = _ax(ax, (6.5, 4))
     for row in summary.itertuples():
         style = pair_style(row.pair)
-        ax.scatter(100 + row.trainable_change_pct, row.mean_mse, color=style["color"], marker="o" if style["ls"] == "-" else "s",
-                   s=40, label=row.pair, edgecolor="black", linewidth=0.5)
+        ax.scatter(
+            100 + row.trainable_change_pct,
+            row.mean_mse,
+            color=style["color"],
+            marker="o" if style["ls"] == "-" else "s",
+            s=40,
+            label=row.pair,
+            edgecolor="black",
+            linewidth=0.5,
+        )
     return _loglog(ax, "trainable parameters (% of the model)", "HB test MSE")
 
 
-def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None, label: str | None = None,
-                          marker: str = "o", filled: bool = True, diagonal: bool = True) -> Axes:
+def plot_changes_vs_paper(
+    table: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    label: str | None = None,
+    marker: str = "o",
+    filled: bool = True,
+    diagonal: bool = True,
+) -> Axes:
     """Our % change of the test MSE against RANDOM/No-TL against the paper's, one point per pair with the spread
     over seeds as an error bar, and the line where the two agree (chapter 4).
 
@@ -74,18 +89,36 @@ def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None, label:
     """
     need = {"ours %", "sd over seeds", "paper block 1 %"}
     if not need <= set(table.columns):
-        raise ValueError(f"table lacks columns {sorted(need - set(table.columns))}; expected one row per pair with "
-                         f"{sorted(need)}")
+        raise ValueError(
+            f"table lacks columns {sorted(need - set(table.columns))}; expected one row per pair with {sorted(need)}"
+        )
     ax = _ax(ax, (5, 4.5))
     for pair, row in table.iterrows():
         style = pair_style(str(pair))
-        ax.errorbar(row["paper block 1 %"], row["ours %"], yerr=row["sd over seeds"] if pd.notna(row["sd over seeds"])
-                    else None, fmt=marker, color=style["color"], mfc=style["color"] if filled else "white",
-                    mec="black" if filled else style["color"], mew=0.5 if filled else 1.5, capsize=3,
-                    label=pair if label is None else None)
+        ax.errorbar(
+            row["paper block 1 %"],
+            row["ours %"],
+            yerr=row["sd over seeds"] if pd.notna(row["sd over seeds"]) else None,
+            fmt=marker,
+            color=style["color"],
+            mfc=style["color"] if filled else "white",
+            mec="black" if filled else style["color"],
+            mew=0.5 if filled else 1.5,
+            capsize=3,
+            label=pair if label is None else None,
+        )
     if label is not None and len(table):  # one neutral legend entry for the group
-        ax.plot([], [], ls="none", marker=marker, color="grey", mfc="grey" if filled else "white", mec="grey",
-                mew=0.5 if filled else 1.5, label=label)
+        ax.plot(
+            [],
+            [],
+            ls="none",
+            marker=marker,
+            color="grey",
+            mfc="grey" if filled else "white",
+            mec="grey",
+            mew=0.5 if filled else 1.5,
+            label=label,
+        )
     if diagonal and ax.has_data():
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
         line = [min(x0, y0, 0.0), max(x1, y1, 0.0)]
@@ -96,13 +129,20 @@ def plot_changes_vs_paper(table: pd.DataFrame, *, ax: Axes | None = None, label:
     return ax
 
 
-def transfer_figure(curves: dict[str, list[float]], summary: pd.DataFrame, *, curves_fraction: float | None,
-                    compared_fraction: float | None) -> Figure:
+def transfer_figure(
+    curves: dict[str, list[float]],
+    summary: pd.DataFrame,
+    *,
+    curves_fraction: float | None,
+    compared_fraction: float | None,
+) -> Figure:
     """Chapter 4's overview: validation curves at one data share, test MSE against the share of HB data, and
     trainable parameters against test MSE at the compared share."""
     fig, axes = panels(3, size=(5.3, 4.2))
     plot_learning_curves(curves, ax=axes[0])
-    axes[0].set_title(f"validation curves, {curves_fraction:g} of the HB data" if curves_fraction else "validation curves")
+    axes[0].set_title(
+        f"validation curves, {curves_fraction:g} of the HB data" if curves_fraction else "validation curves"
+    )
     plot_mse_vs_fraction(summary, ax=axes[1])
     axes[1].set_title("test MSE vs amount of HB data")
     plot_trainable_vs_mse(summary[summary["fraction"] == compared_fraction], ax=axes[2])
@@ -111,15 +151,15 @@ def transfer_figure(curves: dict[str, list[float]], summary: pd.DataFrame, *, cu
     return fig
 
 
-def paper_transfer_figure(changes: pd.DataFrame, summary: pd.DataFrame, unpooled: pd.DataFrame | None = None
-                          ) -> Figure:
+def paper_transfer_figure(changes: pd.DataFrame, summary: pd.DataFrame, unpooled: pd.DataFrame | None = None) -> Figure:
     """Chapter 4 at paper scale: our changes against the paper's (:func:`plot_changes_vs_paper`; the unpooled
     model's as open squares when given) and the test MSE against the share of HB data (:func:`plot_mse_vs_fraction`,
     constant schedule)."""
     fig, axes = panels(2, size=(5.6, 4.6))
     if unpooled is not None and not unpooled.empty:
-        plot_changes_vs_paper(unpooled, ax=axes[0], label="no DC, Table 5's sizes", marker="s", filled=False,
-                              diagonal=False)
+        plot_changes_vs_paper(
+            unpooled, ax=axes[0], label="no DC, Table 5's sizes", marker="s", filled=False, diagonal=False
+        )
     plot_changes_vs_paper(changes, ax=axes[0])
     axes[0].set_title("share 1: our gains against Table 5's")
     plot_mse_vs_fraction(summary, ax=axes[1])

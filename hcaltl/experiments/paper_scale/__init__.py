@@ -11,11 +11,49 @@ from ..sweep import provenance_line
 from .scorecard import CLAIMS, VERDICTS, Claim, scorecard, scorecard_sentence
 from .sections import Section, chapter3, chapter4, chapter5
 from .sentences import facts
-from .tables import (RESULTS, budget_table, changes_vs_paper, comparison_table, comparison_tables, completeness,
-                     contamination_losses, contamination_table, detection_tables, load, model_table, rin_table,
-                     table7_table, transfer_table, unpooled_table)
+from .tables import (
+    RESULTS,
+    budget_table,
+    changes_vs_paper,
+    comparison_table,
+    comparison_tables,
+    completeness,
+    contamination_losses,
+    contamination_table,
+    detection_tables,
+    load,
+    model_table,
+    rin_table,
+    table7_table,
+    transfer_table,
+    unpooled_table,
+)
 
-__all__ = ["CLAIMS", "Claim", "RESULTS", "Section", "VERDICTS", "budget_table", "changes_vs_paper", "chapter3", "chapter4", "chapter5",
-           "comparison_table", "comparison_tables", "completeness", "contamination_losses", "contamination_table",
-           "detection_tables", "facts", "load", "model_table", "provenance_line", "rin_table", "scorecard",
-           "scorecard_sentence", "table7_table", "transfer_table", "unpooled_table"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "RESULTS",
+    "Section",
+    "VERDICTS",
+    "budget_table",
+    "changes_vs_paper",
+    "chapter3",
+    "chapter4",
+    "chapter5",
+    "comparison_table",
+    "comparison_tables",
+    "completeness",
+    "contamination_losses",
+    "contamination_table",
+    "detection_tables",
+    "facts",
+    "load",
+    "model_table",
+    "provenance_line",
+    "rin_table",
+    "scorecard",
+    "scorecard_sentence",
+    "table7_table",
+    "transfer_table",
+    "unpooled_table",
+]

@@ -20,9 +20,17 @@ from ... import transfer
 from .. import detection_study as ds
 from .. import paper_values
 from .. import transfer_study as ts
-from .sentences import spearman, gain_grows_as_data_shrinks, share_medians
-from .tables import (box_rows, changes_vs_paper, contamination_losses, model_table, share_1_rows, transfer_rows,
-                     transfer_table, unpooled_table)
+from .sentences import gain_grows_as_data_shrinks, share_medians, spearman
+from .tables import (
+    box_rows,
+    changes_vs_paper,
+    contamination_losses,
+    model_table,
+    share_1_rows,
+    transfer_rows,
+    transfer_table,
+    unpooled_table,
+)
 
 HOLDS, PARTLY, CLOSE, FAILS, PENDING = "holds", "partly", "too close to call", "does not hold", "not run yet"
 #: Every verdict, from the best for the paper to the cells that have not finished.
@@ -67,13 +75,17 @@ def _gnn_lowers_the_error(rows: pd.DataFrame) -> Judged:
     if min(g["seeds"], c["seeds"]) < 2:
         return _NOT_YET
     noise = max(g["sd over seeds"], c["sd over seeds"])
-    seeds = (_seeds(int(g["seeds"])) if g["seeds"] == c["seeds"] else
-             f"{int(g['seeds'])} and {int(c['seeds'])} seeds")  # unpaired: each model's mean over its own seeds
-    ours = (f"MSE {g['test MSE']:.3g} ± {g['sd over seeds']:.1g} with the GNN, {c['test MSE']:.3g} ± "
-            f"{c['sd over seeds']:.1g} without ({seeds}), at "
-            f"{g['hours'] / c['hours']:.1f}× the training time")
-    return ours, (HOLDS if g["test MSE"] < c["test MSE"] - noise else
-                  FAILS if g["test MSE"] > c["test MSE"] + noise else CLOSE)
+    seeds = (
+        _seeds(int(g["seeds"])) if g["seeds"] == c["seeds"] else f"{int(g['seeds'])} and {int(c['seeds'])} seeds"
+    )  # unpaired: each model's mean over its own seeds
+    ours = (
+        f"MSE {g['test MSE']:.3g} ± {g['sd over seeds']:.1g} with the GNN, {c['test MSE']:.3g} ± "
+        f"{c['sd over seeds']:.1g} without ({seeds}), at "
+        f"{g['hours'] / c['hours']:.1f}× the training time"
+    )
+    return ours, (
+        HOLDS if g["test MSE"] < c["test MSE"] - noise else FAILS if g["test MSE"] > c["test MSE"] + noise else CLOSE
+    )
 
 
 def _beats(rows: pd.DataFrame, dc: bool) -> Judged | None:
@@ -86,14 +98,17 @@ def _beats(rows: pd.DataFrame, dc: bool) -> Judged | None:
         return None
     table = table[~table["one_cycle"] & (table["fraction"] == 1.0)].set_index("pair")
     pairs = table.reindex([transfer.pair_label(*p) for p in paper_values.TABLE5_MSE_CHANGE]).dropna(
-        subset=["mean_change_%"])
+        subset=["mean_change_%"]
+    )
     if pairs.empty or _REFERENCE not in table.index:
         return None
     ref = table.loc[_REFERENCE]
     beat = pairs["mean_change_%"] < 0
     clear = pairs["mean_mse"] < ref["mean_mse"] - np.maximum(pairs["sd_mse"], ref["sd_mse"])
-    text = (f"{int(beat.sum())} of {len(pairs)} ({pairs['mean_change_%'].min():+.1f} to "
-            f"{pairs['mean_change_%'].max():+.1f} %; {int(clear.sum())} beyond the seeds' spread)")
+    text = (
+        f"{int(beat.sum())} of {len(pairs)} ({pairs['mean_change_%'].min():+.1f} to "
+        f"{pairs['mean_change_%'].max():+.1f} %; {int(clear.sum())} beyond the seeds' spread)"
+    )
     return text, HOLDS if clear.all() else PARTLY if 2 * beat.sum() > len(pairs) else FAILS
 
 
@@ -134,8 +149,7 @@ def _scarce_data(rows: pd.DataFrame) -> Judged:
     if not common:
         return _NOT_YET
     ours = "median " + ", ".join(f"{change:+.1f} % at {100 * share:g} %" for share, change in median.items())
-    verdict = (HOLDS if gain_grows_as_data_shrinks(median) else
-               PARTLY if median.iloc[0] < median.iloc[-1] else FAILS)
+    verdict = HOLDS if gain_grows_as_data_shrinks(median) else PARTLY if median.iloc[0] < median.iloc[-1] else FAILS
     return f"{ours} of the HB windows ({len(common)} pairs)", verdict
 
 
@@ -157,8 +171,10 @@ def _frozen_decoder_hurts(rows: pd.DataFrame) -> Judged:
     if both.empty:
         return _NOT_YET
     factor = both[tl2d] / both[_REFERENCE]
-    ours = (f"{both[tl2d].mean() / both[_REFERENCE].mean():.1f}× ({factor.min():.1f} to {factor.max():.1f}× seed by "
-            f"seed, {_seeds(len(both))})")
+    ours = (
+        f"{both[tl2d].mean() / both[_REFERENCE].mean():.1f}× ({factor.min():.1f} to {factor.max():.1f}× seed by "
+        f"seed, {_seeds(len(both))})"
+    )
     return ours, HOLDS if (factor > 2).all() else PARTLY if (factor > 1).all() else FAILS
 
 
@@ -202,15 +218,18 @@ def _one_cycle_keeps_smaller_gains(rows: pd.DataFrame) -> Judged:
     if both.empty or both["one_cycle_change_%"].isna().all():
         return _NOT_YET
     share = both.dropna(subset=["one_cycle_change_%"]).index.get_level_values("fraction").max()
-    pairs = both.xs(share, level="fraction").dropna(subset=["one_cycle_change_%"]).drop(index=_REFERENCE,
-                                                                                        errors="ignore")
+    pairs = (
+        both.xs(share, level="fraction").dropna(subset=["one_cycle_change_%"]).drop(index=_REFERENCE, errors="ignore")
+    )
     if pairs.empty:
         return _NOT_YET
     beat = pairs["one_cycle_change_%"] < 0
     smaller = pairs["one_cycle_change_%"].abs() < pairs["constant_change_%"].abs()
-    ours = (f"{int(beat.sum())} of {len(pairs)} beat it ({pairs['one_cycle_change_%'].min():+.1f} to "
-            f"{pairs['one_cycle_change_%'].max():+.1f} %); {int(smaller.sum())} of {len(pairs)} by less than at a "
-            "constant rate")
+    ours = (
+        f"{int(beat.sum())} of {len(pairs)} beat it ({pairs['one_cycle_change_%'].min():+.1f} to "
+        f"{pairs['one_cycle_change_%'].max():+.1f} %); {int(smaller.sum())} of {len(pairs)} by less than at a "
+        "constant rate"
+    )
     return ours, HOLDS if (beat & smaller).all() else PARTLY if beat.all() else FAILS
 
 
@@ -321,25 +340,65 @@ def _table7_mild() -> str:
 
 #: The claims the paper-scale sweep tests, in the chapters' order.
 CLAIMS: tuple[Claim, ...] = (
-    Claim(3, "paper B", "the GNN lowers the reconstruction error of CNN + LSTM",
-          "no number published", _gnn_lowers_the_error),
-    Claim(4, "paper A, Tables 3 and 5", "every spatial or temporal transfer beats training HB from scratch",
-          _table5_range(), _transfer_beats_scratch),
+    Claim(
+        3,
+        "paper B",
+        "the GNN lowers the reconstruction error of CNN + LSTM",
+        "no number published",
+        _gnn_lowers_the_error,
+    ),
+    Claim(
+        4,
+        "paper A, Tables 3 and 5",
+        "every spatial or temporal transfer beats training HB from scratch",
+        _table5_range(),
+        _transfer_beats_scratch,
+    ),
     Claim(4, "paper A, Table 5", "the order of the gains follows block 1", _best_of_block1(), _order_of_the_gains),
     Claim(4, "paper A", "transfer helps most when HB data is scarce", "stated, no table", _scarce_data),
-    Claim(4, "paper A, Table 3", "a frozen HE decoder (TL-2d) is far worse than training from scratch",
-          _tl2d_factor(), _frozen_decoder_hurts),
+    Claim(
+        4,
+        "paper A, Table 3",
+        "a frozen HE decoder (TL-2d) is far worse than training from scratch",
+        _tl2d_factor(),
+        _frozen_decoder_hurts,
+    ),
     Claim(4, "paper A, Table 4", "fine-tuning BatchNorm repairs TL-2d", _bn_cut(), _batchnorm_repairs),
-    Claim(4, "paper A, Table 5", "freezing blocks cuts the trainable parameters by the table's shares",
-          _trainable_tl6(), _trainable_shares),
-    Claim(4, "paper A, Table 6", "with one-cycle scheduling, transfer still helps, by less",
-          _table6_range(), _one_cycle_keeps_smaller_gains),
-    Claim(5, "paper A, Table 7", "a box degraded to ×0.8 is caught almost perfectly", _table7_mild(),
-          _mild_degradation_caught),
-    Claim(5, "paper A, Table 7", "the transferred model (TL-7/TL-6) detects at least as well",
-          "higher or equal AUC in every case", _transfer_detects_better),
-    Claim(5, "paper A", "transfer mitigates contaminated training data", "stated, no table",
-          _transfer_mitigates_contamination),
+    Claim(
+        4,
+        "paper A, Table 5",
+        "freezing blocks cuts the trainable parameters by the table's shares",
+        _trainable_tl6(),
+        _trainable_shares,
+    ),
+    Claim(
+        4,
+        "paper A, Table 6",
+        "with one-cycle scheduling, transfer still helps, by less",
+        _table6_range(),
+        _one_cycle_keeps_smaller_gains,
+    ),
+    Claim(
+        5,
+        "paper A, Table 7",
+        "a box degraded to ×0.8 is caught almost perfectly",
+        _table7_mild(),
+        _mild_degradation_caught,
+    ),
+    Claim(
+        5,
+        "paper A, Table 7",
+        "the transferred model (TL-7/TL-6) detects at least as well",
+        "higher or equal AUC in every case",
+        _transfer_detects_better,
+    ),
+    Claim(
+        5,
+        "paper A",
+        "transfer mitigates contaminated training data",
+        "stated, no table",
+        _transfer_mitigates_contamination,
+    ),
 )
 
 
@@ -361,14 +420,23 @@ def scorecard(rows: pd.DataFrame | None, chapter: int | None = None) -> pd.DataF
     for claim in CLAIMS:
         if chapter is None or claim.chapter == chapter:
             ours, verdict = claim.judge(rows) if rows is not None else _NOT_YET
-            out[claim.text] = {"chapter": claim.chapter, "source": claim.source, "paper": claim.paper, "ours": ours,
-                               "verdict": verdict}
+            out[claim.text] = {
+                "chapter": claim.chapter,
+                "source": claim.source,
+                "paper": claim.paper,
+                "ours": ours,
+                "verdict": verdict,
+            }
     return pd.DataFrame.from_dict(out, orient="index").rename_axis("claim")
 
 
-_PHRASES = {HOLDS: ("holds", "hold"), PARTLY: ("holds in part", "hold in part"),
-            CLOSE: ("is too close to call", "are too close to call"), FAILS: ("does not hold", "do not hold"),
-            PENDING: ("has not been run yet", "have not been run yet")}
+_PHRASES = {
+    HOLDS: ("holds", "hold"),
+    PARTLY: ("holds in part", "hold in part"),
+    CLOSE: ("is too close to call", "are too close to call"),
+    FAILS: ("does not hold", "do not hold"),
+    PENDING: ("has not been run yet", "have not been run yet"),
+}
 
 
 _NUMBERS = dict(enumerate(["none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]))
@@ -385,9 +453,14 @@ def scorecard_sentence(card: pd.DataFrame) -> str:
     """
     verdicts = [v for v in VERDICTS if v in set(card["verdict"])]
     if len(card) == 1:
-        return (f"At paper scale this chapter tests one of the papers' claims, that {card.index[0]}, and it "
-                f"{_PHRASES[verdicts[0]][0]} (the last table of the paper-scale section).")
-    text = f"At paper scale this chapter tests {len(card)} of the papers' claims (the last table of the paper-scale section)."
+        return (
+            f"At paper scale this chapter tests one of the papers' claims, that {card.index[0]}, and it "
+            f"{_PHRASES[verdicts[0]][0]} (the last table of the paper-scale section)."
+        )
+    text = (
+        f"At paper scale this chapter tests {len(card)} of the papers' claims "
+        "(the last table of the paper-scale section)."
+    )
     for v in verdicts:
         claims = card.index[card["verdict"] == v]
         count = _NUMBERS.get(len(claims), str(len(claims)))

@@ -16,8 +16,18 @@ from .. import baseline_study as bs
 from ..sweep import provenance_line
 from .scorecard import scorecard, scorecard_sentence
 from .sentences import facts
-from .tables import (budget_table, changes_vs_paper, comparison_table, contamination_table, detection_tables,
-                     model_table, rin_table, table7_table, transfer_table, unpooled_table)
+from .tables import (
+    budget_table,
+    changes_vs_paper,
+    comparison_table,
+    contamination_table,
+    detection_tables,
+    model_table,
+    rin_table,
+    table7_table,
+    transfer_table,
+    unpooled_table,
+)
 
 
 @dataclass(frozen=True)
@@ -96,9 +106,13 @@ def chapter3(rows: pd.DataFrame | None) -> Section:
     if rows is None:
         return Section(_glued(rows, 3, ("paper_models",)), {}, {}, rows, "no paper-scale model cells yet")
     table = model_table(rows)
-    return Section(_glued(rows, 3, ("paper_models",)),
-                   _with_claims({"HE models": table} if not table.empty else {}, rows, 3), {"HE models": 5}, rows,
-                   "no paper-scale model cells yet")
+    return Section(
+        _glued(rows, 3, ("paper_models",)),
+        _with_claims({"HE models": table} if not table.empty else {}, rows, 3),
+        {"HE models": 5},
+        rows,
+        "no paper-scale model cells yet",
+    )
 
 
 def chapter4(rows: pd.DataFrame | None) -> Section:
@@ -106,27 +120,54 @@ def chapter4(rows: pd.DataFrame | None) -> Section:
     tables (:func:`comparison_table`), Table 5 with the unpooled model (:func:`unpooled_table`), the longer budget
     (:func:`budget_table`), TL-2d without row normalisation (:func:`rin_table`) and the claims; the sentences
     ``c4_paper_*``; the figure of :func:`~hcaltl.plotting.paper_transfer_figure`."""
-    keys = ("paper_transfer", "paper_shares", "paper_repair", "paper_one_cycle", "paper_budget", "paper_unpooled",
-            "paper_rin")
+    keys = (
+        "paper_transfer",
+        "paper_shares",
+        "paper_repair",
+        "paper_one_cycle",
+        "paper_budget",
+        "paper_unpooled",
+        "paper_rin",
+    )
     if rows is None:
         return Section(_glued(rows, 4, keys), {}, {}, rows, "no paper-scale transfer cells yet")
     summary = transfer_table(rows)
-    columns = ["one_cycle", "fraction", "pair", "seeds", "mean_mse", "sd_mse", "matched_seeds", "mean_change_%",
-               "trainable_change_pct"]
-    named = {"transfer: test MSE over seeds, change against RANDOM/No-TL": (
-                 summary[columns] if not summary.empty else summary, 4),
-             "beside the paper's Tables 3–6, at the largest share": (comparison_table(rows), 1),
-             "Table 5 with both architectures, every HB training window": (unpooled_table(rows), 2),
-             "the preset's 10 epochs against a longer budget": (budget_table(rows), 4),
-             "TL-2d and its repair with and without row normalisation": (rin_table(rows), 4)}
+    columns = [
+        "one_cycle",
+        "fraction",
+        "pair",
+        "seeds",
+        "mean_mse",
+        "sd_mse",
+        "matched_seeds",
+        "mean_change_%",
+        "trainable_change_pct",
+    ]
+    named = {
+        "transfer: test MSE over seeds, change against RANDOM/No-TL": (
+            summary[columns] if not summary.empty else summary,
+            4,
+        ),
+        "beside the paper's Tables 3–6, at the largest share": (comparison_table(rows), 1),
+        "Table 5 with both architectures, every HB training window": (unpooled_table(rows), 2),
+        "the preset's 10 epochs against a longer budget": (budget_table(rows), 4),
+        "TL-2d and its repair with and without row normalisation": (rin_table(rows), 4),
+    }
     tables = _with_claims({name: table for name, (table, _) in named.items() if not table.empty}, rows, 4)
 
     def draw() -> Figure:
-        return plotting.paper_transfer_figure(changes_vs_paper(rows), summary[~summary["one_cycle"]],
-                                              changes_vs_paper(rows, dc=False))
+        return plotting.paper_transfer_figure(
+            changes_vs_paper(rows), summary[~summary["one_cycle"]], changes_vs_paper(rows, dc=False)
+        )
 
-    return Section(_glued(rows, 4, keys), tables, {name: d for name, (_, d) in named.items()}, rows,
-                   "no paper-scale transfer cells yet", draw if not summary.empty else None)
+    return Section(
+        _glued(rows, 4, keys),
+        tables,
+        {name: d for name, (_, d) in named.items()},
+        rows,
+        "no paper-scale transfer cells yet",
+        draw if not summary.empty else None,
+    )
 
 
 def chapter5(rows: pd.DataFrame | None, control: str) -> Section:

@@ -49,10 +49,12 @@ def model_table(rows: pd.DataFrame) -> pd.DataFrame:
     if part.empty:
         return pd.DataFrame()
     table = _spread(part, ["model"], "test_mse")
-    table["vs per-channel mean (%)"] = (100 * (table["mean"] / table.at[BASELINE, "mean"] - 1)
-                                        if BASELINE in table.index else np.nan)
-    extra = part.groupby("model", sort=False).agg(parameters=("parameters", "first"),
-                                                  epochs=("epochs", "mean"), hours=("train_seconds", "mean"))
+    table["vs per-channel mean (%)"] = (
+        100 * (table["mean"] / table.at[BASELINE, "mean"] - 1) if BASELINE in table.index else np.nan
+    )
+    extra = part.groupby("model", sort=False).agg(
+        parameters=("parameters", "first"), epochs=("epochs", "mean"), hours=("train_seconds", "mean")
+    )
     extra["hours"] /= 3600
     order = [m for m in (*MODELS, BASELINE) if m in table.index]
     return table.join(extra).reindex(order).rename(columns={"mean": "test MSE", "sd": "sd over seeds"})
@@ -120,8 +122,12 @@ def changes_vs_paper(rows: pd.DataFrame, dc: bool = True) -> pd.DataFrame:
     for pair, (block1, _) in paper_values.TABLE5_MSE_CHANGE.items():
         label = transfer.pair_label(*pair)
         if label in per_seed and per_seed[label].notna().any():
-            out[label] = {"seeds": int(table.at[label, "matched_seeds"]), "ours %": table.at[label, "mean_change_%"],
-                          "sd over seeds": per_seed[label].std(), "paper block 1 %": block1}
+            out[label] = {
+                "seeds": int(table.at[label, "matched_seeds"]),
+                "ours %": table.at[label, "mean_change_%"],
+                "sd over seeds": per_seed[label].std(),
+                "paper block 1 %": block1,
+            }
     return pd.DataFrame.from_dict(out, orient="index")
 
 
@@ -283,8 +289,11 @@ def table7_table(rows: pd.DataFrame) -> pd.DataFrame:
     boxes = box_rows(rows, "detection")
     if boxes.empty:
         return pd.DataFrame()
-    stats = boxes.groupby(["case", "pair"], sort=False)["AUC"].agg(
-        mean="mean", sd="std", min="min", max="max", seeds="count").unstack("pair")
+    stats = (
+        boxes.groupby(["case", "pair"], sort=False)["AUC"]
+        .agg(mean="mean", sd="std", min="min", max="max", seeds="count")
+        .unstack("pair")
+    )
     pairs = list(dict.fromkeys(boxes["pair"]))
     out = stats.swaplevel(axis=1)[[(p, c) for p in pairs for c in ("mean", "sd", "min", "max", "seeds")]]
     out = out.reindex([c[0] for c in ds.CASES if c[0] in out.index])
@@ -329,9 +338,18 @@ def contamination_table(rows: pd.DataFrame) -> pd.DataFrame:
     per_seed = contamination_losses(rows)
     if per_seed.empty:
         return pd.DataFrame()
-    out = per_seed.groupby(["pair", "rate"]).agg(**{
-        "mean AUC": ("AUC", "mean"), "sd": ("AUC", "std"), "seeds": ("AUC", "count"), "mild AUC": ("mild", "mean"),
-        "loss": ("loss", "mean"), "loss sd": ("loss", "std"), "mild loss": ("mild loss", "mean"),
-        "mild loss sd": ("mild loss", "std"), "paired seeds": ("loss", "count")})
+    out = per_seed.groupby(["pair", "rate"]).agg(
+        **{
+            "mean AUC": ("AUC", "mean"),
+            "sd": ("AUC", "std"),
+            "seeds": ("AUC", "count"),
+            "mild AUC": ("mild", "mean"),
+            "loss": ("loss", "mean"),
+            "loss sd": ("loss", "std"),
+            "mild loss": ("mild loss", "mean"),
+            "mild loss sd": ("mild loss", "std"),
+            "paired seeds": ("loss", "count"),
+        }
+    )
     pairs = list(dict.fromkeys(box_rows(rows, "contamination")["pair"]))
     return out.reindex(pairs, level="pair")
