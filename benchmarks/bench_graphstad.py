@@ -13,7 +13,7 @@ Compares, in the same process, on the same inputs and with the same weights:
   ``AttentionalAggregation`` by scatter. Before timing, the two are checked to give the same output
   (on hcaltl's graph without self-loops; the timed reference uses GCNConv's default self-loops).
 
-Both run after :func:`hcaltl.allocator.keep_freed_memory` (as :func:`hcaltl.train.fit` does); the time of
+Both run after :func:`hcaltl.utils.keep_freed_memory` (as :func:`hcaltl.train.fit` does); the time of
 the hcaltl model without it is reported too. Rounds alternate between the implementations so that drifts
 of a shared machine hit both. Run on demand (``python benchmarks/bench_graphstad.py``); writes
 ``benchmarks/results/graphstad.json``.
@@ -36,11 +36,11 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 from torch_geometric.nn import GCNConv
 
-from hcaltl.allocator import keep_freed_memory
 from hcaltl.experiments.provenance import git_commit, machine_info, package_versions
 from hcaltl.graph import build_edge_index
 from hcaltl.models import GraphSTAD
 from hcaltl.train import masked_mse
+from hcaltl.utils import keep_freed_memory
 
 OUT = Path(__file__).parent / "results" / "graphstad.json"
 

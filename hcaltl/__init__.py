@@ -23,15 +23,13 @@ from . import data, diagnostics, dqm, geometry, loaders, preprocess, simulate  #
 #: The library's modules. Those that import torch (graph and everything after it) load on first use:
 #: ``import hcaltl.models``.
 __all__ = [
-    "allocator",
     "anomalies",
-    "baselines",
     "certification",
     "checkpoints",
     "cli",
     "cms2010",
     "data",
-    "detect",
+    "detectors",
     "diagnostics",
     "dqm",
     "geometry",
@@ -44,7 +42,6 @@ __all__ = [
     "plotting",
     "preprocess",
     "readout",
-    "reconstruction",
     "simulate",
     "train",
     "transfer",

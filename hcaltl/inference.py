@@ -1,6 +1,6 @@
 """Running a trained GraphSTAD over many windows: input checks and eval-mode batching.
 
-Used by :mod:`hcaltl.train` (validation loss) and :mod:`hcaltl.detect` (scores); explained in chapter 3
+Used by :mod:`hcaltl.train` (validation loss) and :mod:`hcaltl.detectors` (scores); explained in chapter 3
 (``notebooks/03_graphstad_on_he.ipynb``).
 """
 
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from . import validate
-from .allocator import keep_freed_memory
 from .models import GraphSTAD
+from .utils import keep_freed_memory
 
 
 def as_windows(windows: np.ndarray | torch.Tensor, name: str, model: GraphSTAD) -> torch.Tensor:

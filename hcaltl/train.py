@@ -21,11 +21,10 @@ import torch
 from tqdm.auto import tqdm
 
 from . import validate
-from .allocator import keep_freed_memory
 from .checkpoints import load_resume_state, save_with_best
 from .inference import as_windows, per_batch
 from .models import GraphSTAD
-from .utils import count_parameters, seed_everything
+from .utils import count_parameters, keep_freed_memory, seed_everything
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,7 @@ def fit(
         resume: continue an interrupted run from ``checkpoint`` (same model and settings; ``epochs``
             may be raised unless one-cycle is on). The result is identical to an uninterrupted run.
 
-    On Linux, training first calls :func:`hcaltl.allocator.keep_freed_memory` (about 1.8× faster steps on CPU).
+    On Linux, training first calls :func:`hcaltl.utils.keep_freed_memory` (about 1.8× faster steps on CPU).
     """
     keep_freed_memory()
     config = config or TrainConfig()

@@ -1,4 +1,5 @@
-"""Small helpers shared by the library: seeding and parameter counts (no model or graph imports)."""
+"""Small helpers shared by the library: seeding, parameter counts and the process's memory setting
+(:func:`keep_freed_memory`, from the private :mod:`hcaltl._allocator`); no model or graph imports."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import random
 import numpy as np
 import torch
 from torch import nn
+
+from ._allocator import keep_freed_memory
+
+__all__ = ["count_parameters", "keep_freed_memory", "seed_everything"]
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -1,12 +1,12 @@
-"""The simple detectors of issue 18 (:mod:`hcaltl.baselines`, in :mod:`hcaltl.detect`): fitted on healthy windows,
-per-channel σ scores of the shape of ``detect.channel_scores``, that rank injected faults above healthy channels."""
+"""The simple detectors (:mod:`hcaltl.detectors`): fitted on healthy windows,
+per-channel σ scores of the shape of ``detectors.channel_scores``, that rank injected faults above healthy channels."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from hcaltl import detect
-from hcaltl.baselines import MAX_SIGMA
+from hcaltl import detectors as dt
+from hcaltl.detectors import MAX_SIGMA
 from hcaltl.experiments import detection_study as ds
 
 CASES = (
@@ -28,10 +28,10 @@ def detectors(hb_prepared):
     # the per-channel mean on the last LS: the z-score of issue 18 (averaged over the window, its centred σ can
     # rank a degraded channel below healthy ones — a property of that score, shown in chapter 5, not tested here)
     return {
-        "per-channel mean": detect.ChannelMeanDetector(hb, reduce="last").fit(train),
-        "PCA": detect.PCADetector(hb, n_components=8).fit(train),
-        "reference test": detect.ReferenceTest(hb_prepared.scaler).fit(train),
-        "reference test, last LS": detect.ReferenceTest(hb_prepared.scaler, reduce="last").fit(train),
+        "per-channel mean": dt.ChannelMeanDetector(hb, reduce="last").fit(train),
+        "PCA": dt.PCADetector(hb, n_components=8).fit(train),
+        "reference test": dt.ReferenceTest(hb_prepared.scaler).fit(train),
+        "reference test, last LS": dt.ReferenceTest(hb_prepared.scaler, reduce="last").fit(train),
     }
 
 
@@ -45,7 +45,7 @@ def test_each_baseline_ranks_injected_faults_above_healthy_channels(detectors, t
         labels = test_set.labels[case]
         scores = detector.channel_scores(windows)
         y = np.concatenate([labels, np.zeros_like(labels)]).ravel()
-        auc = detect.roc_auc(y, np.concatenate([scores, healthy]).ravel())
+        auc = dt.roc_auc(y, np.concatenate([scores, healthy]).ravel())
         assert auc > 0.75, (name, case, auc)  # far above chance (0.5)
         assert np.median(scores[labels]) > np.median(healthy), (name, case)
 
@@ -66,31 +66,31 @@ def test_healthy_training_windows_rarely_pass_ten_sigma(detectors, hb_prepared):
 
 def test_model_detector_is_graphstad_with_the_chapter_s_sigma(trained_hb, hb_windows, test_set):
     model = trained_hb[0]
-    detector = detect.ModelDetector(model).fit(hb_windows["train"])
-    expected = detect.channel_scores(model, test_set.healthy[:6], ds.fit_error_scaler(model, hb_windows["train"]))
+    detector = dt.ModelDetector(model).fit(hb_windows["train"])
+    expected = dt.channel_scores(model, test_set.healthy[:6], ds.fit_error_scaler(model, hb_windows["train"]))
     np.testing.assert_array_equal(detector.channel_scores(test_set.healthy[:6]), expected)
-    last = detect.ModelDetector(model, reduce="last").fit(hb_windows["train"][:40])
+    last = dt.ModelDetector(model, reduce="last").fit(hb_windows["train"][:40])
     assert last.channel_scores(test_set.healthy[:3]).shape == expected[:3].shape
 
 
 def test_baselines_refuse_bad_input(hb_prepared, hb, he):
     train = hb_prepared.windows["train"]
     with pytest.raises(ValueError, match="fitted on at least one healthy window"):
-        detect.ChannelMeanDetector(hb).fit(train[:0])
+        dt.ChannelMeanDetector(hb).fit(train[:0])
     with pytest.raises(RuntimeError, match="PCADetector is not fitted"):
-        detect.PCADetector(hb).channel_scores(train[:2])
+        dt.PCADetector(hb).channel_scores(train[:2])
     with pytest.raises(ValueError, match="reduce must be one of mean, last, got 'max'"):
-        detect.ChannelMeanDetector(hb, reduce="max")
+        dt.ChannelMeanDetector(hb, reduce="max")
     with pytest.raises(ValueError, match="n_components=50 needs at least as many healthy LS"):
-        detect.PCADetector(hb, n_components=50).fit(train[:2])
+        dt.PCADetector(hb, n_components=50).fit(train[:2])
     with pytest.raises(TypeError, match="scaler must be the ChannelScaler"):
-        detect.ReferenceTest(hb)
+        dt.ReferenceTest(hb)
     with pytest.raises(ValueError, match="needs occupancy as a fraction of events"):
-        detect.ReferenceTest(hb_prepared.scaler).fit(train[:4] * 50)  # far above the scaler's range: not fractions
+        dt.ReferenceTest(hb_prepared.scaler).fit(train[:4] * 50)  # far above the scaler's range: not fractions
     with pytest.raises(ValueError, match="outside the HE geometry"):
-        detect.ChannelMeanDetector(he).fit(train[:2])
+        dt.ChannelMeanDetector(he).fit(train[:2])
     with pytest.raises(TypeError, match="model must be a GraphSTAD"):
-        detect.ModelDetector("model.pt")
+        dt.ModelDetector("model.pt")
 
 
 def test_comparison_scores_every_detector_on_every_case(trained_hb, hb_prepared):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hcaltl.detect import ErrorScaler, fpr_at_tpr, metrics_table, roc_auc
+from hcaltl.detectors import ErrorScaler, fpr_at_tpr, metrics_table, roc_auc
 
 
 def test_metrics_agree_with_hand_computed_cases():

@@ -193,7 +193,7 @@ def test_keep_freed_memory_reports_whether_it_applies():
     import platform
     import sys
 
-    from hcaltl.allocator import keep_freed_memory
+    from hcaltl.utils import keep_freed_memory
 
     applied = keep_freed_memory()
     assert isinstance(applied, bool)

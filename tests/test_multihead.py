@@ -70,7 +70,7 @@ def test_network_shapes_l2_and_input_checks():
 
 def test_tables_on_hand_made_scores():
     causes = pd.DataFrame({"x": [False, True, False, True], "y": [False, False, True, False]})
-    data = cms2010.LumiFeatures(
+    data = mh.LumiFeatures(
         {"u": np.zeros((4, 1), np.float32)},
         {"u": ["u_0"]},
         np.ones(4, int),

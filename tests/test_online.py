@@ -93,6 +93,41 @@ def test_stream_scores_are_the_offline_errors_of_each_window_s_last_ls(trained_h
     assert np.abs(replay.scores - offline).max() < 1e-5
 
 
+@pytest.mark.parametrize("dc", [True, False], ids=["stacked halves", "whole map"])
+@pytest.mark.parametrize("name", ERA_GEOMETRIES)
+def test_window_stream_and_export_forms_are_one_forward_pass(name, dc):
+    """The model's window forward, the stream scorer's per-LS step and the exported step (run in PyTorch, before
+    ONNX Runtime's rounding, which the next test bounds) give the same reconstruction of a window's newest LS, on
+    every era geometry, with the detector halves stacked (DC) or the whole map (the export takes DC only)."""
+    from hcaltl.online.graph_step import OnlineStep
+    from hcaltl.online.onnx_export import scaling_maps
+
+    geometry = get_geometry(name)
+    torch.manual_seed(2)
+    model = with_random_batchnorm(GraphSTAD(geometry, latent=2, dc=dc), seed=2)
+    data = simulate(geometry, 5, seed=3)
+    scaler = ChannelScaler(geometry).fit(renormalise(data).occupancy)
+    scorer = StreamScorer(model, scaler, noise=np.ones(geometry.n_channels, np.float32))
+    maps = torch.stack([scorer.scaled(data.occupancy[i], data.n_events[i]) for i in range(5)])  # [T, 64, 72, 7]
+    with torch.no_grad():
+        window = model(maps[None])[0, -1]
+    encoded = encode_ls(model, maps)
+    stream = newest_reconstruction(model, encoded.features, encoded)
+    assert torch.allclose(stream, window, atol=1e-5), float((stream - window).abs().max())
+    if not dc:
+        return
+    step = OnlineStep(model, *scaling_maps(scaler), np.ones(geometry.n_channels, np.float32)).eval()
+    depth = geometry.max_depth
+    counts = torch.as_tensor(data.occupancy[-1][..., :depth], dtype=torch.float32)[None, ..., None]
+    with torch.no_grad():
+        score, _, _, features = step(
+            counts, torch.tensor([[float(data.n_events[-1])]]), torch.tensor([[20.0]]), encoded.features[:-1]
+        )
+    assert torch.allclose(features[0], encoded.features[-1], atol=1e-5)
+    expected = (window - maps[-1]).abs()[..., :depth] * model.mask[..., :depth]
+    assert torch.allclose(score[0, ..., 0], expected, atol=1e-5), float((score[0, ..., 0] - expected).abs().max())
+
+
 @pytest.mark.parametrize("name", ERA_GEOMETRIES)
 def test_onnx_graph_matches_pytorch_on_healthy_and_anomalous_ls(name, tmp_path):
     geometry = get_geometry(name)

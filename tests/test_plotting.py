@@ -322,3 +322,27 @@ def test_figures_of_several_panels_return_the_figure_with_every_panel_drawn(hb_d
     ax = plotting.plot_certified_ls(pd.DataFrame({"certified LS": [10, 200, 5]}))
     assert len(ax.patches) == 3
     plt.close("all")
+
+
+def test_score_distributions_keep_the_cases_order_and_colours():
+    """The seaborn histograms: normal channels first, then each case in the order given, each on its own density."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.colors import to_rgb
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(500), np.ones(50)].astype(int)
+    curves = {
+        "b": (y, np.r_[rng.exponential(1, 500), rng.uniform(20, 30, 50)]),
+        "a": (y, np.r_[rng.exponential(1, 500), rng.uniform(2, 3, 50)]),
+    }
+    fig, ax = plt.subplots()
+    try:
+        assert plotting.plot_score_distributions(curves, ax=ax) is ax
+        handles, labels = ax.get_legend_handles_labels()
+        assert labels == ["normal channels", "b", "a"]
+        palette = sns.color_palette("colorblind", 2)
+        assert [to_rgb(h.get_color()) for h in handles[1:]] == [to_rgb(c) for c in palette]
+        assert ax.get_xscale() == ax.get_yscale() == "log"
+    finally:
+        plt.close(fig)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from hcaltl import anomalies, certification, checkpoints, cms2010, detect, dqm, loaders, preprocess, simulate, train
+from hcaltl import anomalies, certification, checkpoints, cms2010, detectors, dqm, loaders, preprocess, simulate, train
 from hcaltl.data import OccupancyData
 from hcaltl.experiments.presets import get_preset
 from hcaltl.geometry import get_geometry
@@ -136,7 +136,7 @@ def test_error_scaler_and_metrics(data):
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5))
     errors = data.draw(hnp.arrays(np.float64, shape, elements=st.floats(-1e3, 1e3) | SPECIAL))
     outcome(
-        lambda: detect.ErrorScaler().fit(errors).transform(errors),
+        lambda: detectors.ErrorScaler().fit(errors).transform(errors),
         "errors",
         invariant=lambda v: np.isfinite(v).all() and (v >= 0).all(),
     )
@@ -153,7 +153,7 @@ def test_error_scaler_and_metrics(data):
             elements=st.floats(-5, 5) | SPECIAL,
         )
     )
-    outcome(lambda: detect.roc_auc(labels, scores), "labels", "scores", "classes", invariant=lambda v: 0 <= v <= 1)
+    outcome(lambda: detectors.roc_auc(labels, scores), "labels", "scores", "classes", invariant=lambda v: 0 <= v <= 1)
 
 
 # -- parameters ----------------------------------------------------------------------------------------------------
@@ -399,7 +399,7 @@ def test_missing_files_and_folders_name_their_path(tmp_path):
 
 def test_the_suite_generates_enough_cases(request):
     """Runs last in this module: the property tests above made at least 300 time-boxed calls."""
-    here = [item for item in request.session.items if item.module is sys.modules[__name__]]
+    here = [item for item in request.session.items if getattr(item, "module", None) is sys.modules[__name__]]
     if len(here) < len([name for name in globals() if name.startswith("test_")]):
         pytest.skip("only part of the property suite was selected")
     assert CALLS["n"] >= 300, CALLS["n"]

@@ -1,7 +1,7 @@
 """Chapter 5's comparison of GraphSTAD with the detectors a DQM expert runs first, on the paper's boxes and on
 faults that follow the readout electronics (issue 18).
 
-Every detector (:mod:`hcaltl.baselines`) is fitted on the same healthy HB training windows and scores the same
+Every detector (:mod:`hcaltl.detectors`) is fitted on the same healthy HB training windows and scores the same
 test sets (:func:`~hcaltl.experiments.detection_study.make_test_set`); the positives are the labelled channels of
 each window's last LS, the negatives every other channel of those windows and of their healthy originals, as in
 the chapter's detection table.
@@ -19,8 +19,16 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest, WindowDetector
-from ..detect import ErrorScaler, metrics, window_channel_errors
+from ..detectors import (
+    ChannelMeanDetector,
+    ErrorScaler,
+    ModelDetector,
+    PCADetector,
+    ReferenceTest,
+    WindowDetector,
+    metrics,
+    window_channel_errors,
+)
 from ..graph import VARIANTS
 from ..models import GraphSTAD
 from ..preprocess import ChannelScaler

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .. import transfer
 from ..anomalies import DEGRADED_FACTORS, inject
 from ..data import OccupancyData
-from ..detect import ErrorScaler, channel_scores, metrics
+from ..detectors import ErrorScaler, channel_scores, metrics
 from ..models import GraphSTAD
 from ..preprocess import ChannelScaler
 from ..train import TrainConfig

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from ..anomalies import inject
-from ..cms2010 import LumiFeatures
-from ..detect import ErrorScaler, channel_scores
+from ..detectors import ErrorScaler, channel_scores
 from ..geometry import Geometry
 from ..models import GraphSTAD
+from ..multihead.features import LumiFeatures
 from ..preprocess import ChannelScaler
 from .detection_study import CASES
 
@@ -82,7 +82,7 @@ def partition_dataset(
     holding a labelled channel.
 
     Returns:
-        :class:`~hcaltl.cms2010.LumiFeatures` with one feature block and one cause column per partition
+        :class:`~hcaltl.multihead.LumiFeatures` with one feature block and one cause column per partition
         (``run`` = the source window index, ``ls`` = sample index, ``lumi`` = 1).
     """
     if not 0 < bad_fraction < 1:

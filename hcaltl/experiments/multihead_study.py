@@ -14,7 +14,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import multihead as mh
-from ..cms2010 import LumiFeatures
+from ..multihead.features import LumiFeatures
 from .paper_values import (
     PAPER_C_FIG3_AUC,
     PAPER_C_FIG4_EXCLUSIVE,

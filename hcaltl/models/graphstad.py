@@ -64,6 +64,46 @@ from .layers import (
 BLOCKS = ("enc_cnn", "enc_gnn", "enc_rnn", "latent_head", "dec_rnn", "dec_cnn")
 
 
+def rin_factor(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Reversible row normalisation's factor: the mean over active cells of each (ieta, depth) row along iphi
+    (1 where a row is empty).
+
+    Shapes:
+        x ``[..., 64, 72, 7]``, mask ``[64, 72, 7]`` → ``[..., 64, 1, 7]``.
+    """
+    m = mask.to(x.dtype)
+    count = m.sum(dim=1, keepdim=True)  # [64, 1, 7]
+    mean = (x * m).sum(dim=-2, keepdim=True) / count.clamp(min=1)
+    return torch.where(mean.abs() > 1e-6, mean, torch.ones_like(mean))
+
+
+def temporal_code(
+    enc_rnn: nn.Module, latent_head: nn.Module | None, seq: torch.Tensor, *, temporal: bool, sample: bool = False
+) -> dict[str, torch.Tensor]:
+    """:meth:`GraphSTAD.code` on the blocks themselves (the exported ONNX step holds the blocks, not the model).
+
+    Shapes:
+        seq ``[S, T, F]`` → ``{"h", "z"}`` (and ``"mu"``, ``"logvar"``) ``[S, L]``, or ``[S, T, L]`` when not
+        ``temporal``.
+    """
+    h = enc_rnn(seq)  # [S, T, L]
+    if temporal:
+        h = h[:, -1]  # the last step reads the whole window
+    out = {"h": h}
+    if latent_head is None:
+        out["z"] = h
+        return out
+    mu, logvar = latent_head(h)
+    z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
+    out.update(mu=mu, logvar=logvar, z=z)
+    return out
+
+
+def unroll(dec_rnn: nn.Module, z: torch.Tensor, t: int, *, temporal: bool) -> torch.Tensor:
+    """:meth:`GraphSTAD.unroll` on the block itself. Shapes: z ``[S, L]`` (``[S, T, L]``) → ``[S, T, cells·C]``."""
+    return dec_rnn(z.unsqueeze(1).expand(-1, t, -1) if temporal else z)
+
+
 @dataclass(frozen=True)
 class GraphSTADConfig:
     """Hyper-parameters of :class:`GraphSTAD` (stored in checkpoints).
@@ -278,11 +318,7 @@ class GraphSTAD(nn.Module):
             raise ValueError("input windows contain NaN or inf")
 
     def _rin_factor(self, x: torch.Tensor) -> torch.Tensor:
-        """Mean over active cells of each (ieta, depth) row along iphi: [B, T, 64, 1, 7] (1 where empty)."""
-        m = self.mask.to(x.dtype)
-        count = m.sum(dim=1, keepdim=True)  # [64, 1, 7]
-        mean = (x * m).sum(dim=-2, keepdim=True) / count.clamp(min=1)
-        return torch.where(mean.abs() > 1e-6, mean, torch.ones_like(mean))
+        return rin_factor(x, self.mask)
 
     def _halves(self, x: torch.Tensor) -> torch.Tensor:
         """[B, T, 64, 72, 7] → [B·P·T, 1, H, 72, D] (with DC: minus half flipped, halves stacked per window)."""
@@ -298,42 +334,88 @@ class GraphSTAD(nn.Module):
         out[:, :, self.rows, :, : self.depth] = h
         return out
 
-    # -- forward --------------------------------------------------------------------------
-    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Encoder pass; returns latent ``z`` [B·P, L] (and ``mu``, ``logvar`` for the VAE) plus internals."""
-        self._check(x)
-        b, t = x.shape[:2]
+    # -- the stages of one forward pass ---------------------------------------------------------
+    # The window forward (encode + decode), the stream scorer's per-LS step (hcaltl.online.features) and the
+    # exported ONNX step (hcaltl.online.graph_step) are all made of these stages; tests/test_online.py checks
+    # that the three give the same reconstruction.
+    def normalise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Stage 1, RIN: the maps masked to the geometry, each (ieta, depth) row's factor, and the maps divided by it.
+
+        Shapes:
+            x ``[..., 64, 72, 7]`` → (masked ``[..., 64, 72, 7]``, factor ``[..., 64, 1, 7]`` (1 without RIN),
+            normalised ``[..., 64, 72, 7]``).
+        """
         x = x * self.mask.to(x.dtype)
-        factor = self._rin_factor(x) if self.config.rin else torch.ones_like(x[..., :1, :])
-        xn = x / factor
-        p = self.parts
+        factor = rin_factor(x, self.mask) if self.config.rin else torch.ones_like(x[..., :1, :])
+        return x, factor, x / factor
+
+    def ls_features(self, xn: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Stage 2, per LS: the CNN's features of each part (detector half with DC) and, with the GNN, the graph's
+        pooled features beside them; the CNN's pooling indices for the decoder.
+
+        Shapes:
+            xn ``[B, T, 64, 72, 7]`` normalised → (features ``[B, P, T, F]``, one index tensor per CNN block
+            ``[B·P·T, C, ...]``).
+        """
+        b, t = xn.shape[:2]
         feats, indices = self.enc_cnn(self._halves(xn))  # [B·P·T, C, cells]
-        seq = feats.reshape(b, p, t, -1)
+        seq = feats.reshape(b, self.parts, t, -1)
         if self.config.use_gnn:
             nodes = xn.reshape(b * t, -1)[:, self.node_flat]  # [B·T, N]
             pooled = self.enc_gnn(self.adj, nodes, self.half_sizes)  # [B·T, P, C]
-            seq = torch.cat([seq, pooled.reshape(b, t, p, -1).transpose(1, 2)], dim=-1)
-        seq = seq.reshape(b * p, t, -1)
-        h = self.enc_rnn(seq)  # [B·P, T, L]
-        if self.config.temporal:
-            h = h[:, -1]  # the last step reads the whole window: [B·P, L]
-        out = {"h": h, "indices": indices, "factor": factor}
-        if self.config.variational:
-            mu, logvar = self.latent_head(h)
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if self.training else mu
-            out.update(mu=mu, logvar=logvar, z=z)
-        else:
-            out["z"] = h
+            seq = torch.cat([seq, pooled.reshape(b, t, self.parts, -1).transpose(1, 2)], dim=-1)
+        return seq, indices
+
+    def code(self, seq: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Stage 3, over the window: the encoder LSTMs read the T feature rows of each part, and the VAE head turns
+        the last step into the latent (sampled in training, its mean in evaluation).
+
+        Shapes:
+            seq ``[B·P, T, F]`` → ``{"h", "z"}`` (and ``"mu"``, ``"logvar"``) ``[B·P, L]`` (``[B·P, T, L]`` for the
+            CNN-only ablation, which codes each LS on its own).
+        """
+        return temporal_code(
+            self.enc_rnn,
+            self.latent_head if self.config.variational else None,
+            seq,
+            temporal=self.config.temporal,
+            sample=self.training,
+        )
+
+    def unroll(self, z: torch.Tensor, t: int) -> torch.Tensor:
+        """Stage 4: the decoder LSTMs unroll the latent over T steps (the dense ablation maps each LS's own).
+
+        Shapes:
+            z ``[B·P, L]`` (or ``[B·P, T, L]``) → ``[B·P, T, cells·C]``.
+        """
+        return unroll(self.dec_rnn, z, t, temporal=self.config.temporal)
+
+    def to_maps(self, seq: torch.Tensor, indices: list[torch.Tensor], factor: torch.Tensor, b: int, t: int):
+        """Stage 5: the CNN decoder (unpooling with the encoder's indices), the parts merged back into the map,
+        RIN undone and the map masked.
+
+        Shapes:
+            seq ``[B·P, T, cells·C]``, factor ``[B, T, 64, 1, 7]`` → reconstruction ``[B, T, 64, 72, 7]``.
+        """
+        feats = seq.reshape(b * self.parts * t, self.config.width, *self.plan[-1]["out"])
+        maps = self._merge(self.dec_cnn(feats, indices), b, t)
+        return maps * factor * self.mask.to(maps.dtype)
+
+    # -- forward --------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Encoder pass (stages 1–3); returns latent ``z`` [B·P, L] (and ``mu``, ``logvar`` for the VAE) plus
+        internals."""
+        self._check(x)
+        b, t = x.shape[:2]
+        _, factor, xn = self.normalise(x)
+        seq, indices = self.ls_features(xn)
+        out = self.code(seq.reshape(b * self.parts, t, -1))
+        out.update(indices=indices, factor=factor)
         return out
 
     def decode(self, enc: dict[str, torch.Tensor], b: int, t: int) -> torch.Tensor:
-        z = enc["z"]
-        # the LSTMs unroll the latent over T steps; the dense ablation maps each LS's latent on its own
-        seq = self.dec_rnn(z.unsqueeze(1).expand(-1, t, -1) if self.config.temporal else z)  # [B·P, T, cells·C]
-        c = self.config.width
-        feats = seq.reshape(b * self.parts * t, c, *self.plan[-1]["out"])
-        maps = self._merge(self.dec_cnn(feats, enc["indices"]), b, t)
-        return maps * enc["factor"] * self.mask.to(maps.dtype)
+        """Decoder pass (stages 4–5) of :meth:`encode`'s output."""
+        return self.to_maps(self.unroll(enc["z"], t), enc["indices"], enc["factor"], b, t)
 
     def forward(self, x: torch.Tensor, return_latent: bool = False):
         """Reconstruct windows ``[B, T, 64, 72, 7]``; with ``return_latent`` also the encoder outputs."""

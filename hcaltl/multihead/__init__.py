@@ -9,13 +9,15 @@
 * **Soft pretraining**: L' = (1 − C)·L + C·mean_i L_i, where L_i is head i's own cross-entropy against the global
   label; C starts at 0.7 and decays (:class:`CSchedule`).
 
-One job per file: :mod:`~hcaltl.multihead.networks` (heads and their combination), :mod:`~hcaltl.multihead.schedule`
+One job per file: :mod:`~hcaltl.multihead.features` (the container of per-LS features),
+:mod:`~hcaltl.multihead.networks` (heads and their combination), :mod:`~hcaltl.multihead.schedule`
 (the weight C), :mod:`~hcaltl.multihead.training` (loss, training loop, scores), :mod:`~hcaltl.multihead.metrics`
 (how well the heads name the cause) and :mod:`~hcaltl.multihead.split`. Explained in chapter 6
 (``notebooks/06_multihead_cause.ipynb``).
 """
 
 from ..certification import load_golden_json
+from .features import LumiFeatures
 from .metrics import (
     attribution_table,
     decomposition_auc,
@@ -38,6 +40,7 @@ from .training import (
 )
 
 __all__ = [
+    "LumiFeatures",
     "COMBINE",
     "CSchedule",
     "FuzzyAndNet",

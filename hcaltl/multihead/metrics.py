@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from .. import validate
-from ..cms2010 import LumiFeatures
+from .features import LumiFeatures
 
 
 def _weighted_auc(bad: np.ndarray, score: np.ndarray, weight: np.ndarray) -> float:

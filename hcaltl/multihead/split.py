@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..cms2010 import LumiFeatures
+from .features import LumiFeatures
 
 
 def split(data: LumiFeatures, test_size: float = 0.1, seed: int = 1) -> tuple[LumiFeatures, LumiFeatures]:

@@ -14,8 +14,8 @@ import torch
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from ..cms2010 import LumiFeatures
 from ..utils import seed_everything
+from .features import LumiFeatures
 from .metrics import global_auc
 from .networks import FuzzyAndNet
 from .schedule import CSchedule

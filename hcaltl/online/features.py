@@ -1,8 +1,11 @@
 """GraphSTAD split at the lumisection: the encoder's per-LS features, computed once per LS, and the decoding of
 the newest LS of a window from the features of its T LS.
 
-A window's reconstruction needs, per LS, only the CNN + GNN features (``[P, F]``: one row per detector half with
-DC, P = 2; one for the whole map without), the
+Both are made of the model's own stages (:meth:`~hcaltl.models.GraphSTAD.normalise`,
+:meth:`~hcaltl.models.GraphSTAD.ls_features`, :meth:`~hcaltl.models.GraphSTAD.code`,
+:meth:`~hcaltl.models.GraphSTAD.unroll`, :meth:`~hcaltl.models.GraphSTAD.to_maps`). A window's reconstruction
+needs, per LS, only the CNN + GNN features (``[P, F]``: one row per detector half with DC, P = 2; one for the
+whole map without), the
 CNN's pooling indices and the RIN row factors; the LSTMs then read the T feature rows. Online, each LS is encoded
 once when it arrives and its features are kept for the next T − 1 windows, instead of being recomputed T times.
 :func:`newest_reconstruction` of the features of a window equals ``model(window)[:, -1]`` (checked in
@@ -45,16 +48,9 @@ def encode_ls(model: GraphSTAD, maps: torch.Tensor) -> Encoded:
     Shapes:
         maps ``[n, 64, 72, 7]`` → :class:`Encoded` with features ``[n, P, F]``.
     """
-    n = maps.shape[0]
-    x = maps * model.mask.to(maps.dtype)
-    factor = model._rin_factor(x.unsqueeze(1))[:, 0] if model.config.rin else torch.ones_like(x[..., :1, :])
-    xn = x / factor
-    feats, indices = model.enc_cnn(model._halves(xn.unsqueeze(1)))  # [n·P, C, cells]
-    seq = feats.reshape(n, model.parts, -1)
-    if model.config.use_gnn:
-        nodes = xn.reshape(n, -1)[:, model.node_flat]
-        seq = torch.cat([seq, model.enc_gnn(model.adj, nodes, model.half_sizes)], dim=-1)  # [n, P, F]
-    return Encoded(seq, indices, factor)
+    _, factor, xn = model.normalise(maps.unsqueeze(1))  # each LS a window of one: [n, 1, 64, 72, 7]
+    seq, indices = model.ls_features(xn)  # [n, P, 1, F]
+    return Encoded(seq[:, :, 0], indices, factor[:, 0])
 
 
 @torch.no_grad()
@@ -70,16 +66,12 @@ def newest_reconstruction(model: GraphSTAD, window_features: torch.Tensor, newes
         window_features ``[T, P, F]`` → reconstruction ``[64, 72, 7]`` (scaled units, inactive cells 0).
     """
     t = window_features.shape[0]
-    h = model.enc_rnn(window_features.transpose(0, 1))[:, -1]  # [P, L]: the last step (or the newest LS's dense code)
-    z = model.latent_head.mu(h) if model.config.variational else h
-    if model.config.temporal:
-        seq = model.dec_rnn(z.unsqueeze(1).expand(-1, t, -1))[:, -1]  # [P, cells·C]: the newest step
-    else:
-        seq = model.dec_rnn(z)
-    feats = seq.reshape(model.parts, model.config.width, *model.plan[-1]["out"])
-    halves = model.dec_cnn(feats, [i[-model.parts :] for i in newest.indices])
-    maps = model._merge(halves, 1, 1)[0, 0]
-    return maps * newest.factor[-1] * model.mask.to(maps.dtype)
+    z = model.code(window_features.transpose(0, 1))["z"]  # [P, L] (the dense ablation: [P, T, L])
+    if not model.config.temporal:
+        z = z[:, -1:]  # the dense ablation decodes each LS from its own code: the newest one's alone
+    seq = model.unroll(z, t)[:, -1:]  # [P, 1, cells·C]: the newest step
+    indices = [i[-model.parts :] for i in newest.indices]  # the newest LS's pooling
+    return model.to_maps(seq, indices, newest.factor[-1], 1, 1)[0, 0]
 
 
 @torch.no_grad()
@@ -97,9 +89,7 @@ def pooling_margin(model: GraphSTAD, maps: torch.Tensor) -> np.ndarray:
         maps ``[n, 64, 72, 7]`` scaled → margins ``[n]`` (inf when no pooling cell has a near-tie).
     """
     n = maps.shape[0]
-    x = maps * model.mask.to(maps.dtype)
-    factor = model._rin_factor(x.unsqueeze(1))[:, 0] if model.config.rin else torch.ones_like(x[..., :1, :])
-    h = model._halves((x / factor).unsqueeze(1))
+    h = model._halves(model.normalise(maps.unsqueeze(1))[2])
     margin = torch.full((n,), float("inf"))
     for block, p in zip(model.enc_cnn.blocks, model.plan):
         conv, bn = block["conv"], block["bn"]

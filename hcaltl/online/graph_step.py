@@ -8,7 +8,10 @@ the preprocessing and the decision, for one LS:
 3. the LSTMs over ``feature_history`` (the previous T − 1 LS's features) and this LS → reconstruction of this LS;
 4. σ scores ``|reconstruction − input| / noise`` and flags ``score > anomaly_std_th``, with their count.
 
-Where the PyTorch model uses a kernel ONNX lacks, the step uses an exact equivalent made of common operators:
+The step calls the model's own stages where ONNX can take them as they are (RIN's factor, the LSTMs and the VAE
+head, the unrolling: :func:`~hcaltl.models.graphstad.rin_factor`, :func:`~hcaltl.models.graphstad.temporal_code`,
+:func:`~hcaltl.models.graphstad.unroll`). Where the PyTorch model uses a kernel ONNX lacks, the step uses an
+exact equivalent made of common operators:
 
 * graph convolution: the sparse adjacency becomes a padded neighbour list (Gather, then one small MatMul per
   channel with its neighbours' weights);
@@ -29,6 +32,7 @@ from torch import nn
 
 from ..geometry import MAP_SHAPE
 from ..models import GraphSTAD
+from ..models.graphstad import rin_factor, temporal_code, unroll
 
 
 def neighbour_lists(adj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -102,8 +106,6 @@ class OnlineStep(nn.Module):
         if masked is not None:
             inverse[torch.as_tensor(masked)] = 0.0
         self.register_buffer("inverse_noise", torch.as_tensor(geom.nodes_to_map(inverse.numpy()), **f32))
-        count = mask.sum(dim=1, keepdim=True)
-        self.register_buffer("row_count", count.clamp(min=1))
         # halves: rows[k, j] is the map row of half k's j-th row; merge gathers them back (row 2H is all zeros)
         self.register_buffer("rows", model.rows.clone())
         h = model.rows.shape[1]
@@ -222,23 +224,17 @@ class OnlineStep(nn.Module):
     ):
         counts = nn.functional.pad(input_data[0, ..., 0], (0, MAP_SHAPE[2] - self.depth))  # [64, 72, 7]
         x = (counts / input_data_exo[0, 0] * self.scale + self.offset) * self.mask
-        if self.config.rin:
-            mean = (x * self.mask).sum(dim=1, keepdim=True) / self.row_count
-            factor = torch.where(mean.abs() > 1e-6, mean, torch.ones_like(mean))
-        else:
-            factor = torch.ones_like(x[:, :1])
+        factor = rin_factor(x, self.mask) if self.config.rin else torch.ones_like(x[:, :1])  # the model's stage 1
         xn = x / factor
         feats, indices = self._encode(xn)  # [2, C, 1, 5, 1]
         features = feats.reshape(2, -1)
         if self.config.use_gnn:
             features = torch.cat([features, self._gnn(xn.reshape(-1)[self.node_flat])], dim=-1)
         window = torch.cat([feature_history, features.unsqueeze(0)]).transpose(0, 1)  # [2, T, F]
-        h = self.enc_rnn(window)[:, -1]
-        z = self.latent_head.mu(h) if self.latent_head is not None else h
-        if self.config.temporal:
-            seq = self.dec_rnn(z.unsqueeze(1).expand(-1, self.window, -1))[:, -1]
-        else:
-            seq = self.dec_rnn(z)
+        z = temporal_code(self.enc_rnn, self.latent_head, window, temporal=self.config.temporal)["z"]  # stage 3
+        if not self.config.temporal:
+            z = z[:, -1:]  # the dense ablation decodes the newest LS from its own code
+        seq = unroll(self.dec_rnn, z, self.window, temporal=self.config.temporal)[:, -1]  # stage 4, newest step
         recon = self._merge(self._decode(seq.reshape(2, self.width, *self.cells_out), indices))
         recon = recon * factor * self.mask
         score = (recon - x).abs() * self.inverse_noise  # [64, 72, 7]

@@ -45,22 +45,51 @@ def plot_flag_timeline(
 
 
 def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None) -> Axes:
-    """Histograms of σ scores: all normal channels, and the anomalous channels of each case."""
+    """Distributions of σ scores (seaborn's ``histplot``, each on its own density, log–log): all normal channels
+    (filled grey), and the anomalous channels of each case (one line each, seaborn's colour-blind palette in the
+    order of ``curves``). Scores below 0.01 σ are drawn in the first bin.
+
+    Args:
+        curves: case → (labels, scores), labels 1 on the case's anomalous channels (the normal channels are read
+            from the first case).
+    """
+    import seaborn as sns
+
     ax = _ax(ax, (6.5, 4))
     first = next(iter(curves.values()))
-    normal = first[1][first[0] == 0]
+    floor = 1e-2
     hi = max(float(np.percentile(s[y == 1], 99)) for y, s in curves.values())
-    bins = np.logspace(-2, np.log10(max(hi, 10.0) * 1.5), 60)
-    ax.hist(
-        np.clip(normal, bins[0], None),
+    bins = np.logspace(np.log10(floor), np.log10(max(hi, 10.0) * 1.5), 60)
+    normal = np.clip(first[1][first[0] == 0], floor, None)
+    sns.histplot(
+        x=normal,
         bins=bins,
-        density=True,
-        histtype="stepfilled",
+        stat="density",
+        element="step",
         color="lightgray",
+        alpha=1.0,
+        ax=ax,
         label="normal channels",
     )
-    for name, (y, s) in curves.items():
-        ax.hist(np.clip(s[y == 1], bins[0], None), bins=bins, density=True, histtype="step", label=name)
+    cases = pd.concat(
+        [pd.DataFrame({"score": np.clip(s[y == 1], floor, None), "case": name}) for name, (y, s) in curves.items()]
+    )
+    palette = dict(zip(curves, sns.color_palette("colorblind", len(curves))))
+    sns.histplot(
+        cases,
+        x="score",
+        hue="case",
+        bins=bins,
+        stat="density",
+        common_norm=False,
+        element="step",
+        fill=False,
+        palette=palette,
+        ax=ax,
+        legend=False,
+    )
+    for name in curves:  # one legend with the normal channels', in the order of ``curves``
+        ax.plot([], [], color=palette[name], label=name)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("anomaly score [σ]")

@@ -5,8 +5,8 @@
   standard deviation of the same error on training windows (:class:`ErrorScaler`) — the σ units of the production
   system (thresholds of 10–30 σ).
 
-Used by :mod:`hcaltl.detect` (which re-exports these) and :mod:`hcaltl.baselines`; explained in chapter 5
-(``notebooks/05_anomaly_detection.ipynb``).
+Used by :class:`~hcaltl.detectors.ModelDetector` and by every detector's σ standardisation; explained in
+chapter 5 (``notebooks/05_anomaly_detection.ipynb``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import validate
-from .inference import per_batch
-from .models import GraphSTAD
+from .. import validate
+from ..inference import per_batch
+from ..models import GraphSTAD
 
 
 class ErrorScaler:
@@ -101,3 +101,15 @@ def window_channel_error(
     if reduce not in ("mean", "last"):
         raise ValueError(f"reduce must be 'mean' or 'last', got {reduce!r}")
     return window_channel_errors(model, windows, batch_size, (reduce,))[reduce]
+
+
+def channel_scores(
+    model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8
+) -> np.ndarray:
+    """Per-channel anomaly scores of windows: window-mean absolute error, in σ units when ``scaler`` is given.
+
+    Shapes:
+        windows ``[n, T, 64, 72, 7]`` → scores ``[n, n_channels]``.
+    """
+    errors = window_channel_error(model, windows, batch_size=batch_size)
+    return scaler.transform(errors) if scaler is not None else errors

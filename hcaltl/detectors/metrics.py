@@ -1,13 +1,5 @@
-"""Anomaly scores from reconstruction error, their standardisation in σ units, and detection metrics.
-
-* Score of a channel in a window: absolute reconstruction error averaged over the window's T LS
-  (:func:`window_channel_error`), standardised per channel by the mean and standard deviation of
-  the same error on training windows — the σ units of the production system (thresholds of 10–30 σ).
-* Metrics from continuous scores (scikit-learn): ROC AUC and the FPR at a fixed TPR (paper A reports 90, 95
-  and 99 %).
-* Simple detectors with the same interface (:mod:`hcaltl.baselines`, re-exported here): per-channel mean,
-  PCA, per-channel reference test, and GraphSTAD itself as :class:`ModelDetector`. The σ standardisation and
-  the window errors live in :mod:`hcaltl.reconstruction` and are re-exported here too.
+"""Detection metrics from continuous scores (scikit-learn): ROC AUC and the FPR at a fixed TPR (paper A reports
+90, 95 and 99 %), for the scores of any detector of :mod:`hcaltl.detectors`.
 
 Explained in chapter 5 (``notebooks/05_anomaly_detection.ipynb``).
 """
@@ -18,41 +10,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from . import validate
-from .baselines import ChannelMeanDetector, ModelDetector, PCADetector, ReferenceTest, WindowDetector
-from .models import GraphSTAD
-from .reconstruction import ErrorScaler, window_channel_error, window_channel_errors
-
-__all__ = [
-    "ErrorScaler",
-    "window_channel_error",
-    "window_channel_errors",
-    "channel_scores",
-    "roc_auc",
-    "fpr_at_tpr",
-    "metrics",
-    "metrics_table",
-    "TPRS",
-    "ChannelMeanDetector",
-    "ModelDetector",
-    "PCADetector",
-    "ReferenceTest",
-    "WindowDetector",
-]
+from .. import validate
 
 TPRS = (0.90, 0.95, 0.99)
-
-
-def channel_scores(
-    model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8
-) -> np.ndarray:
-    """Per-channel anomaly scores of windows: window-mean absolute error, in σ units when ``scaler`` is given.
-
-    Shapes:
-        windows ``[n, T, 64, 72, 7]`` → scores ``[n, n_channels]``.
-    """
-    errors = window_channel_error(model, windows, batch_size=batch_size)
-    return scaler.transform(errors) if scaler is not None else errors
 
 
 def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
