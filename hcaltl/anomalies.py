@@ -40,6 +40,7 @@ from .preprocess import ChannelScaler
 PAPER_KINDS = ("degraded", "dead", "noisy_hot", "fully_hot")
 READOUT_KINDS = ("rm_dead", "rm_noisy", "rbx_degraded", "qie_degraded", "drift")
 KINDS = PAPER_KINDS + READOUT_KINDS
+#: The remaining response of the paper's degraded boxes.
 DEGRADED_FACTORS = (0.8, 0.6, 0.4, 0.2)
 FACTORS = {"dead": 0.0, "noisy_hot": 2.0, "rm_dead": 0.0}
 #: Extra firing probability per event of a noisy RM when ``factor`` is not given.

@@ -13,7 +13,7 @@
     hcaltl sweep --preset paper --seeds 1 2 3 --out results/paper    # the book's paper-scale runs, on Dask
 
 The command line is where the two wings meet: every command but ``sweep`` uses the library alone; ``sweep``
-runs the book's experiments of chapters 3-5 (:mod:`hcaltl.experiments.sweep`).
+runs the book's experiments of chapters 3-5 (``hcaltl.experiments.sweep``).
 """
 
 from __future__ import annotations

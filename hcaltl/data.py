@@ -21,7 +21,7 @@ import numpy as np
 from . import validate
 from .geometry import MAP_SHAPE, Geometry, get_geometry
 
-#: Duration of one lumisection: 2^18 LHC orbits of 88.924 µs.
+#: The duration of one lumisection in seconds, 2^18 LHC orbits of 88.924 µs.
 LS_SECONDS = 2**18 * 88.924e-6
 
 _FORMAT_VERSION = 1

@@ -154,7 +154,7 @@ class Layout:
     description: str = ""
 
 
-#: Every named geometry: each depth table used in every RBX, plus the mixed 2017 endcap.
+#: Every named geometry (each depth table used in every RBX, plus the mixed 2017 endcap).
 GEOMETRIES: dict[str, Layout] = {
     **{
         name: Layout(t.subdetector, name, (), f"{t.subdetector}, {t.sensor} in every RBX")

@@ -32,7 +32,7 @@ from .geometry import MAP_SHAPE, N_IPHI, WIDE_TOWER_IETA, Geometry, row_to_ieta
 
 Readout = Literal["rm_depth", "rm"] | None
 
-#: The channel graphs chapter 2 compares (and chapter 5 scores), by name: :func:`build_edge_index` keyword
+#: The channel graphs chapter 2 compares (and chapter 5 scores), by name, as :func:`build_edge_index` keyword
 #: arguments. The default of GraphSTAD is ``"readout + spatial (default)"``.
 VARIANTS: dict[str, dict] = {
     "spatial": {"readout": None, "spatial": True},

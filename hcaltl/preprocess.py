@@ -184,6 +184,14 @@ class ChannelScaler:
         return scaler
 
     def fit(self, maps: np.ndarray) -> ChannelScaler:
+        """Each channel's minimum and maximum over the training maps (the range the scaling maps to [0, 1]).
+
+        Shapes:
+            maps ``[n_ls, 64, 72, 7]`` (or windows ``[n, T, 64, 72, 7]``) of this scaler's geometry.
+
+        Returns:
+            The scaler itself, fitted.
+        """
         nodes = self.geometry.map_to_nodes(self._maps(maps, "training maps")).reshape(-1, self.geometry.n_channels)
         self._scaler.fit(nodes)
         self.fitted = True
@@ -241,7 +249,7 @@ def make_windows(
     """Cut maps ``[n_ls, ...]`` into windows ``[n_windows, length, ...]`` within runs.
 
     Returns:
-        (windows, starts): the windows (a view where possible) and the index of each window's first LS.
+        The windows (a view where possible) and the index of each window's first LS, as a pair.
 
     Shapes:
         maps: [n_ls, 64, 72, 7] → windows: [n_windows, T, 64, 72, 7].
@@ -311,7 +319,8 @@ def scoring_windows(
         stride: LS between window starts (default ``window``: non-overlapping; 1: one window per LS).
 
     Returns:
-        (windows, starts): ``[n_windows, T, 64, 72, 7]`` float32 and each window's first LS index into ``data``.
+        The windows ``[n_windows, T, 64, 72, 7]`` float32 and each window's first LS index into ``data``, as a
+        pair.
 
     Explained in chapter 1 (``notebooks/01_detector_and_data.ipynb``, "Your own data").
     """

@@ -26,8 +26,8 @@ import pandas as pd
 
 from .geometry import Geometry
 
-#: Channels per QIE card by photodetector: QIE8 cards of the HPD era read 6 channels, QIE11 cards 12 in the
-#: Phase-1 HE and 16 in the Run 3 HB.
+#: Channels per QIE card by photodetector (QIE8 cards of the HPD era read 6 channels, QIE11 cards 12 in the
+#: Phase-1 HE and 16 in the Run 3 HB).
 QIE_CARD_CHANNELS = {("HB", "HPD"): 6, ("HE", "HPD"): 6, ("HB", "SiPM"): 16, ("HE", "SiPM"): 12}
 LEVELS = ("rbx", "rm", "qie")
 

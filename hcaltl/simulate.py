@@ -92,6 +92,7 @@ class SensorModel:
     rbx_spread: float = 0.0
 
 
+#: The sensor model of each photodetector kind (HPD, SiPM) the simulator draws channels from.
 SENSOR_MODELS: dict[str, SensorModel] = {
     "SiPM": SensorModel(
         lambda0=2.0e-3,

@@ -37,7 +37,7 @@ class TransferConfig:
     Attributes:
         name: the paper's name, e.g. ``"TL-4"`` or ``"TL-2d[BN,BIAS]"``.
         kind: ``"init"`` (``blocks`` are copied from the source) or ``"train"`` (``blocks`` are frozen).
-        blocks: GraphSTAD block names (see :data:`hcaltl.models.BLOCKS`).
+        blocks: GraphSTAD block names (see :data:`~hcaltl.models.graphstad.BLOCKS`).
         release: inside frozen blocks, parameter groups that stay trainable: ``"bn"`` and/or ``"bias"``.
         description: one line for tables.
     """

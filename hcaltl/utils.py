@@ -1,5 +1,5 @@
 """Small helpers shared by the library: seeding, parameter counts and the process's memory setting
-(:func:`keep_freed_memory`, from the private :mod:`hcaltl._allocator`); no model or graph imports."""
+(:func:`keep_freed_memory`, from the private ``hcaltl._allocator``); no model or graph imports."""
 
 from __future__ import annotations
 

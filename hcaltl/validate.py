@@ -138,7 +138,7 @@ def maps(value, name: str = "maps", *, geometry_: Geometry | None = None, nonneg
     return arr
 
 
-#: More events than the LHC can deliver in one LS (40 MHz × 23.3 s ≈ 9.3e8): a unit or overflow error.
+#: More events than the LHC can deliver in one LS (40 MHz × 23.3 s ≈ 9.3e8), so a unit or overflow error.
 MAX_EVENTS_PER_LS = 1e9
 
 

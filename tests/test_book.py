@@ -97,7 +97,9 @@ def test_chapters_are_committed_executed():
 
 
 def test_book_pages_exist(built):
-    for page in ("index", "book/intro", "book/notation", "book/choices", "book/references", "book/status"):
+    api = [f"book/api/{p.stem}" for p in (ROOT / "book" / "api").glob("*.md")]
+    assert api, "no API reference pages"
+    for page in ("index", "book/intro", "book/notation", "book/choices", "book/references", "book/status", *api):
         assert (built / f"{page}.html").exists(), page
     for nb_path in CHAPTERS:
         html = (built / "notebooks" / f"{nb_path.stem}.html").read_text()

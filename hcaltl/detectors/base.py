@@ -29,6 +29,7 @@ from .reconstruction import ErrorScaler
 
 REDUCTIONS = ("mean", "last")
 
+#: How a window's T per-LS scores become one, by their mean or by the last (newest) LS's.
 Reduce = Literal["mean", "last"]
 
 

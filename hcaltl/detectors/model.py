@@ -15,7 +15,7 @@ from .reconstruction import ErrorScaler, window_channel_error
 class ModelDetector(WindowDetector):
     """A trained GraphSTAD behind the detectors' interface: its reconstruction error, standardised on the healthy
     windows it is fitted on (for ``reduce="mean"`` the same σ as
-    :func:`hcaltl.experiments.detection_study.fit_error_scaler`).
+    the book's ``detection_study.fit_error_scaler``).
 
     Args:
         model: the trained model (its geometry is the detector's).

@@ -1,9 +1,9 @@
 """GraphSTAD's per-channel reconstruction errors of windows, and their standardisation in σ units.
 
 * Score of a channel in a window: absolute reconstruction error averaged over the window's T LS
-  (:func:`window_channel_error`; ``reduce="last"``: the last LS only), standardised per channel by the mean and
-  standard deviation of the same error on training windows (:class:`ErrorScaler`) — the σ units of the production
-  system (thresholds of 10–30 σ).
+  (:func:`~hcaltl.detectors.window_channel_error`; ``reduce="last"``: the last LS only), standardised per
+  channel by the mean and standard deviation of the same error on training windows (:class:`ErrorScaler`) — the
+  σ units of the production system (thresholds of 10–30 σ).
 
 Used by :class:`~hcaltl.detectors.ModelDetector` and by every detector's σ standardisation; explained in
 chapter 5 (``notebooks/05_anomaly_detection.ipynb``).

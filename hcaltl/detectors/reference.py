@@ -21,8 +21,8 @@ class ReferenceTest(LSDetector):
     """Each channel's occupancy fraction against a Beta distribution fitted (by moments) to its healthy LS.
 
     The score is the two-sided tail probability of the observed fraction turned into Gaussian σ (capped at
-    :data:`MAX_SIGMA`). A channel whose healthy fractions do not vary (always silent, or always firing) gets the
-    mean spread of the others, so any change of it scores high but finite.
+    :data:`~hcaltl.detectors.reference.MAX_SIGMA`). A channel whose healthy fractions do not vary (always silent,
+    or always firing) gets the mean spread of the others, so any change of it scores high but finite.
 
     Args:
         scaler: the :class:`~hcaltl.preprocess.ChannelScaler` of the windows (to read fractions of events back).

@@ -61,6 +61,7 @@ from .layers import (
     cnn_plan,
 )
 
+#: The named blocks of GraphSTAD, in the order of the forward pass (addressed by :mod:`hcaltl.transfer`).
 BLOCKS = ("enc_cnn", "enc_gnn", "enc_rnn", "latent_head", "dec_rnn", "dec_cnn")
 
 
@@ -80,7 +81,8 @@ def rin_factor(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def temporal_code(
     enc_rnn: nn.Module, latent_head: nn.Module | None, seq: torch.Tensor, *, temporal: bool, sample: bool = False
 ) -> dict[str, torch.Tensor]:
-    """:meth:`GraphSTAD.code` on the blocks themselves (the exported ONNX step holds the blocks, not the model).
+    """:meth:`~hcaltl.models.GraphSTAD.code` on the blocks themselves (the exported ONNX step holds the blocks,
+    not the model).
 
     Shapes:
         seq ``[S, T, F]`` → ``{"h", "z"}`` (and ``"mu"``, ``"logvar"``) ``[S, L]``, or ``[S, T, L]`` when not
@@ -100,7 +102,11 @@ def temporal_code(
 
 
 def unroll(dec_rnn: nn.Module, z: torch.Tensor, t: int, *, temporal: bool) -> torch.Tensor:
-    """:meth:`GraphSTAD.unroll` on the block itself. Shapes: z ``[S, L]`` (``[S, T, L]``) → ``[S, T, cells·C]``."""
+    """:meth:`~hcaltl.models.GraphSTAD.unroll` on the block itself.
+
+    Shapes:
+        z ``[S, L]`` (``[S, T, L]``) → ``[S, T, cells·C]``.
+    """
     return dec_rnn(z.unsqueeze(1).expand(-1, t, -1) if temporal else z)
 
 

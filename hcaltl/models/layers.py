@@ -71,7 +71,7 @@ class GraphEncoder(nn.Module):
 
     The pooling is PyG's ``AttentionalAggregation`` (a linear gate, softmax over the nodes of a group, weighted
     sum). Its groups, the two detector halves, are the same contiguous node ranges for every LS, so it is
-    computed densely (:func:`half_attention_pool`) rather than by scatter over B·T·N node indices.
+    computed densely (:func:`~hcaltl.models.fused.half_attention_pool`) rather than by scatter over B·T·N node indices.
     """
 
     def __init__(self, width: int, n_layers: int = 4) -> None:

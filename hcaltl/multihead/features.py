@@ -1,6 +1,6 @@
 """The container every multi-head model reads: per-LS feature blocks of several channels, the global label and,
 when known, the cause of each bad LS. :mod:`hcaltl.cms2010` fills it (simulated 2010 features, real feature
-tables) and so does :mod:`hcaltl.experiments.hcal_heads` (HCAL σ scores).
+tables), and so does the book's HCAL multi-head study (HCAL σ scores).
 
 Explained in chapter 6 (``notebooks/06_multihead_cause.ipynb``).
 """
@@ -57,7 +57,7 @@ class LumiFeatures:
 
     @property
     def sizes(self) -> dict[str, int]:
-        """Features per channel: the input sizes of :class:`~hcaltl.multihead.FuzzyAndNet`."""
+        """The number of features of each channel, the input sizes of :class:`~hcaltl.multihead.FuzzyAndNet`."""
         return {name: x.shape[1] for name, x in self.features.items()}
 
     def subset(self, index: np.ndarray) -> LumiFeatures:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+#: How the heads' scores are combined, by the authors' Fuzzy AND or by the plain product.
 Combine = Literal["fuzzy", "product"]
 
 

@@ -13,9 +13,8 @@ from typing import Literal
 class CSchedule:
     """The weight C of the head losses over training.
 
-    kinds:
-        ``"step"`` (the authors): C = c0 · factor^k, k = number of decay epochs start, start + every, … reached;
-        ``"linear"``: from c0 to 0 at the last epoch; ``"off"``: C = 0 (no soft pretraining).
+    The kinds: ``"step"`` (the authors), C = c0 · factor^k with k the number of decay epochs start,
+    start + every, … reached; ``"linear"``, from c0 to 0 at the last epoch; ``"off"``, C = 0 (no soft pretraining).
     The learning rate follows ``lr_factor``: × factor at the same decay epochs (the authors), for every kind.
     """
 

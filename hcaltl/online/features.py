@@ -8,7 +8,7 @@ needs, per LS, only the CNN + GNN features (``[P, F]``: one row per detector hal
 whole map without), the
 CNN's pooling indices and the RIN row factors; the LSTMs then read the T feature rows. Online, each LS is encoded
 once when it arrives and its features are kept for the next T − 1 windows, instead of being recomputed T times.
-:func:`newest_reconstruction` of the features of a window equals ``model(window)[:, -1]`` (checked in
+:func:`~hcaltl.online.newest_reconstruction` of the features of a window equals ``model(window)[:, -1]`` (checked in
 ``tests/test_online.py``). Explained in chapter 7 (``notebooks/07_online_monitoring.ipynb``).
 """
 

@@ -75,7 +75,7 @@ class OnlineStep(nn.Module):
 
     Args:
         model: the trained GraphSTAD (its weights are copied as constants; BatchNorm folded).
-        scale, offset: the min–max scaling maps (:func:`hcaltl.online.stream.scaling_maps`).
+        scale, offset: the min–max scaling maps (:func:`~hcaltl.online.scaling_maps`).
         noise: per-channel error spread (σ = |error| / noise).
         masked: channels whose score and flag are forced to 0 (known bad).
 

@@ -1,5 +1,5 @@
 """Saving a calibrated online scorer: the model with its scaling, noise, threshold and masked channels in one
-checkpoint, from which :func:`load_scorer` rebuilds it and ``hcaltl export-onnx`` writes the ONNX graph.
+checkpoint, from which :func:`~hcaltl.online.load_scorer` rebuilds it and ``hcaltl export-onnx`` writes the ONNX graph.
 
 Explained in chapter 7 (``notebooks/07_online_monitoring.ipynb``).
 """

@@ -79,8 +79,8 @@ def scaling_maps(scaler: ChannelScaler) -> tuple[np.ndarray, np.ndarray]:
 class Stream:
     """LS-by-LS bookkeeping shared by the online scorers (see the module docstring for the rules).
 
-    Subclasses provide :meth:`_encode` (one LS's raw map → its features and what scoring needs) and
-    :meth:`_score` (the window's features → per-channel σ scores of the newest LS).
+    Subclasses provide ``_encode`` (one LS's raw map → its features and what scoring needs) and
+    ``_score`` (the window's features → per-channel σ scores of the newest LS).
 
     Args:
         geometry: the scored subdetector geometry.

@@ -5,7 +5,7 @@
 * ``*_figure`` functions lay several such panels out side by side (or stacked) and return the
   :class:`~matplotlib.figure.Figure`, so a chapter's figure is one call.
 
-One module per subject, all re-exported here (``plotting.plot_map`` is :func:`hcaltl.plotting.maps.plot_map`):
+One module per subject, all re-exported here (``plotting.plot_map`` is defined in :mod:`hcaltl.plotting.maps`):
 
 * :mod:`~hcaltl.plotting.style`: the fixed colours, markers and names, and the panel helpers;
 * :mod:`~hcaltl.plotting.maps`: the detector on the ieta–iphi plane (chapters 1, 3, 5);

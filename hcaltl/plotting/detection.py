@@ -23,7 +23,8 @@ def plot_flag_timeline(
 
     Args:
         table: one row per LS with ``ls``, ``status`` and ``n_flagged``.
-        onsets: fault name → LS number where it starts (a vertical line each, colours of :data:`FAULT_COLORS`).
+        onsets: fault name → LS number where it starts (a vertical line each, colours of
+            :data:`~hcaltl.plotting.style.FAULT_COLORS`).
         truth: optional count of anomalous channels per LS (drawn as a grey step line).
     """
     ax = _ax(ax, (8, 3))
@@ -129,7 +130,7 @@ def detection_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, name: 
 
 def plot_contamination(contamination: pd.DataFrame, case: str, metric: str = "AUC", *, ax: Axes | None = None) -> Axes:
     """A detection metric of one anomaly case against the contaminated share of training windows, one line per
-    pair (tidy rows of :func:`hcaltl.experiments.detection_study.contamination_study`)."""
+    pair (tidy rows of the book's ``detection_study.contamination_study``)."""
     ax = _ax(ax, (5, 3.8))
     rows = contamination[contamination["case"] == case]
     if rows.empty:
@@ -160,7 +161,7 @@ def plot_table7(table: pd.DataFrame, *, ax: Axes | None = None, floor: float = 1
     the paper's values as crosses in the pair's colour; an AUC of 1 sits on the ``floor``.
 
     Args:
-        table: :func:`hcaltl.experiments.paper_scale.table7_table` (columns ``(pair, "mean" | "min" | "max")`` and
+        table: the book's ``paper_scale.table7_table`` (columns ``(pair, "mean" | "min" | "max")`` and
             ``("paper", pair)``).
     """
     stats = set(table.columns.get_level_values(1)) if isinstance(table.columns, pd.MultiIndex) else set()
@@ -213,7 +214,7 @@ def plot_contamination_loss(table: pd.DataFrame, *, ax: Axes | None = None) -> A
     the mean over seeds with the spread as an error bar (chapter 5 at paper scale).
 
     Args:
-        table: :func:`hcaltl.experiments.paper_scale.contamination_table` (index ``(pair, rate)``, columns
+        table: the book's ``paper_scale.contamination_table`` (index ``(pair, rate)``, columns
             ``mean AUC`` and ``sd``).
     """
     if list(table.index.names) != ["pair", "rate"] or not {"mean AUC", "sd"} <= set(table.columns):

@@ -26,7 +26,8 @@ def plot_graph(
     """Channels of one depth as dots on the ieta–iphi plane, with the edges between them.
 
     Args:
-        edges: rule name → edge_index ``[2, E]`` (tensor or array); colours from :data:`EDGE_COLORS`.
+        edges: rule name → edge_index ``[2, E]`` (tensor or array); colours from
+            :data:`~hcaltl.plotting.style.EDGE_COLORS`.
         depth: only edges with both ends at this depth are drawn (others are counted in the legend).
         iphi_range: inclusive iphi window to draw (the full ring is too dense to read).
     """

@@ -60,8 +60,8 @@ def pair_style(pair: str) -> dict:
 
 
 def detector_style(name: str) -> dict:
-    """Colour and marker of a detector: :data:`DETECTOR_STYLES`, or a GraphSTAD named by its pair, e.g.
-    ``"GraphSTAD (RANDOM/No-TL)"``."""
+    """Colour and marker of a detector: :data:`~hcaltl.plotting.style.DETECTOR_STYLES`, or a GraphSTAD named by
+    its pair, e.g. ``"GraphSTAD (RANDOM/No-TL)"``."""
     if name in DETECTOR_STYLES:
         return DETECTOR_STYLES[name]
     pair = name[name.find("(") + 1 : name.rfind(")")] if "(" in name else name

@@ -83,7 +83,7 @@ def plot_changes_vs_paper(
 
     Args:
         table: one row per pair (index), with ``ours %``, ``sd over seeds`` and ``paper block 1 %``
-            (:func:`hcaltl.experiments.paper_scale.changes_vs_paper`).
+            (the book's ``paper_scale.changes_vs_paper``).
         label: one legend entry for all the points (None: one per pair); marker, filled: their look.
         diagonal: draw the line of agreement over everything on ``ax`` (draw it with the last table).
     """
