@@ -13,7 +13,7 @@ export PYTHONHASHSEED := 0
 # MPLBACKEND is deliberately not set: the kernels that execute the chapters must keep Jupyter's inline backend,
 # or figures reach the book as '<Figure size ...>' text instead of images.
 
-.PHONY: book test lint setup clean benchmark chromium
+.PHONY: book test lint outputs setup clean benchmark chromium
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	python3 -m venv $(VENV)
@@ -53,6 +53,10 @@ test: $(VENV)/.installed lint
 	[ $$tested -eq 0 ] || exit $$tested
 	$(VENV)/bin/jupyter-book build -W -n --keep-going .
 	HCALTL_BOOK=_build HCALTL_REQUIRE_BOOK=1 $(VENV)/bin/pytest tests/test_book.py $(PYTEST_ARGS)
+
+# The executed outputs of the last `make test` (or `make book`) written into the committed notebooks.
+outputs: $(VENV)/.installed
+	$(PY) tests/merge_executed.py
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/bench_simulate.py

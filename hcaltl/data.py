@@ -210,7 +210,14 @@ class OccupancyData:
 
     @classmethod
     def load(cls, path: str | Path) -> OccupancyData:
-        """Read a file written by :meth:`save`, with clear errors for missing or damaged files."""
+        """Read a file written by :meth:`save`, with clear errors for missing or damaged files.
+
+        Args:
+            path: an ``.npz`` file written by :meth:`save`.
+
+        Returns:
+            The container, as it was saved.
+        """
         path = validate.file(path, "path", suffixes=(".npz",), what="hcaltl occupancy file (.npz)")
         if not zipfile.is_zipfile(path):
             raise validate.FileFormatError(

@@ -301,8 +301,14 @@ def load_hcalanalyzer_npy(
 def load(path: str | Path, geometry: Geometry | None = None, **kwargs) -> OccupancyData:
     """Load any supported file by its suffix: ``.npz`` (hcaltl), ``.hdf5``/``.h5`` (DQM), ``.root``, ``.npy``.
 
-    ``geometry`` is required for the real formats (which hold several
-    subdetectors); ``kwargs`` go to the format's loader (e.g. ``n_events=``).
+    Args:
+        path: the file.
+        geometry: the subdetector to read; required for the real formats, which hold several subdetectors
+            (:func:`~hcaltl.geometry.get_geometry`; ``hcaltl inspect`` says which era fits a file).
+        **kwargs: passed to the format's loader (e.g. ``n_events=``).
+
+    Returns:
+        The file's :class:`~hcaltl.data.OccupancyData`.
     """
     path = _existing(path)
     if geometry is not None:

@@ -283,7 +283,20 @@ class Prepared:
 
 
 def prepare_windows(data: OccupancyData, window: int = 5, **split_kwargs) -> Prepared:
-    """Renormalise (if raw), split, scale on training LS only, and cut windows — the whole chapter-1 pipeline."""
+    """Renormalise (if raw), split, scale on training LS only, and cut windows — the whole chapter-1 pipeline.
+
+    Args:
+        data: occupancy of one subdetector, raw counts or already renormalised by events.
+        window: LS per window T (consecutive LS of one run).
+        **split_kwargs: passed to :func:`split` (the shares and block size of the train/validation/test split).
+
+    Returns:
+        :class:`Prepared`: windows and their first LS per part (``"train"``, ``"val"``, ``"test"``), the split and
+        the :class:`ChannelScaler` fitted on the training LS.
+
+    Shapes:
+        ``windows[part]`` ``[n_windows, T, 64, 72, 7]`` float32, ``starts[part]`` ``[n_windows]``.
+    """
     data = as_data(data)
     validate.count(window, "window")
     if data.normalised is None:

@@ -206,7 +206,14 @@ def apply(target: GraphSTAD, source: GraphSTAD | None, init_mode: str, freeze_mo
 
 
 def trainable_fraction(model: nn.Module) -> float:
-    """Fraction of the model's parameters (by count) that will be fine-tuned."""
+    """Fraction of the model's parameters (by count) that will be fine-tuned.
+
+    Args:
+        model: a model prepared by :func:`apply` (its frozen parameters have ``requires_grad`` off).
+
+    Returns:
+        Trainable parameters over all parameters, in [0, 1].
+    """
     return count_parameters(model, trainable=True) / count_parameters(model)
 
 

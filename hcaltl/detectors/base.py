@@ -66,7 +66,17 @@ class WindowDetector:
         return self._fitted
 
     def fit(self, windows: np.ndarray) -> WindowDetector:
-        """Fit on healthy windows, then the σ statistics of their window scores."""
+        """Fit on healthy windows, then the σ statistics of their window scores.
+
+        Args:
+            windows: healthy scaled windows of this detector's geometry (at least one).
+
+        Returns:
+            The detector itself, fitted.
+
+        Shapes:
+            windows ``[n, T, 64, 72, 7]``.
+        """
         if np.size(windows) == 0:
             raise ValueError("healthy windows hold no window: a detector is fitted on at least one healthy window")
         x = self._check(windows, "healthy windows")
@@ -77,7 +87,17 @@ class WindowDetector:
         return self
 
     def channel_scores(self, windows: np.ndarray) -> np.ndarray:
-        """Per-channel scores of windows in σ units (the shape of :func:`~hcaltl.detectors.channel_scores`)."""
+        """Per-channel scores of windows in σ units (the shape of :func:`~hcaltl.detectors.channel_scores`).
+
+        Args:
+            windows: scaled windows of this detector's geometry.
+
+        Returns:
+            One score per window and channel, reduced over each window's LS by ``reduce``.
+
+        Shapes:
+            windows ``[n, T, 64, 72, 7]`` → scores ``[n, n_channels]``.
+        """
         if not self._fitted:
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit(healthy_windows) first")
         scores = self._window_scores(self._check(windows, "windows"))

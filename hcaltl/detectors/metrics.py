@@ -31,7 +31,15 @@ def _check(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve of continuous scores (ties count one half)."""
+    """Area under the ROC curve of continuous scores (ties count one half).
+
+    Args:
+        labels: 1 (or True) on anomalous samples, 0 on normal ones; both classes present.
+        scores: finite scores, higher = more anomalous, of the same shape as ``labels``.
+
+    Returns:
+        The AUC in [0, 1].
+    """
     y, s = _check(labels, scores)
     return float(roc_auc_score(y, s))
 
@@ -40,6 +48,14 @@ def fpr_at_tpr(labels: np.ndarray, scores: np.ndarray, tpr: float) -> float:
     """The smallest false-positive rate of any threshold that reaches at least ``tpr`` true-positive rate.
 
     Tied scores are one threshold: they are flagged together.
+
+    Args:
+        labels: 1 (or True) on anomalous samples, 0 on normal ones; both classes present.
+        scores: finite scores of the same shape as ``labels``.
+        tpr: the true-positive rate to reach, in (0, 1].
+
+    Returns:
+        The false-positive rate in [0, 1].
     """
     if not 0 < tpr <= 1:
         raise ValueError(f"tpr must be in (0, 1], got {tpr}")
@@ -49,12 +65,28 @@ def fpr_at_tpr(labels: np.ndarray, scores: np.ndarray, tpr: float) -> float:
 
 
 def metrics(labels: np.ndarray, scores: np.ndarray, tprs=TPRS) -> dict[str, float]:
-    """AUC and FPR at each TPR, as one table row."""
+    """AUC and FPR at each TPR, as one table row.
+
+    Args:
+        labels, scores: as for :func:`roc_auc`.
+        tprs: the true-positive rates of the ``FPR@<percent>`` entries.
+
+    Returns:
+        ``{"FPR@90": …, "FPR@95": …, "FPR@99": …, "AUC": …}``.
+    """
     row = {f"FPR@{round(100 * t)}": fpr_at_tpr(labels, scores, t) for t in tprs}
     row["AUC"] = roc_auc(labels, scores)
     return row
 
 
 def metrics_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], tprs=TPRS) -> pd.DataFrame:
-    """One row of :func:`metrics` per named case (``{name: (labels, scores)}``)."""
+    """One row of :func:`metrics` per named case.
+
+    Args:
+        cases: case name → (labels, scores).
+        tprs: as for :func:`metrics`.
+
+    Returns:
+        A table indexed by case, with the columns of :func:`metrics`.
+    """
     return pd.DataFrame({name: metrics(y, s, tprs) for name, (y, s) in cases.items()}).T

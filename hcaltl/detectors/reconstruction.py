@@ -34,6 +34,14 @@ class ErrorScaler:
         self.std: np.ndarray | None = None
 
     def fit(self, errors: np.ndarray) -> ErrorScaler:
+        """Each channel's mean and spread of the healthy windows' errors.
+
+        Args:
+            errors: per-channel errors of healthy training windows, finite.
+
+        Returns:
+            The scaler itself, fitted.
+        """
         errors = _as_2d(errors, "errors")
         self.mean = errors.mean(axis=0)
         std = errors.std(axis=0)
@@ -41,6 +49,14 @@ class ErrorScaler:
         return self
 
     def transform(self, errors: np.ndarray) -> np.ndarray:
+        """Errors in σ units of the fitted statistics.
+
+        Args:
+            errors: per-channel errors of the windows to score (the fitted channels).
+
+        Returns:
+            ``|errors − mean| / std`` per channel (``errors / std`` with ``ignore_mean``).
+        """
         if self.mean is None:
             raise RuntimeError("ErrorScaler is not fitted; call fit(training_errors) first")
         errors = _as_2d(errors, "errors")
@@ -107,6 +123,15 @@ def channel_scores(
     model: GraphSTAD, windows: np.ndarray, scaler: ErrorScaler | None = None, batch_size: int = 8
 ) -> np.ndarray:
     """Per-channel anomaly scores of windows: window-mean absolute error, in σ units when ``scaler`` is given.
+
+    Args:
+        model: a trained GraphSTAD.
+        windows: scaled windows of the model's geometry and window length.
+        scaler: σ statistics fitted on healthy training windows; None gives the raw error.
+        batch_size: windows per forward pass.
+
+    Returns:
+        One score per window and channel.
 
     Shapes:
         windows ``[n, T, 64, 72, 7]`` → scores ``[n, n_channels]``.

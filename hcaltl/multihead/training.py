@@ -98,7 +98,16 @@ def train_multihead(
 ) -> tuple[Standardiser, MultiHeadHistory]:
     """Train ``net`` on the global label of ``train`` with the soft-pretraining loss.
 
-    Returns the fitted :class:`Standardiser` (apply it to any data scored later) and the history.
+    Args:
+        net: the multi-head network (one head per feature block of ``train``).
+        train: per-LS features with the global good/bad label.
+        config: epochs, optimiser, schedule of C and seed (default :class:`MultiHeadConfig`).
+        evaluate_on: features scored after each evaluation interval (the history's curves).
+        standardiser: an already fitted :class:`Standardiser`; default: fitted on ``train``.
+
+    Returns:
+        The fitted :class:`Standardiser` (apply it to any data scored later) and the
+        :class:`MultiHeadHistory`.
     """
     config = config or MultiHeadConfig()
     schedule = config.schedule or CSchedule.authors(config.epochs)
