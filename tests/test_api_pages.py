@@ -70,3 +70,20 @@ if __name__ == "__main__":
     for page, text in pages().items():
         (API / f"{page}.md").write_text(text)
     sys.exit(0)
+
+
+def test_the_detectors_package_documents_every_argument():
+    """The scoring layer's public functions and methods say what each argument is (``Args:``) and what comes back."""
+    import ast
+
+    missing = []
+    for path in sorted((ROOT / "hcaltl" / "detectors").glob("*.py")):
+        body = ast.parse(path.read_text()).body
+        defs = [*body, *(n for c in body if isinstance(c, ast.ClassDef) for n in c.body)]  # functions, methods
+        for node in defs:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                args = [a.arg for a in [*node.args.args, *node.args.kwonlyargs] if a.arg not in ("self", "cls")]
+                doc = ast.get_docstring(node) or ""
+                if args and ("Args:" not in doc or "Returns:" not in doc):
+                    missing.append(f"{path.name}:{node.name}")
+    assert not missing, missing

@@ -86,6 +86,15 @@ def window_channel_errors(
     """Absolute reconstruction error of every channel per window, reduced over the window's T LS in each of
     ``reductions`` from one forward pass: ``"mean"`` (the authors' window score) or ``"last"`` LS only.
 
+    Args:
+        model: a trained GraphSTAD.
+        windows: scaled windows of the model's geometry and window length.
+        batch_size: windows per forward pass.
+        reductions: ``"mean"`` and/or ``"last"``.
+
+    Returns:
+        The errors under each reduction's name.
+
     Shapes:
         windows [n, T, 64, 72, 7] → {reduction: errors [n, n_channels]}.
     """
@@ -110,6 +119,15 @@ def window_channel_error(
 ) -> np.ndarray:
     """Absolute reconstruction error of every channel, averaged over each window's T LS (``reduce="mean"``, the
     authors' per-channel window score, before standardisation) or of its last LS only (``"last"``).
+
+    Args:
+        model: a trained GraphSTAD.
+        windows: scaled windows of the model's geometry and window length.
+        batch_size: windows per forward pass.
+        reduce: ``"mean"`` or ``"last"``.
+
+    Returns:
+        One error per window and channel.
 
     Shapes:
         windows [n, T, 64, 72, 7] → errors [n, n_channels].
