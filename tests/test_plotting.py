@@ -346,3 +346,19 @@ def test_score_distributions_keep_the_cases_order_and_colours():
         assert ax.get_xscale() == ax.get_yscale() == "log"
     finally:
         plt.close(fig)
+
+
+def test_the_panels_of_the_detection_figure_give_each_case_one_colour():
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(1)
+    y = np.r_[np.zeros(300), np.ones(30)].astype(int)
+    curves = {f"case {k}": (y, np.r_[rng.exponential(1, 300), rng.uniform(k, k + 5, 30)]) for k in range(3)}
+    fig = plotting.detection_figure(curves)
+    try:
+        dist, roc = fig.axes[:2]
+        by_panel = [dict(zip(*reversed(ax.get_legend_handles_labels()))) for ax in (dist, roc)]
+        for name in curves:
+            assert by_panel[0][name].get_color() == by_panel[1][name].get_color(), name
+    finally:
+        plt.close(fig)

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .style import FAULT_COLORS, _ax, _legend, detector_style, pair_style, panels
+from .style import FAULT_COLORS, _ax, _legend, case_colors, detector_style, pair_style, panels
 
 
 def plot_flag_timeline(
@@ -45,14 +45,21 @@ def plot_flag_timeline(
     return ax
 
 
-def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None) -> Axes:
+def plot_score_distributions(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None, colors: dict | None = None
+) -> Axes:
     """Distributions of σ scores (seaborn's ``histplot``, each on its own density, log–log): all normal channels
-    (filled grey), and the anomalous channels of each case (one line each, seaborn's colour-blind palette in the
-    order of ``curves``). Scores below 0.01 σ are drawn in the first bin.
+    (filled grey), and the anomalous channels of each case (one line each). Scores below 0.01 σ are drawn in the
+    first bin.
 
     Args:
         curves: case → (labels, scores), labels 1 on the case's anomalous channels (the normal channels are read
             from the first case).
+        ax: the axes to draw on (a new figure when None).
+        colors: case → colour; default :func:`~hcaltl.plotting.style.case_colors` in the order of ``curves``.
+
+    Returns:
+        The axes.
     """
     import seaborn as sns
 
@@ -75,7 +82,7 @@ def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *
     cases = pd.concat(
         [pd.DataFrame({"score": np.clip(s[y == 1], floor, None), "case": name}) for name, (y, s) in curves.items()]
     )
-    palette = dict(zip(curves, sns.color_palette("colorblind", len(curves))))
+    palette = colors or case_colors(curves)
     sns.histplot(
         cases,
         x="score",
@@ -102,13 +109,23 @@ def plot_score_distributions(curves: dict[str, tuple[np.ndarray, np.ndarray]], *
 def plot_roc(
     curves: dict[str, tuple[np.ndarray, np.ndarray]], *, ax: Axes | None = None, colors: dict | None = None
 ) -> Axes:
-    """ROC curves (log false-positive rate) of ``{name: (labels, scores)}``."""
+    """ROC curves (log false-positive rate) of ``{name: (labels, scores)}``.
+
+    Args:
+        curves: name → (labels, scores).
+        ax: the axes to draw on (a new figure when None).
+        colors: name → colour; default :func:`~hcaltl.plotting.style.case_colors` in the order of ``curves``.
+
+    Returns:
+        The axes.
+    """
     from sklearn.metrics import roc_curve
 
     ax = _ax(ax, (5.5, 4.5))
+    colors = colors or case_colors(curves)
     for name, (y, s) in curves.items():
         fpr, tpr, _ = roc_curve(y, s)
-        ax.plot(np.maximum(fpr, 1e-6), tpr, label=name, color=(colors or {}).get(name))
+        ax.plot(np.maximum(fpr, 1e-6), tpr, label=name, color=colors.get(name))
     ax.set_xscale("log")
     ax.set_xlim(1e-6, 1)
     ax.set_xlabel("false-positive rate (channels)")

@@ -49,6 +49,22 @@ DETECTOR_STYLES = {
 }
 
 
+def case_colors(names) -> dict[str, tuple[float, float, float]]:
+    """One colour per named case (an anomaly type, a fault), seaborn's colour-blind palette in the order given, so
+    that the panels of one figure agree.
+
+    Args:
+        names: the cases, in the order of the figure's legend.
+
+    Returns:
+        Case → RGB colour.
+    """
+    import seaborn as sns
+
+    names = list(names)
+    return dict(zip(names, sns.color_palette("colorblind", len(names))))
+
+
 def pair_style(pair: str) -> dict:
     """Colour and line style of an ``"INIT/TRAIN"`` pair: the train mode's colour (the init mode's for No-TL);
     dotted for [BN], dash-dotted for [BN,BIAS]."""
