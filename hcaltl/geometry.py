@@ -181,7 +181,14 @@ HO_IETA_MAX = 15
 
 
 def ieta_to_row(ieta: np.ndarray | int) -> np.ndarray:
-    """Row of the 64-row map for a signed ieta (ieta 0 does not exist)."""
+    """Row of the 64-row map for a signed ieta (ieta 0 does not exist).
+
+    Args:
+        ieta: signed ieta, one or an array, in [-32, -1] or [1, 32].
+
+    Returns:
+        The map row(s) 0…63, of the shape of ``ieta``.
+    """
     ieta = np.asarray(ieta)
     if np.any(ieta == 0) or np.any(np.abs(ieta) > 32):
         raise ValueError("ieta must be a non-zero integer in [-32, 32]")
@@ -189,7 +196,14 @@ def ieta_to_row(ieta: np.ndarray | int) -> np.ndarray:
 
 
 def row_to_ieta(row: np.ndarray | int) -> np.ndarray:
-    """Signed ieta of a row of the 64-row map (inverse of :func:`ieta_to_row`)."""
+    """Signed ieta of a row of the 64-row map (inverse of :func:`ieta_to_row`).
+
+    Args:
+        row: map row(s) in [0, 63].
+
+    Returns:
+        The signed ieta, of the shape of ``row``.
+    """
     row = np.asarray(row)
     if np.any((row < 0) | (row >= N_IETA_ROWS)):
         raise ValueError(f"row must be in [0, {N_IETA_ROWS - 1}]")
@@ -197,7 +211,14 @@ def row_to_ieta(row: np.ndarray | int) -> np.ndarray:
 
 
 def iphi_to_rbx(iphi: np.ndarray | int) -> np.ndarray:
-    """RBX number 1…18 of an iphi 1…72 (RBX k covers iphi 4k−5 … 4k−2, wrapped)."""
+    """RBX number 1…18 of an iphi 1…72 (RBX k covers iphi 4k−5 … 4k−2, wrapped).
+
+    Args:
+        iphi: iphi, one or an array, in [1, 72].
+
+    Returns:
+        The RBX number(s), of the shape of ``iphi``.
+    """
     iphi = np.asarray(iphi)
     if np.any((iphi < 1) | (iphi > N_IPHI)):
         raise ValueError("iphi must be in [1, 72]")
@@ -205,7 +226,14 @@ def iphi_to_rbx(iphi: np.ndarray | int) -> np.ndarray:
 
 
 def rbx_iphis(rbx: int) -> tuple[int, int, int, int]:
-    """The four iphi of RBX ``rbx`` (1…18), in readout-module order."""
+    """The four iphi of RBX ``rbx`` (1…18), in readout-module order.
+
+    Args:
+        rbx: the RBX number on one side, 1…18.
+
+    Returns:
+        Its four iphi.
+    """
     if not 1 <= rbx <= N_RBX_PER_SIDE:
         raise ValueError(f"rbx must be in [1, {N_RBX_PER_SIDE}], got {rbx}")
     return tuple(int((4 * rbx - 6 + j) % N_IPHI + 1) for j in range(4))  # type: ignore[return-value]
@@ -301,14 +329,35 @@ class Geometry:
         return c["row"].to_numpy(), c["col"].to_numpy(), c["dep"].to_numpy()
 
     def map_to_nodes(self, maps: np.ndarray) -> np.ndarray:
-        """Take the active cells of maps ``[..., 64, 72, 7]`` → ``[..., n_channels]``."""
+        """Take the active cells of maps.
+
+        Args:
+            maps: any leading dimensions, then the map.
+
+        Returns:
+            One value per active channel, in node order.
+
+        Shapes:
+            maps ``[..., 64, 72, 7]`` → ``[..., n_channels]``.
+        """
         maps = np.asarray(maps)
         if maps.shape[-3:] != MAP_SHAPE:
             raise ValueError(f"expected maps of shape [..., 64, 72, 7], got {maps.shape}")
         return maps[(..., *self.node_index)]
 
     def nodes_to_map(self, values: np.ndarray, fill: float = 0.0) -> np.ndarray:
-        """Scatter node values ``[..., n_channels]`` back to maps ``[..., 64, 72, 7]``."""
+        """Scatter node values back to maps (the inverse of :meth:`map_to_nodes`).
+
+        Args:
+            values: one value per active channel, in node order.
+            fill: the value of the inactive cells.
+
+        Returns:
+            The maps, in the dtype of ``values``.
+
+        Shapes:
+            values ``[..., n_channels]`` → ``[..., 64, 72, 7]``.
+        """
         values = np.asarray(values)
         if values.shape[-1:] != (self.n_channels,):
             raise ValueError(
@@ -321,7 +370,14 @@ class Geometry:
         return out
 
     def node_of(self, ieta: int, iphi: int, depth: int) -> int:
-        """Node number of the channel at (ieta, iphi, depth); error if it is not active."""
+        """Node number of the channel at (ieta, iphi, depth); error if it is not active.
+
+        Args:
+            ieta, iphi, depth: the channel's coordinates.
+
+        Returns:
+            Its node number (the index into ``[..., n_channels]`` arrays).
+        """
         hit = self.channels.query("ieta == @ieta and iphi == @iphi and depth == @depth")
         if hit.empty:
             raise KeyError(f"{self.name} has no active channel at ieta={ieta}, iphi={iphi}, depth={depth}")
@@ -507,6 +563,12 @@ def get_geometry(
 def era_masks(era: str) -> dict[str, np.ndarray]:
     """The cells each detector of ``era`` occupies in the DQM depth maps: ``HB``, ``HE`` and, in the HPD-HB
     eras, ``HO`` (depth 4 at |ieta| <= 15, which HB does not use before Run 3).
+
+    Args:
+        era: a data-taking era (:data:`ERAS`).
+
+    Returns:
+        Detector name → boolean mask.
 
     Shapes:
         each mask: [64, 72, 7].

@@ -83,6 +83,14 @@ class History:
 
 
 def resolve_device(device: str = "auto") -> torch.device:
+    """The torch device to train on.
+
+    Args:
+        device: ``"auto"`` (the GPU when there is one), ``"cpu"`` or ``"cuda"``.
+
+    Returns:
+        The device.
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):
@@ -95,6 +103,14 @@ def resolve_device(device: str = "auto") -> torch.device:
 def masked_mse(recon: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean squared error over active cells only (inactive cells never contribute).
 
+    Args:
+        recon: the reconstruction.
+        target: the windows.
+        mask: the geometry's active cells.
+
+    Returns:
+        The scalar loss.
+
     Shapes:
         recon, target: [B, T, 64, 72, 7]; mask: [64, 72, 7] bool.
     """
@@ -103,11 +119,28 @@ def masked_mse(recon: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(q(z|x) ‖ N(0, I)) summed over batch and latent (the authors' convention)."""
+    """KL(q(z|x) ‖ N(0, I)) summed over batch and latent (the authors' convention).
+
+    Args:
+        mu, logvar: the VAE head's mean and log-variance.
+
+    Returns:
+        The scalar divergence.
+    """
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
 
 
 def loss_fn(model: GraphSTAD, batch: torch.Tensor, beta_kl: float) -> torch.Tensor:
+    """The training loss of one batch: masked MSE, plus ``beta_kl`` × the KL term for the VAE.
+
+    Args:
+        model: the GraphSTAD being trained.
+        batch: scaled windows ``[B, T, 64, 72, 7]``.
+        beta_kl: the weight of the KL term.
+
+    Returns:
+        The scalar loss.
+    """
     recon, enc = model(batch, return_latent=True)
     loss = masked_mse(recon, batch, model.mask)
     if "mu" in enc:
@@ -116,7 +149,17 @@ def loss_fn(model: GraphSTAD, batch: torch.Tensor, beta_kl: float) -> torch.Tens
 
 
 def evaluate(model: GraphSTAD, windows: np.ndarray | torch.Tensor, batch_size: int = 8, beta_kl: float = 0.0) -> float:
-    """Mean masked MSE of the model on windows (eval mode, deterministic latent)."""
+    """Mean masked MSE of the model on windows (eval mode, deterministic latent).
+
+    Args:
+        model: a GraphSTAD.
+        windows: scaled windows of its geometry and window length.
+        batch_size: windows per forward pass.
+        beta_kl: the weight of the KL term (0: the reconstruction error alone).
+
+    Returns:
+        The mean loss per window.
+    """
     parts = per_batch(model, windows, "evaluation", batch_size, lambda b: (float(loss_fn(model, b, beta_kl)), len(b)))
     return sum(loss * n for loss, n in parts) / sum(n for _, n in parts)
 
@@ -307,6 +350,13 @@ def _restore(
 def per_channel_mean_mse(train_windows: np.ndarray, test_windows: np.ndarray, mask: np.ndarray) -> float:
     """The trivial baseline: predict every channel's training mean, score masked MSE on test windows.
 
+    Args:
+        train_windows, test_windows: scaled windows of the same length.
+        mask: the geometry's active cells (``geometry.mask``).
+
+    Returns:
+        The masked MSE on the test windows.
+
     Shapes:
         train_windows ``[n, T, 64, 72, 7]``, test_windows ``[m, T, 64, 72, 7]``, mask ``[64, 72, 7]``.
     """
@@ -322,7 +372,17 @@ def per_channel_mean_mse(train_windows: np.ndarray, test_windows: np.ndarray, ma
 
 def result_row(model: GraphSTAD, history: History, test_windows: np.ndarray, seconds: float) -> dict:
     """One row of a results table for a trained model: test and best validation MSE, epochs, parameter counts,
-    time, and the loss curves (JSON lists, so the row fits in a CSV)."""
+    time, and the loss curves (JSON lists, so the row fits in a CSV).
+
+    Args:
+        model: the trained model.
+        history: its training history (:func:`fit`).
+        test_windows: held-out scaled windows.
+        seconds: the training time.
+
+    Returns:
+        The row, column → value.
+    """
     return {
         "test_mse": evaluate(model, test_windows),
         "best_val_mse": min(history.val_loss),
@@ -338,8 +398,16 @@ def result_row(model: GraphSTAD, history: History, test_windows: np.ndarray, sec
 
 
 def train_and_evaluate(model: GraphSTAD, windows: dict[str, np.ndarray], config: TrainConfig | None = None) -> dict:
-    """Fit on ``windows["train"]`` (early stopping on ``"val"``) and score ``"test"``: :func:`result_row` plus the
-    :class:`History` under ``"history"``."""
+    """Fit on ``windows["train"]`` (early stopping on ``"val"``) and score ``"test"``.
+
+    Args:
+        model: the GraphSTAD to train, in place.
+        windows: ``"train"``, ``"val"`` and ``"test"`` windows (:func:`hcaltl.preprocess.prepare_windows`).
+        config: the training set-up (default :class:`TrainConfig`).
+
+    Returns:
+        :func:`result_row` plus the :class:`History` under ``"history"``.
+    """
     t0 = time.perf_counter()
     history = fit(model, windows["train"], windows["val"], config)
     return {**result_row(model, history, windows["test"], time.perf_counter() - t0), "history": history}

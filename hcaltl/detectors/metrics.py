@@ -68,7 +68,7 @@ def metrics(labels: np.ndarray, scores: np.ndarray, tprs=TPRS) -> dict[str, floa
     """AUC and FPR at each TPR, as one table row.
 
     Args:
-        labels, scores: as for :func:`roc_auc`.
+        labels, scores: as for :func:`~hcaltl.detectors.roc_auc`.
         tprs: the true-positive rates of the ``FPR@<percent>`` entries.
 
     Returns:

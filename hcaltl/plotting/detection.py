@@ -56,7 +56,7 @@ def plot_score_distributions(
         curves: case → (labels, scores), labels 1 on the case's anomalous channels (the normal channels are read
             from the first case).
         ax: the axes to draw on (a new figure when None).
-        colors: case → colour; default :func:`~hcaltl.plotting.style.case_colors` in the order of ``curves``.
+        colors: case → colour; default :func:`~hcaltl.plotting.case_colors` in the order of ``curves``.
 
     Returns:
         The axes.
@@ -114,7 +114,7 @@ def plot_roc(
     Args:
         curves: name → (labels, scores).
         ax: the axes to draw on (a new figure when None).
-        colors: name → colour; default :func:`~hcaltl.plotting.style.case_colors` in the order of ``curves``.
+        colors: name → colour; default :func:`~hcaltl.plotting.case_colors` in the order of ``curves``.
 
     Returns:
         The axes.
